@@ -1,0 +1,5 @@
+"""The embedded Apache Kafka broker: jars from Maven Central, KRaft, loopback."""
+
+from rdv.broker.embedded import BrokerState, EmbeddedBroker, default_data_dir, running_state
+
+__all__ = ["BrokerState", "EmbeddedBroker", "default_data_dir", "running_state"]

@@ -1,0 +1,250 @@
+"""A real Apache Kafka broker (KRaft, single node) run on the machine's JDK, no Docker.
+
+`EmbeddedBroker` formats storage, starts `kafka.Kafka` on loopback, waits until it answers
+metadata requests and stops it with SIGTERM, then SIGKILL after a timeout. Its state
+(pid, ports) lives in `<data-dir>/broker.json`, so `rdv broker stop` and `status` in another
+process find it, and a persistent data dir keeps messages across restarts.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+
+from rdv.broker.jars import ensure_jars, pinned_kafka_version
+from rdv.broker.properties import new_cluster_id, server_properties
+from rdv.errors import BrokerError
+from rdv.paths import kafka_pom_dir, state_dir
+
+STATE_FILE = "broker.json"
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class BrokerState:
+    pid: int
+    port: int
+    controller_port: int
+    kafka_version: str
+    started_at: float
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def default_data_dir() -> Path:
+    return state_dir() / "broker"
+
+
+def free_port(preferred: int | None = None) -> int:
+    """`preferred` if nothing listens there, else a port the kernel picks."""
+    for candidate in ([preferred] if preferred else []) + [0]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise BrokerError("no free TCP port on 127.0.0.1")
+
+
+def pid_is_broker(pid: int) -> bool:
+    """True if `pid` is alive and is a Kafka broker (pids are recycled; never kill a stranger)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    zombie = stat.rsplit(")", 1)[-1].split()[0] == "Z"
+    return b"kafka.Kafka" in cmdline and not zombie
+
+
+def read_state(data_dir: Path) -> BrokerState | None:
+    try:
+        return BrokerState(**json.loads((data_dir / STATE_FILE).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def running_state(data_dir: Path) -> BrokerState | None:
+    """The state of the broker running from `data_dir`, or None if none runs."""
+    state = read_state(data_dir)
+    return state if state and pid_is_broker(state.pid) else None
+
+
+def _die_with_parent() -> None:
+    # Linux only: the kernel sends SIGTERM to the broker when the process that owns it dies,
+    # so a crashed test run leaves no orphan JVM behind.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _java() -> str:
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise BrokerError("no Java runtime found: install a JDK 17+ or set JAVA_HOME")
+    return java
+
+
+class EmbeddedBroker:
+    """One broker process. `owned=True` ties its life to this Python process."""
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        port: int | None = None,
+        owned: bool = False,
+        heap: str = "768m",
+        ephemeral: bool = False,
+    ) -> None:
+        self.data_dir = Path(data_dir) if data_dir else default_data_dir()
+        self.requested_port = port
+        self.owned = owned
+        self.heap = heap
+        self.ephemeral = ephemeral
+        self.state: BrokerState | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def throwaway(cls) -> EmbeddedBroker:
+        """A broker on a fresh temporary dir and free port, deleted when stopped (tests)."""
+        return cls(Path(tempfile.mkdtemp(prefix="rdv-kafka-")), owned=True, ephemeral=True)
+
+    @property
+    def bootstrap(self) -> str:
+        if self.state is None:
+            raise BrokerError("the broker is not running")
+        return self.state.bootstrap
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "logs" / "server.log"
+
+    def _format_storage(self, libs: Path, java: str, properties: Path) -> None:
+        if (self.data_dir / "kafka-logs" / "meta.properties").exists():
+            return
+        cmd = [java, "-cp", f"{libs}/*", "kafka.tools.StorageTool", "format",
+               "-t", new_cluster_id(), "-c", str(properties), "--ignore-formatted"]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise BrokerError(f"formatting Kafka storage failed: {result.stderr.strip()[-500:]}")
+
+    def _choose_ports(self) -> tuple[int, int]:
+        previous = read_state(self.data_dir)
+        if self.requested_port:
+            port = self.requested_port
+            if free_port(port) != port:
+                raise BrokerError(f"port {port} is in use: choose another with --port")
+        else:
+            port = free_port(previous.port if previous else None)
+        controller = free_port(previous.controller_port if previous else None)
+        if controller == port:
+            controller = free_port()
+        return port, controller
+
+    def start(self, timeout: float = 60.0) -> EmbeddedBroker:
+        running = running_state(self.data_dir)
+        if running:
+            raise BrokerError(
+                f"a broker already runs from {self.data_dir} on {running.bootstrap} "
+                f"(pid {running.pid}): stop it first with `rdv broker stop`"
+            )
+        libs = ensure_jars()
+        java = _java()
+        port, controller_port = self._choose_ports()
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        properties = self.data_dir / "server.properties"
+        properties.write_text(server_properties(port, controller_port, self.data_dir / "kafka-logs"))
+        self._format_storage(libs, java, properties)
+        cmd = [
+            java, f"-Xmx{self.heap}", "-Xms128m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true", f"-Dkafka.logs.dir={self.data_dir / 'logs'}",
+            f"-Dlog4j2.configurationFile={kafka_pom_dir() / 'log4j2.properties'}",
+            "-cp", f"{libs}/*", "kafka.Kafka", str(properties),
+        ]
+        with open(self.data_dir / "logs" / "stdout.log", "ab") as out:
+            self._process = subprocess.Popen(  # noqa: S603 - our own java command line
+                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=_die_with_parent if self.owned else None,
+            )
+        self.state = BrokerState(self._process.pid, port, controller_port,
+                                 pinned_kafka_version(), time.time())
+        (self.data_dir / STATE_FILE).write_text(json.dumps(asdict(self.state)))
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        from rdv.kafka.admin import cluster_ready
+
+        assert self.state is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not pid_is_broker(self.state.pid):
+                raise BrokerError(f"the broker exited during start-up; see {self.log_file}:\n"
+                                  + self._log_tail())
+            if cluster_ready(self.state.bootstrap, timeout=1.0):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise BrokerError(f"the broker was not ready within {timeout:.0f} s; see {self.log_file}")
+
+    def _log_tail(self, lines: int = 15) -> str:
+        for path in (self.log_file, self.data_dir / "logs" / "stdout.log"):
+            if path.exists() and path.stat().st_size:
+                return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return "(no log output)"
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the broker of this data dir. True if one was running."""
+        state = self.state or running_state(self.data_dir)
+        stopped = False
+        if state and pid_is_broker(state.pid):
+            stopped = True
+            _signal(state.pid, signal.SIGTERM)
+            if not self._wait_exit(state.pid, timeout):
+                _signal(state.pid, signal.SIGKILL)
+                self._wait_exit(state.pid, 10.0)
+        self.state = None
+        self._process = None
+        (self.data_dir / STATE_FILE).unlink(missing_ok=True)
+        if self.ephemeral:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+        return stopped
+
+    def _wait_exit(self, pid: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                return True
+            if self._process is None and not pid_is_broker(pid):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start() if self.state is None else self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass

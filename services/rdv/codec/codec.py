@@ -1,0 +1,136 @@
+"""Encode and decode the project's messages: Avro in two framings, and JSON for requests."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.validation import ValidationError, validate
+
+from rdv.codec.catalog import SchemaCatalog, SchemaVersion, default_catalog, drop_logical_types
+from rdv.codec.framing import (
+    CONFLUENT_MAGIC,
+    SINGLE_OBJECT_MARKER,
+    SchemaRegistry,
+    frame_confluent,
+    frame_single_object,
+    split_confluent,
+    split_single_object,
+)
+from rdv.codec.json_input import complete_json_record
+from rdv.errors import DecodeError, EncodeError
+
+JSON_CONTENT_TYPE = "application/json"
+Record = dict[str, Any]
+
+
+class Codec:
+    """One codec per process: schemas are parsed once, in the catalog.
+
+    Writes single-object encoding, or Confluent framing when a registry is given. Reads both,
+    and JSON; the framing is told apart by the first bytes, so a topic may carry a mix.
+    """
+
+    def __init__(
+        self, catalog: SchemaCatalog | None = None, registry: SchemaRegistry | None = None
+    ) -> None:
+        self.catalog = catalog or default_catalog()
+        self.registry = registry
+        self._registry_writers: dict[int, tuple[str, dict[str, Any]]] = {}
+
+    def encode(self, schema: str, record: Record) -> bytes:
+        version = self.catalog.current(schema)
+        buf = io.BytesIO()
+        try:
+            schemaless_writer(buf, version.parsed, record)
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+            raise EncodeError(f"{version.short_name} does not fit its schema: {exc}") from exc
+        if self.registry is not None:
+            schema_id = self.registry.id_for(version.name, json.dumps(version.definition))
+            return frame_confluent(schema_id, buf.getvalue())
+        return frame_single_object(version.fingerprint, buf.getvalue())
+
+    def decode(self, schema: str, data: bytes | None, content_type: str | None = None) -> Record:
+        """The record, resolved to the current schema; DecodeError with the reason otherwise."""
+        reader = self.catalog.current(schema)
+        if not data:
+            raise DecodeError(f"empty message where a {reader.short_name} was expected")
+        if (content_type or "").startswith(JSON_CONTENT_TYPE) or data[:1] == b"{":
+            return self._decode_json(reader, data)
+        if data.startswith(SINGLE_OBJECT_MARKER):
+            fingerprint, body = split_single_object(data)
+            writer = self.catalog.by_fingerprint(fingerprint)
+            if writer is None:
+                raise DecodeError(
+                    f"unknown schema fingerprint {fingerprint.hex()}: written with a schema this "
+                    "reader does not have in schemas/ or schemas/history/"
+                )
+            self._check_same_record(writer.name, reader)
+            return self._read(body, writer.parsed, reader)
+        if data[0] == CONFLUENT_MAGIC:
+            return self._decode_registry(reader, data)
+        raise DecodeError(
+            f"unrecognised framing (first bytes {data[:4].hex()}): expected Avro single-object "
+            "(c301), Confluent (00) or JSON"
+        )
+
+    def _decode_registry(self, reader: SchemaVersion, data: bytes) -> Record:
+        schema_id, body = split_confluent(data)
+        if self.registry is None:
+            raise DecodeError(
+                f"message uses schema-registry framing (schema id {schema_id}) but no registry "
+                "is configured: set RDV_SCHEMA_REGISTRY_URL"
+            )
+        if schema_id not in self._registry_writers:
+            text = self.registry.schema_for(schema_id)
+            try:
+                raw = json.loads(text)
+                parsed = parse_schema(drop_logical_types(raw), named_schemas={})
+            except Exception as exc:  # whatever the registry holds may not be valid Avro
+                raise DecodeError(f"schema id {schema_id} is not a usable Avro schema") from exc
+            self._registry_writers[schema_id] = (str(parsed.get("name", "")), parsed)
+        name, parsed = self._registry_writers[schema_id]
+        self._check_same_record(name, reader)
+        return self._read(body, parsed, reader)
+
+    @staticmethod
+    def _check_same_record(writer_name: str, reader: SchemaVersion) -> None:
+        if writer_name != reader.name:
+            raise DecodeError(f"expected a {reader.short_name} but the message is a {writer_name}")
+
+    @staticmethod
+    def _read(body: memoryview, writer: dict[str, Any], reader: SchemaVersion) -> Record:
+        stream = io.BytesIO(body)
+        same = writer is reader.parsed
+        try:
+            record = schemaless_reader(stream, writer, None if same else reader.parsed)
+        except Exception as exc:  # fastavro raises EOFError, struct.error, UnicodeDecodeError ...
+            raise DecodeError(
+                f"corrupt Avro body for {reader.short_name}: {type(exc).__name__}: {exc}"
+            ) from exc
+        if stream.tell() != len(body):
+            raise DecodeError(
+                f"corrupt Avro body for {reader.short_name}: "
+                f"{len(body) - stream.tell()} trailing bytes"
+            )
+        if not isinstance(record, dict):
+            raise DecodeError(f"expected a {reader.short_name} record")
+        return record
+
+    @staticmethod
+    def _decode_json(reader: SchemaVersion, data: bytes) -> Record:
+        try:
+            raw = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DecodeError(f"invalid JSON {reader.short_name}: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise DecodeError(f"JSON {reader.short_name} must be an object")
+        record = complete_json_record(reader.short_name, raw)
+        try:
+            validate(record, reader.parsed, raise_errors=True)
+        except ValidationError as exc:
+            raise DecodeError(f"JSON {reader.short_name} does not fit the schema: {exc}") from exc
+        return record
+

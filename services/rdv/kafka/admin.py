@@ -1,0 +1,92 @@
+"""Cluster checks and topic management."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from rdv.errors import ConfigError, RendezvousError
+from rdv.kafka.settings import KafkaSettings
+
+_quiet = logging.getLogger("rdv.kafka.probe")
+_quiet.setLevel(logging.CRITICAL)  # a broker still starting refuses connections; that is expected
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+def _admin(bootstrap: str, settings: KafkaSettings | None, quiet: bool = False) -> AdminClient:
+    config: dict[str, Any] = (settings or KafkaSettings()).client_config(bootstrap)
+    config["logger"] = _quiet if quiet else logging.getLogger("rdv.kafka.librdkafka")
+    return AdminClient(config)
+
+
+def cluster_ready(bootstrap: str, timeout: float = 1.0, settings: KafkaSettings | None = None) -> bool:
+    """True once a broker answers a metadata request."""
+    try:
+        metadata = _admin(bootstrap, settings, quiet=True).list_topics(timeout=timeout)
+    except KafkaException:
+        return False
+    return bool(metadata.brokers)
+
+
+def topic_partitions(bootstrap: str, settings: KafkaSettings | None = None) -> dict[str, int]:
+    """Partition count of every topic on the cluster."""
+    try:
+        metadata = _admin(bootstrap, settings).list_topics(timeout=10)
+    except KafkaException as exc:
+        raise RendezvousError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+    return {name: len(t.partitions) for name, t in metadata.topics.items()}
+
+
+def create_topics(
+    bootstrap: str, specs: list[TopicSpec], settings: KafkaSettings | None = None
+) -> dict[str, str]:
+    """Create what is missing; leave what exists. Returns topic -> 'created' or 'exists'.
+    An existing topic with a different partition count is an error: co-partitioning of
+    requests and results depends on it."""
+    existing = topic_partitions(bootstrap, settings)
+    outcome: dict[str, str] = {}
+    for spec in specs:
+        if spec.name in existing and existing[spec.name] != spec.partitions:
+            raise ConfigError(
+                f"topic {spec.name} exists with {existing[spec.name]} partitions, not "
+                f"{spec.partitions}: pass --partitions {existing[spec.name]} or recreate it"
+            )
+    missing = [s for s in specs if s.name not in existing]
+    outcome.update({s.name: "exists" for s in specs if s.name in existing})
+    if missing:
+        admin = _admin(bootstrap, settings)  # must outlive its futures
+        futures = admin.create_topics(
+            [NewTopic(s.name, num_partitions=s.partitions, replication_factor=-1,
+                      config=s.config) for s in missing],
+            operation_timeout=30,
+        )
+        for name, future in futures.items():
+            try:
+                future.result()
+                outcome[name] = "created"
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise RendezvousError(f"cannot create topic {name}: {exc}") from exc
+                outcome[name] = "exists"
+    return outcome
+
+
+def delete_topics(bootstrap: str, names: list[str], settings: KafkaSettings | None = None) -> None:
+    admin = _admin(bootstrap, settings)  # must outlive its futures
+    futures = admin.delete_topics(names, operation_timeout=30)
+    for future in futures.values():
+        try:
+            future.result()
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise

@@ -1,0 +1,139 @@
+"""Consumer: batch consume, offsets stored only after the work is durably written."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from confluent_kafka import OFFSET_INVALID, KafkaError, KafkaException
+from confluent_kafka import Consumer as _Consumer
+from confluent_kafka import TopicPartition as _TopicPartition
+
+from rdv.errors import RendezvousError
+from rdv.kafka.envelopes import Message, TopicPartition
+from rdv.kafka.settings import CONSUMER_LATENCY_DEFAULTS, KafkaSettings
+
+log = logging.getLogger(__name__)
+RebalanceHook = Callable[[list[TopicPartition]], None]
+
+
+class ConsumerError(RendezvousError):
+    """The consumer cannot go on (fatal client error, authentication failure)."""
+
+
+def _envelope(msg: Any) -> Message:
+    return Message(
+        topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
+        key=msg.key(), value=msg.value(), headers=tuple(msg.headers() or ()),
+        timestamp_ms=msg.timestamp()[1],
+    )
+
+
+def _ours(partitions: list[Any]) -> list[TopicPartition]:
+    return [TopicPartition(p.topic, p.partition) for p in partitions]
+
+
+class Consumer:
+    """One group member. `on_assign`/`on_revoke` get the partitions that changed hands
+    (cooperative rebalancing: only those), so a service can finish and store their work."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        group_id: str,
+        topics: list[str],
+        settings: KafkaSettings | None = None,
+        overrides: dict[str, Any] | None = None,
+        on_assign: RebalanceHook | None = None,
+        on_revoke: RebalanceHook | None = None,
+        client_id: str = "rdv",
+    ) -> None:
+        config = {
+            **(settings or KafkaSettings()).client_config(bootstrap),
+            **CONSUMER_LATENCY_DEFAULTS,
+            "group.id": group_id,
+            "client.id": client_id,
+            "logger": logging.getLogger("rdv.kafka.librdkafka"),
+            **(overrides or {}),
+        }
+        self._consumer = _Consumer(config)
+        self._on_assign = on_assign
+        self._on_revoke = on_revoke
+        self._closed = False
+        self._consumer.subscribe(
+            topics, on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._revoked
+        )
+
+    def _assigned(self, _consumer: Any, partitions: list[Any]) -> None:
+        if self._on_assign:
+            self._on_assign(_ours(partitions))
+
+    def _revoked(self, _consumer: Any, partitions: list[Any]) -> None:
+        if self._on_revoke:
+            self._on_revoke(_ours(partitions))
+
+    def poll_batch(self, max_messages: int = 500, timeout: float = 0.1) -> list[Message]:
+        """Up to `max_messages` that are ready, waiting at most `timeout` for the first."""
+        batch: list[Message] = []
+        for msg in self._consumer.consume(max_messages, timeout):
+            err = msg.error()
+            if err is None:
+                batch.append(_envelope(msg))
+            elif err.fatal():
+                raise ConsumerError(f"fatal consumer error: {err.str()}")
+            elif err.code() != KafkaError._PARTITION_EOF:
+                log.warning("consumer: %s", err.str())
+        return batch
+
+    def store(self, messages: Iterable[Message]) -> None:
+        """Mark these messages done: their offsets will be committed. Call only once what
+        they caused is durably written (delivered, fsynced)."""
+        highest: dict[tuple[str, int], int] = {}
+        for m in messages:
+            key = (m.topic, m.partition)
+            highest[key] = max(highest.get(key, -1), m.offset)
+        if not highest:
+            return
+        offsets = [_TopicPartition(t, p, o + 1) for (t, p), o in highest.items()]
+        try:
+            self._consumer.store_offsets(offsets=offsets)
+        except KafkaException as exc:
+            # A partition revoked meanwhile cannot be stored; its new owner re-reads the
+            # messages, which is the at-least-once contract, so this is not fatal.
+            log.info("could not store offsets (partition revoked?): %s", exc)
+
+    def commit(self) -> None:
+        """Commit the stored offsets now and wait for the broker to confirm."""
+        try:
+            self._consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args and exc.args[0].code() == KafkaError._NO_OFFSET:
+                return
+            raise
+
+    def assignment(self) -> list[TopicPartition]:
+        return _ours(self._consumer.assignment())
+
+    def lag(self) -> dict[TopicPartition, int]:
+        """Messages not yet consumed per assigned partition (high watermark - position)."""
+        result: dict[TopicPartition, int] = {}
+        assigned = self._consumer.assignment()
+        if not assigned:
+            return result
+        for tp in self._consumer.position(assigned):
+            _, high = self._consumer.get_watermark_offsets(tp, cached=True) or (0, 0)
+            position = tp.offset if tp.offset != OFFSET_INVALID else 0
+            result[TopicPartition(tp.topic, tp.partition)] = max(0, high - position)
+        return result
+
+    def close(self) -> None:
+        """Leave the group, committing stored offsets (auto-commit commits on close)."""
+        if not self._closed:
+            self._closed = True
+            self._consumer.close()
+
+    @property
+    def raw(self) -> _Consumer:
+        """The confluent_kafka consumer, for the transactional API of the rendezvous."""
+        return self._consumer
