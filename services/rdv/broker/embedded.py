@@ -8,6 +8,7 @@ process find it, and a persistent data dir keeps messages across restarts.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -51,6 +52,8 @@ def free_port(preferred: int | None = None) -> int:
     """`preferred` if nothing listens there, else a port the kernel picks."""
     for candidate in ([preferred] if preferred else []) + [0]:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As the JVM does: a port whose last connections linger in TIME_WAIT is free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", candidate))
             except OSError:
@@ -135,8 +138,18 @@ class EmbeddedBroker:
     def _format_storage(self, libs: Path, java: str, properties: Path) -> None:
         if (self.data_dir / "kafka-logs" / "meta.properties").exists():
             return
-        cmd = [java, "-cp", f"{libs}/*", "kafka.tools.StorageTool", "format",
-               "-t", new_cluster_id(), "-c", str(properties), "--ignore-formatted"]
+        cmd = [
+            java,
+            "-cp",
+            f"{libs}/*",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            new_cluster_id(),
+            "-c",
+            str(properties),
+            "--ignore-formatted",
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise BrokerError(f"formatting Kafka storage failed: {result.stderr.strip()[-500:]}")
@@ -148,7 +161,9 @@ class EmbeddedBroker:
             if free_port(port) != port:
                 raise BrokerError(f"port {port} is in use: choose another with --port")
         else:
-            port = free_port(previous.port if previous else None)
+            # Kafka's customary port for the long-lived broker, so kcat and friends find it.
+            customary = 9092 if self.data_dir == default_data_dir() else None
+            port = free_port(previous.port if previous else customary)
         controller = free_port(previous.controller_port if previous else None)
         if controller == port:
             controller = free_port()
@@ -166,21 +181,36 @@ class EmbeddedBroker:
         port, controller_port = self._choose_ports()
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         properties = self.data_dir / "server.properties"
-        properties.write_text(server_properties(port, controller_port, self.data_dir / "kafka-logs"))
+        log_dirs = self.data_dir / "kafka-logs"
+        properties.write_text(server_properties(port, controller_port, log_dirs))
         self._format_storage(libs, java, properties)
         cmd = [
-            java, f"-Xmx{self.heap}", "-Xms128m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-            "-Djava.awt.headless=true", f"-Dkafka.logs.dir={self.data_dir / 'logs'}",
+            java,
+            f"-Xmx{self.heap}",
+            "-Xms128m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dkafka.logs.dir={self.data_dir / 'logs'}",
             f"-Dlog4j2.configurationFile={kafka_pom_dir() / 'log4j2.properties'}",
-            "-cp", f"{libs}/*", "kafka.Kafka", str(properties),
+            "-cp",
+            f"{libs}/*",
+            "kafka.Kafka",
+            str(properties),
         ]
         with open(self.data_dir / "logs" / "stdout.log", "ab") as out:
-            self._process = subprocess.Popen(  # noqa: S603 - our own java command line
-                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=_die_with_parent if self.owned else None,
+            self._process = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                # Only prctl runs between fork and exec: no lock a thread could hold is taken.
+                preexec_fn=_die_with_parent if self.owned else None,  # noqa: PLW1509
             )
-        self.state = BrokerState(self._process.pid, port, controller_port,
-                                 pinned_kafka_version(), time.time())
+        self.state = BrokerState(
+            self._process.pid, port, controller_port, pinned_kafka_version(), time.time()
+        )
         (self.data_dir / STATE_FILE).write_text(json.dumps(asdict(self.state)))
         self._wait_ready(timeout)
         return self
@@ -191,9 +221,13 @@ class EmbeddedBroker:
         assert self.state is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not pid_is_broker(self.state.pid):
-                raise BrokerError(f"the broker exited during start-up; see {self.log_file}:\n"
-                                  + self._log_tail())
+            # Our own child is asked directly: until it execs java, /proc shows python.
+            exited = self._process.poll() is not None if self._process else False
+            if exited:
+                self.stop()
+                raise BrokerError(
+                    f"the broker exited during start-up; see {self.log_file}:\n" + self._log_tail()
+                )
             if cluster_ready(self.state.bootstrap, timeout=1.0):
                 return
             time.sleep(0.1)
@@ -218,7 +252,8 @@ class EmbeddedBroker:
                 self._wait_exit(state.pid, 10.0)
         self.state = None
         self._process = None
-        (self.data_dir / STATE_FILE).unlink(missing_ok=True)
+        # broker.json stays (its pid is dead now): the next start reuses the same ports, so
+        # clients configured with this bootstrap keep working across restarts.
         if self.ephemeral:
             shutil.rmtree(self.data_dir, ignore_errors=True)
         return stopped
@@ -237,14 +272,14 @@ class EmbeddedBroker:
         return self.start() if self.state is None else self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from rdv.errors import BrokerError
@@ -41,12 +42,22 @@ def ensure_jars(quiet: bool = False) -> Path:
             "(apt-get install maven) or set KAFKA_BOOTSTRAP_SERVERS to use another broker"
         )
     if not quiet:
-        print(f"Fetching Apache Kafka {version} jars with Maven into {libs} (once) ...", flush=True)
+        print(
+            f"Fetching Apache Kafka {version} jars with Maven into {libs} (once) ...",
+            file=sys.stderr,
+            flush=True,
+        )
     partial = libs.with_name("libs.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    cmd = [mvn, "-q", "-B", "-f", str(kafka_pom_dir() / "pom.xml"),
-           f"-Drdv.kafka.libs={partial}",
-           "package"]
+    cmd = [
+        mvn,
+        "-q",
+        "-B",
+        "-f",
+        str(kafka_pom_dir() / "pom.xml"),
+        f"-Drdv.kafka.libs={partial}",
+        "package",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0 or not jars_present(partial):
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])

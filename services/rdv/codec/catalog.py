@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
@@ -141,15 +141,17 @@ class SchemaCatalog:
         for path in sorted((directory / "history").glob("*.avsc")):
             version = self._build(path, _load_json(path), known)
             if version.name not in self._current:
-                raise ConfigError(f"{path} is an old version of {version.name}, which no longer "
-                                  "exists in schemas/; remove it or restore the schema")
+                raise ConfigError(
+                    f"{path} is an old version of {version.name}, which no longer "
+                    "exists in schemas/; remove it or restore the schema"
+                )
             self._by_fingerprint.setdefault(version.fingerprint, version)
 
     @staticmethod
     def _build(path: Path, raw: dict[str, Any], known: dict[str, dict[str, Any]]) -> SchemaVersion:
         expanded = _expand(raw, known, set(), raw.get("namespace"))
         try:
-            parsed = parse_schema(drop_logical_types(expanded), named_schemas={})
+            parsed = cast(dict[str, Any], parse_schema(drop_logical_types(expanded), {}))
             canonical = to_parsing_canonical_form(parse_schema(expanded, named_schemas={}))
         except Exception as exc:  # fastavro raises several unrelated types for bad schemas
             raise ConfigError(f"schema file {path} is not a valid Avro schema: {exc}") from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
+from typing import Any, cast
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.validation import ValidationError, validate
@@ -87,7 +87,7 @@ class Codec:
             text = self.registry.schema_for(schema_id)
             try:
                 raw = json.loads(text)
-                parsed = parse_schema(drop_logical_types(raw), named_schemas={})
+                parsed = cast(dict[str, Any], parse_schema(drop_logical_types(raw), {}))
             except Exception as exc:  # whatever the registry holds may not be valid Avro
                 raise DecodeError(f"schema id {schema_id} is not a usable Avro schema") from exc
             self._registry_writers[schema_id] = (str(parsed.get("name", "")), parsed)
@@ -133,4 +133,3 @@ class Codec:
         except ValidationError as exc:
             raise DecodeError(f"JSON {reader.short_name} does not fit the schema: {exc}") from exc
         return record
-

@@ -37,8 +37,10 @@ def _features(raw: Any) -> dict[str, dict[str, Any]]:
         return {"numeric": {}, "categorical": {}}
     if not isinstance(raw, dict):
         raise DecodeError("features must be an object")
-    structured = bool(raw) and set(raw) <= {"numeric", "categorical"} and all(
-        isinstance(v, dict) for v in raw.values()
+    structured = (
+        bool(raw)
+        and set(raw) <= {"numeric", "categorical"}
+        and all(isinstance(v, dict) for v in raw.values())
     )
     if structured:
         return {

@@ -29,7 +29,8 @@ class ConfluentSchemaRegistry:
         if key not in self._ids:
             from confluent_kafka.schema_registry import Schema
 
-            self._ids[key] = int(self._client.register_schema(subject, Schema(schema_json, "AVRO")))
+            schema = Schema(schema_str=schema_json, schema_type="AVRO")
+            self._ids[key] = int(self._client.register_schema(subject, schema))
         return self._ids[key]
 
     def schema_for(self, schema_id: int) -> str:
@@ -37,5 +38,6 @@ class ConfluentSchemaRegistry:
             try:
                 self._schemas[schema_id] = str(self._client.get_schema(schema_id).schema_str)
             except Exception as exc:  # the client raises its own error types and httpx's
-                raise DecodeError(f"schema id {schema_id} is unknown to the registry: {exc}") from exc
+                reason = f"schema id {schema_id} is unknown to the registry: {exc}"
+                raise DecodeError(reason) from exc
         return self._schemas[schema_id]

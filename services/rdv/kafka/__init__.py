@@ -8,7 +8,18 @@ from rdv.kafka.producer import DeliveryError, Producer
 from rdv.kafka.settings import KafkaSettings
 
 __all__ = [
-    "DEAD_LETTERS_TOPIC", "Consumer", "ConsumerError", "DeliveryError", "KafkaSettings",
-    "Message", "Outgoing", "Producer", "TopicPartition", "TopicSpec", "cluster_ready",
-    "create_topics", "dead_letter", "topic_partitions",
+    "DEAD_LETTERS_TOPIC",
+    "Consumer",
+    "ConsumerError",
+    "DeliveryError",
+    "KafkaSettings",
+    "Message",
+    "Outgoing",
+    "Producer",
+    "TopicPartition",
+    "TopicSpec",
+    "cluster_ready",
+    "create_topics",
+    "dead_letter",
+    "topic_partitions",
 ]

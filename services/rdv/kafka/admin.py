@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # type: ignore[attr-defined]
 
 from rdv.errors import ConfigError, RendezvousError
 from rdv.kafka.settings import KafkaSettings
@@ -29,7 +29,9 @@ def _admin(bootstrap: str, settings: KafkaSettings | None, quiet: bool = False) 
     return AdminClient(config)
 
 
-def cluster_ready(bootstrap: str, timeout: float = 1.0, settings: KafkaSettings | None = None) -> bool:
+def cluster_ready(
+    bootstrap: str, timeout: float = 1.0, settings: KafkaSettings | None = None
+) -> bool:
     """True once a broker answers a metadata request."""
     try:
         metadata = _admin(bootstrap, settings, quiet=True).list_topics(timeout=timeout)
@@ -66,8 +68,12 @@ def create_topics(
     if missing:
         admin = _admin(bootstrap, settings)  # must outlive its futures
         futures = admin.create_topics(
-            [NewTopic(s.name, num_partitions=s.partitions, replication_factor=-1,
-                      config=s.config) for s in missing],
+            [
+                NewTopic(
+                    s.name, num_partitions=s.partitions, replication_factor=-1, config=s.config
+                )
+                for s in missing
+            ],
             operation_timeout=30,
         )
         for name, future in futures.items():
@@ -90,3 +96,13 @@ def delete_topics(bootstrap: str, names: list[str], settings: KafkaSettings | No
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
                 raise
+
+
+def topic_config(
+    bootstrap: str, topic: str, settings: KafkaSettings | None = None
+) -> dict[str, str]:
+    """The effective configuration of a topic."""
+    admin = _admin(bootstrap, settings)  # must outlive its futures
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    entries = admin.describe_configs([resource])[resource].result()
+    return {name: str(entry.value) for name, entry in entries.items()}

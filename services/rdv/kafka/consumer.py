@@ -24,8 +24,12 @@ class ConsumerError(RendezvousError):
 
 def _envelope(msg: Any) -> Message:
     return Message(
-        topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
-        key=msg.key(), value=msg.value(), headers=tuple(msg.headers() or ()),
+        topic=msg.topic(),
+        partition=msg.partition(),
+        offset=msg.offset(),
+        key=msg.key(),
+        value=msg.value(),
+        headers=tuple(msg.headers() or ()),
         timestamp_ms=msg.timestamp()[1],
     )
 
@@ -74,9 +78,19 @@ class Consumer:
             self._on_revoke(_ours(partitions))
 
     def poll_batch(self, max_messages: int = 500, timeout: float = 0.1) -> list[Message]:
-        """Up to `max_messages` that are ready, waiting at most `timeout` for the first."""
+        """Up to `max_messages` that are ready, waiting at most `timeout` for the first.
+
+        consume(n, timeout) would wait the whole timeout unless n messages arrive, which puts
+        the timeout on the latency of every lone request; so block on poll() for the first
+        message, then take only what is already fetched."""
+        first = self._consumer.poll(timeout)
+        if first is None:
+            return []
+        raw = [first]
+        if max_messages > 1:
+            raw.extend(self._consumer.consume(max_messages - 1, 0))
         batch: list[Message] = []
-        for msg in self._consumer.consume(max_messages, timeout):
+        for msg in raw:
             err = msg.error()
             if err is None:
                 batch.append(_envelope(msg))

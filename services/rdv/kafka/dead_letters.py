@@ -33,5 +33,9 @@ def dead_letter(
         "original_headers": [{"key": k, "value": v} for k, v in message.headers],
         "failed_at": time.time_ns() // 1_000_000,
     }
-    return Outgoing(topic=topic, key=message.key, value=codec.encode("DeadLetter", record),
-                    headers=(("rdv-error-type", error_type.encode()),))
+    return Outgoing(
+        topic=topic,
+        key=message.key,
+        value=codec.encode("DeadLetter", record),
+        headers=(("rdv-error-type", error_type.encode()),),
+    )

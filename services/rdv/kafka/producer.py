@@ -21,6 +21,16 @@ class DeliveryError(RendezvousError):
     """Messages that the broker did not acknowledge. Nothing they stand for may be committed."""
 
 
+_HINTS = {
+    KafkaError.UNKNOWN_TOPIC_OR_PART: " (create the topics with `rdv topics create`)",
+    KafkaError._MSG_TIMED_OUT: " (is the broker reachable, and does the topic exist?)",
+}
+
+
+def _delivery_failure(topic: str, err: KafkaError) -> str:
+    return f"{topic}: {err.str()}{_HINTS.get(err.code(), '')}"
+
+
 class Producer:
     def __init__(
         self,
@@ -43,14 +53,16 @@ class Producer:
         """Queue one message; its delivery is confirmed (or reported) by the next flush()."""
 
         def delivered(err: KafkaError | None, _msg: Any) -> None:
-            reason = None if err is None else f"{message.topic}: {err.str()}"
+            reason = None if err is None else _delivery_failure(message.topic, err)
             if reason:
                 self._failures.append(reason)
             if on_delivery:
                 on_delivery(message, reason)
 
         kwargs: dict[str, Any] = {
-            "value": message.value, "key": message.key, "on_delivery": delivered,
+            "value": message.value,
+            "key": message.key,
+            "on_delivery": delivered,
             "headers": list(message.headers) or None,
         }
         if message.partition is not None:

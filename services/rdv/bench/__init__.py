@@ -1,0 +1,1 @@
+"""Benchmarks: figures measured on this machine, reported as ratios to the floor of the same run."""

@@ -1,0 +1,3 @@
+from rdv.cli.main import main
+
+main()

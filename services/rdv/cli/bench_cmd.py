@@ -1,0 +1,95 @@
+"""`rdv bench ...`: performance figures measured on this machine."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import platform
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rdv.bench.floor import measure_floor
+from rdv.broker import EmbeddedBroker
+from rdv.cli.common import BootstrapOption, console, out
+from rdv.errors import ConfigError
+from rdv.settings import resolve_bootstrap
+
+app = typer.Typer(
+    help="Benchmarks: figures and ratios against the floor of the same run.", no_args_is_help=True
+)
+
+
+@contextlib.contextmanager
+def broker_for_bench(bootstrap: str | None) -> Iterator[str]:
+    """The given or running broker, else a throw-away embedded one for this run."""
+    try:
+        yield resolve_bootstrap(bootstrap)
+        return
+    except ConfigError:
+        pass
+    console.print("no broker running: starting a throw-away embedded broker for this run")
+    with EmbeddedBroker.throwaway() as broker:
+        yield broker.bootstrap
+
+
+def machine() -> dict[str, object]:
+    import os
+
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+@app.command()
+def floor(
+    round_trips: Annotated[
+        int, typer.Option(min=10, help="Sequential three-hop round trips.")
+    ] = 2000,
+    messages: Annotated[
+        int, typer.Option(min=1000, help="Messages for the throughput ceiling.")
+    ] = 100_000,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write figures here.")
+    ] = None,
+    bootstrap: BootstrapOption = None,
+) -> None:
+    """What Kafka alone costs here: three-hop round trip and produce+consume ceiling."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    with broker_for_bench(bootstrap) as servers, Progress(*columns, console=console) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = int(bar.add_task(stage, total=total))
+            bar.update(tasks[stage], completed=done)  # type: ignore[arg-type]
+
+        result = measure_floor(servers, round_trips, messages, progress)
+    hop = result.three_hop
+    table = Table(title=f"Kafka floor on {servers}", show_lines=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("three-hop round trips", f"{hop.count}")
+    table.add_row("three-hop p50", f"{hop.p50_ms:.2f} ms")
+    table.add_row("three-hop p99", f"{hop.p99_ms:.2f} ms")
+    table.add_row("three-hop p99.9", f"{hop.p999_ms:.2f} ms")
+    table.add_row("three-hop max", f"{hop.max_ms:.2f} ms")
+    table.add_row("produce+consume ceiling", f"{result.throughput_msgs_per_s:,.0f} msgs/s")
+    out.print(table)
+    if json_file:
+        payload = {"benchmark": "floor", "machine": machine(), **result.as_dict()}
+        json_file.write_text(json.dumps(payload, indent=2))
+        console.print(f"figures written to {json_file}")

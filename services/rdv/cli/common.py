@@ -1,0 +1,38 @@
+"""Pieces every subcommand shares: options, the console, output of records."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+BootstrapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bootstrap",
+        "-b",
+        metavar="HOST:PORT",
+        help="Kafka bootstrap servers. Default: KAFKA_BOOTSTRAP_SERVERS, else the running "
+        "embedded broker.",
+    ),
+]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "b64:" + base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def to_json_line(record: dict[str, Any]) -> str:
+    return json.dumps(_jsonable(record), separators=(",", ":"), allow_nan=True)

@@ -1,0 +1,38 @@
+"""Entry point of `rdv`. Errors the user can fix print one line, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from rdv.cli import bench_cmd, broker_cmd, topics_cmd
+from rdv.cli.common import console
+from rdv.cli.demo_cmd import demo
+from rdv.cli.messages_cmd import consume, produce
+from rdv.errors import RendezvousError
+
+app = typer.Typer(
+    name="rdv",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Rendezvous: serve machine-learning models on Kafka with the rendezvous architecture.",
+)
+app.add_typer(broker_cmd.app, name="broker")
+app.add_typer(topics_cmd.app, name="topics")
+app.add_typer(bench_cmd.app, name="bench")
+app.command()(produce)
+app.command()(consume)
+app.command()(demo)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except RendezvousError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

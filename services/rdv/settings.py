@@ -1,0 +1,47 @@
+"""Project-wide settings and where to find the Kafka cluster."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rdv.broker import default_data_dir, running_state
+from rdv.codec import Codec
+from rdv.errors import ConfigError
+from rdv.kafka import KafkaSettings
+from rdv.topics import DEFAULT_PARTITIONS
+
+
+class RendezvousSettings(BaseSettings):
+    """Settings every service shares. Environment: RDV_* (e.g. RDV_SCHEMA_REGISTRY_URL)."""
+
+    model_config = SettingsConfigDict(env_prefix="RDV_", frozen=True, extra="ignore")
+
+    schema_registry_url: str | None = None
+    partitions: int = Field(DEFAULT_PARTITIONS, ge=1, le=1000)
+
+
+def resolve_bootstrap(explicit: str | None = None) -> str:
+    """--bootstrap, else KAFKA_BOOTSTRAP_SERVERS, else the running embedded broker."""
+    if explicit:
+        return explicit
+    configured = KafkaSettings().bootstrap_servers
+    if configured:
+        return configured
+    state = running_state(default_data_dir())
+    if state:
+        return state.bootstrap
+    raise ConfigError(
+        "no Kafka broker: start the embedded one with `rdv broker start`, "
+        "or pass --bootstrap HOST:PORT, or set KAFKA_BOOTSTRAP_SERVERS"
+    )
+
+
+def make_codec(settings: RendezvousSettings | None = None) -> Codec:
+    """The codec, writing Confluent framing when a schema registry is configured."""
+    settings = settings or RendezvousSettings()
+    if settings.schema_registry_url:
+        from rdv.codec.registry import ConfluentSchemaRegistry
+
+        return Codec(registry=ConfluentSchemaRegistry(settings.schema_registry_url))
+    return Codec()

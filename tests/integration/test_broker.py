@@ -1,0 +1,104 @@
+"""The embedded broker: starts, keeps data across restarts, stops without leaving a process."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rdv.broker import EmbeddedBroker, running_state
+from rdv.broker.embedded import pid_is_broker
+from rdv.kafka import Consumer, Outgoing, Producer, TopicSpec, create_topics
+
+pytestmark = pytest.mark.broker
+
+
+def _read_all(bootstrap: str, topic: str, group: str, expected: int) -> list[bytes]:
+    consumer = Consumer(bootstrap, group, [topic])
+    values: list[bytes] = []
+    deadline = time.monotonic() + 30
+    while len(values) < expected and time.monotonic() < deadline:
+        values += [m.value for m in consumer.poll_batch(100, 0.2) if m.value is not None]
+    consumer.close()
+    return values
+
+
+def test_messages_survive_a_restart_on_the_same_data_dir(tmp_path: Path) -> None:
+    broker = EmbeddedBroker(tmp_path / "kafka", owned=True)
+    broker.start(timeout=20)  # start to ready within 20 s once the jars are cached
+    first_port = broker.state.port if broker.state else 0
+    try:
+        create_topics(broker.bootstrap, [TopicSpec("kept", 2)])
+        producer = Producer(broker.bootstrap)
+        for i in range(10):
+            producer.send(Outgoing("kept", f"m{i}".encode(), f"k{i}".encode()))
+        producer.flush()
+        broker.stop()
+        assert not (broker.state and pid_is_broker(broker.state.pid))
+
+        broker.start(timeout=20)
+        assert broker.state is not None and broker.state.port == first_port
+        values = _read_all(broker.bootstrap, "kept", "after-restart", 10)
+        assert sorted(values) == sorted(f"m{i}".encode() for i in range(10))
+    finally:
+        broker.stop()
+
+
+def test_stop_leaves_no_process_and_a_throwaway_dir_is_removed() -> None:
+    broker = EmbeddedBroker.throwaway().start(timeout=20)
+    assert broker.state is not None
+    pid, data_dir = broker.state.pid, broker.data_dir
+    assert pid_is_broker(pid)
+    assert broker.stop() is True
+    assert not pid_is_broker(pid)
+    assert not data_dir.exists()
+    assert broker.stop() is False  # stopping twice is harmless
+
+
+def _rdv(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RDV_HOME": str(home)}
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "rdv.cli", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_start_status_stop(tmp_path: Path) -> None:
+    started = _rdv("broker", "start", home=tmp_path)
+    try:
+        assert started.returncode == 0, started.stderr
+        bootstrap = started.stdout.strip().splitlines()[-1]
+        assert bootstrap.startswith("127.0.0.1:")
+        state = running_state(tmp_path / "broker")
+        assert state is not None and state.bootstrap == bootstrap
+
+        status = _rdv("broker", "status", home=tmp_path)
+        assert status.returncode == 0 and bootstrap in status.stdout
+
+        again = _rdv("broker", "start", home=tmp_path)
+        assert again.returncode == 0 and "already runs" in again.stderr
+    finally:
+        stopped = _rdv("broker", "stop", home=tmp_path)
+    assert stopped.returncode == 0
+    assert running_state(tmp_path / "broker") is None
+    assert state is not None and not pid_is_broker(state.pid)
+    assert _rdv("broker", "status", home=tmp_path).returncode == 1
+
+
+def test_a_taken_port_is_refused_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = _rdv("broker", "start", "--port", str(port), home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: port {port} is in use: choose another with --port"

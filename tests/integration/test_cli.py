@@ -1,0 +1,128 @@
+"""The `rdv` command as a user runs it, against the real broker."""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.broker
+
+
+def rdv(
+    *args: str, bootstrap: str | None = None, home: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    if bootstrap:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+    if home:
+        env["RDV_HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-m", "rdv.cli", *args],
+        env=env,
+        text=True,
+        input=stdin,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_produce_json_then_consume_it_decoded(
+    kafka_bootstrap: str, new_topic: Callable[..., str]
+) -> None:
+    topic = new_topic(partitions=2)
+    lines = '{"key": "u1", "features": {"age": 31, "country": "fr"}}\n{"features": {"x": 1}}\n'
+    sent = rdv("produce", "--file", "-", "--topic", topic, bootstrap=kafka_bootstrap, stdin=lines)
+    assert sent.returncode == 0, sent.stderr
+    ids = sent.stdout.split()
+    assert len(ids) == 2
+
+    read = rdv(
+        "consume",
+        topic,
+        "--schema",
+        "Request",
+        "--max",
+        "2",
+        "--timeout",
+        "20",
+        bootstrap=kafka_bootstrap,
+    )
+    assert read.returncode == 0, read.stderr
+    records = {r["request_id"]: r for r in map(json.loads, read.stdout.splitlines())}
+    assert set(records) == set(ids)
+    assert records[ids[0]]["key"] == "u1"
+    assert records[ids[0]]["features"] == {
+        "numeric": {"age": 31.0},
+        "categorical": {"country": "fr"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("produce", "--json", '{"features": {"age": true}}'),
+            "error: request 1: numeric feature 'age' must be a number or null, not True",
+        ),
+        (("produce",), "error: nothing to send: give --json"),
+        (("produce", "--file", "/no/such/file"), "error: cannot read /no/such/file"),
+        (("consume", "mystery"), "error: no known schema for topic 'mystery'"),
+        (("consume", "requests", "--schema", "Nope"), "error: unknown schema 'Nope'"),
+    ],
+)
+def test_bad_arguments_get_one_clear_line(
+    kafka_bootstrap: str, args: tuple[str, ...], message: str
+) -> None:
+    result = rdv(*args, bootstrap=kafka_bootstrap)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(message)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_no_broker_anywhere_says_how_to_get_one(tmp_path: Path) -> None:
+    result = rdv("topics", "list", home=tmp_path)
+    assert result.returncode == 2
+    assert "rdv broker start" in result.stderr and "KAFKA_BOOTSTRAP_SERVERS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bench_floor_prints_figures_and_writes_json(kafka_bootstrap: str, tmp_path: Path) -> None:
+    out = tmp_path / "floor.json"
+    result = rdv(
+        "bench",
+        "floor",
+        "--round-trips",
+        "50",
+        "--messages",
+        "2000",
+        "--json",
+        str(out),
+        bootstrap=kafka_bootstrap,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "three-hop p99" in result.stdout and "msgs/s" in result.stdout
+    figures = json.loads(out.read_text())
+    hop = figures["three_hop"]
+    assert hop["count"] == 50
+    assert 0 < hop["p50_ms"] <= hop["p99_ms"] <= hop["p999_ms"] <= hop["max_ms"]
+    assert figures["throughput_msgs_per_s"] > 0
+    assert figures["machine"]["cpus"] >= 1
+
+
+def test_demo_runs_end_to_end_on_a_fresh_home(tmp_path: Path) -> None:
+    try:
+        result = rdv("demo", home=tmp_path)
+        assert result.returncode == 0, result.stderr
+        echoed = json.loads(result.stdout.strip().splitlines()[-1])
+        assert echoed["key"] == "user-42"
+        assert echoed["features"]["categorical"] == {"country": "FR", "device": "mobile"}
+        assert "read it back from requests[" in result.stderr
+    finally:
+        rdv("broker", "stop", home=tmp_path)

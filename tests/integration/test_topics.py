@@ -1,0 +1,37 @@
+import pytest
+
+from rdv.errors import ConfigError
+from rdv.kafka import TopicSpec, create_topics, topic_partitions
+from rdv.kafka.admin import delete_topics, topic_config
+from rdv.topics import RENDEZVOUS_CONFIG, architecture_topics
+
+pytestmark = pytest.mark.broker
+
+
+def test_architecture_topics_are_created_once_with_their_policies(kafka_bootstrap: str) -> None:
+    first = create_topics(kafka_bootstrap, architecture_topics(4))
+    second = create_topics(kafka_bootstrap, architecture_topics(4))
+    assert set(second.values()) == {"exists"}
+    assert set(first) == {
+        "requests",
+        "results",
+        "answers",
+        "rendezvous.log",
+        "feedback",
+        "dead-letters",
+        "rendezvous.config",
+    }
+    counts = topic_partitions(kafka_bootstrap)
+    assert counts["requests"] == counts["results"] == 4
+    assert counts[RENDEZVOUS_CONFIG] == 1
+    assert topic_config(kafka_bootstrap, RENDEZVOUS_CONFIG)["cleanup.policy"] == "compact"
+    assert topic_config(kafka_bootstrap, "requests")["cleanup.policy"] == "delete"
+
+
+def test_a_partition_count_mismatch_is_refused_with_the_fix(kafka_bootstrap: str) -> None:
+    create_topics(kafka_bootstrap, [TopicSpec("mismatch", 2)])
+    try:
+        with pytest.raises(ConfigError, match="exists with 2 partitions, not 3: pass --partitions"):
+            create_topics(kafka_bootstrap, [TopicSpec("mismatch", 3)])
+    finally:
+        delete_topics(kafka_bootstrap, ["mismatch"])
