@@ -29,6 +29,9 @@ app.command()(demo)
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # librdkafka warns about every transient retry while a broker starts (coordinator load in
+    # progress, ...); errors still show.
+    logging.getLogger("rdv.kafka.librdkafka").setLevel(logging.ERROR)
     try:
         app()
     except RendezvousError as exc:
