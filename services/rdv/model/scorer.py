@@ -1,0 +1,167 @@
+"""Score micro-batches of requests with a portable artifact, on numpy alone."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from rdv.model.artifact import ArtifactError, ModelArtifact
+from rdv.model.estimators import LinearRegression, LogisticRegression, Output
+from rdv.model.frame import Frame, RowError
+from rdv.model.transformers import STRING, TRANSFORMERS, Widths
+from rdv.model.trees import KINDS as TREE_KINDS
+from rdv.model.trees import TreeEnsemble
+
+# A Request's features: {"numeric": {...}, "categorical": {...}}.
+Features = dict[str, dict[str, Any]]
+
+
+class _Estimator(Protocol):
+    kind: str
+    num_classes: int
+
+    def widths(self, widths: Widths) -> Widths: ...
+
+    def predict(self, frame: Frame) -> Output: ...
+
+
+@dataclass(frozen=True)
+class Prediction:
+    score: float
+    label: str | None
+    probabilities: tuple[float, ...] | None
+    prediction: float
+
+
+@dataclass(frozen=True)
+class ScoreFailure:
+    code: str
+    message: str
+
+
+def _estimator(spec: Any) -> _Estimator:
+    if spec.type == "LogisticRegression":
+        return LogisticRegression(spec)
+    if spec.type == "LinearRegression":
+        return LinearRegression(spec)
+    if spec.type in TREE_KINDS:
+        return TreeEnsemble(spec)
+    raise ArtifactError(f"the last stage must be an estimator, not {spec.type!r}")
+
+
+class Scorer:
+    """Built once per artifact; checks every stage's arrays against the widths flowing into
+    it, so a bad artifact fails here, not on the first request."""
+
+    def __init__(self, artifact: ModelArtifact) -> None:
+        self.artifact = artifact
+        if not artifact.stages:
+            raise ArtifactError(f"{artifact.model_id}: the pipeline has no stages")
+        widths: Widths = {
+            f.name: (STRING if f.type == "categorical" else 1) for f in artifact.features
+        }
+        self.transformers = []
+        for spec in artifact.stages[:-1]:
+            if spec.type not in TRANSFORMERS:
+                raise ArtifactError(
+                    f"{artifact.model_id}: unsupported stage {spec.type!r}; "
+                    f"supported: {', '.join(TRANSFORMERS)}"
+                )
+            stage = TRANSFORMERS[spec.type](spec)
+            widths.update(stage.widths(widths))
+            self.transformers.append(stage)
+        self.estimator = _estimator(artifact.stages[-1])
+        self.estimator.widths(widths)
+        if self.estimator.kind != artifact.kind:
+            raise ArtifactError(
+                f"{artifact.model_id}: manifest says {artifact.kind} but the "
+                f"estimator is a {self.estimator.kind}"
+            )
+        labels = artifact.labels
+        if labels is not None and len(labels) != self.estimator.num_classes:
+            raise ArtifactError(
+                f"{artifact.model_id}: {len(labels)} output labels for "
+                f"{self.estimator.num_classes} classes"
+            )
+
+    def _frame(self, rows: Sequence[Features]) -> Frame:
+        frame = Frame(len(rows))
+        for spec in self.artifact.features:
+            wanted, other = (
+                ("numeric", "categorical") if spec.type == "numeric" else ("categorical", "numeric")
+            )
+            values = [row.get(wanted, {}).get(spec.name) for row in rows]
+            misplaced = np.array(
+                [
+                    v is None and row.get(other, {}).get(spec.name) is not None
+                    for v, row in zip(values, rows, strict=True)
+                ],
+                dtype=bool,
+            )
+            if misplaced.any():
+                frame.fail(
+                    misplaced,
+                    "invalid_feature",
+                    f"{spec.name} must be {spec.type}, got a {other} value",
+                )
+            if spec.type == "numeric":
+                column = np.array([math.nan if v is None else v for v in values], np.float64)
+            else:
+                column = np.array(values, dtype=object)
+            frame.columns[spec.name] = column
+        return frame
+
+    def score(self, rows: Sequence[Features]) -> list[Prediction | ScoreFailure]:
+        """One result per row, in order; a bad row never fails the batch."""
+        if not rows:
+            return []
+        frame = self._frame(rows)
+        for stage in self.transformers:
+            stage.apply(frame)
+        output = self.estimator.predict(frame)
+        return [self._result(i, output, frame.errors[i]) for i in range(frame.n)]
+
+    def _result(self, i: int, out: Output, error: RowError | None) -> Prediction | ScoreFailure:
+        if error is not None:
+            return ScoreFailure(error.code, error.message)
+        prediction = float(out.prediction[i])
+        if out.probability is None:
+            if not math.isfinite(prediction):
+                return ScoreFailure("model_error", f"the model gave {prediction}")
+            return Prediction(prediction, None, None, prediction)
+        probability = tuple(float(p) for p in out.probability[i])
+        index = int(prediction)
+        score = probability[1] if len(probability) == 2 else probability[index]
+        labels = self.artifact.labels
+        label = labels[index] if labels else str(index)
+        return Prediction(score, label, probability, prediction)
+
+    def golden_mismatches(self, tolerance: float = 1e-9) -> list[str]:
+        """Rows of the artifact's golden vectors where this scorer disagrees with Spark."""
+        golden = self.artifact.golden
+        results = self.score([{"numeric": g.numeric, "categorical": g.categorical} for g in golden])
+        problems = []
+        for n, (row, got) in enumerate(zip(golden, results, strict=True)):
+            if row.prediction is None:
+                if isinstance(got, Prediction):
+                    problems.append(f"row {n}: Spark gave no prediction, numpy gave {got}")
+                continue
+            if isinstance(got, ScoreFailure):
+                problems.append(f"row {n}: Spark predicted {row.prediction}, numpy: {got.message}")
+            elif not math.isclose(
+                got.prediction, row.prediction, rel_tol=tolerance, abs_tol=tolerance
+            ):
+                problems.append(f"row {n}: prediction {got.prediction} != Spark {row.prediction}")
+            elif row.probability is not None and (
+                got.probabilities is None
+                or max(abs(a - b) for a, b in zip(got.probabilities, row.probability, strict=True))
+                > tolerance
+            ):
+                problems.append(
+                    f"row {n}: probabilities {got.probabilities} != Spark {row.probability}"
+                )
+        return problems

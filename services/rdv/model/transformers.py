@@ -1,0 +1,237 @@
+"""Feature stages with Spark ML's semantics: StringIndexer, OneHotEncoder, VectorAssembler,
+StandardScaler, Imputer. Each checks its arrays against the widths of its inputs when built
+(`widths`), then transforms a whole micro-batch at once (`apply`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from rdv.model.artifact import ArtifactError, StageSpec
+from rdv.model.frame import Frame
+
+STRING = -1  # width of a column of strings (categorical input)
+Widths = dict[str, int]
+
+
+def _invalid_mode(spec: StageSpec, allowed: tuple[str, ...]) -> str:
+    mode = str(spec.params.get("handleInvalid", "error"))
+    if mode not in allowed:
+        raise ArtifactError(f"{spec.type}: handleInvalid {mode!r} is not one of {allowed}")
+    return mode
+
+
+def _inputs_exist(spec: StageSpec, widths: Widths) -> None:
+    missing = [c for c in spec.inputs if c not in widths]
+    if missing:
+        raise ArtifactError(
+            f"{spec.type}: input columns {missing} are produced by no earlier "
+            "stage and are not features"
+        )
+
+
+class StringIndexer:
+    """Label -> index by the fitted label order. Unseen labels and nulls are invalid:
+    error (row error), skip (row dropped: reported as skipped), keep (index = len(labels))."""
+
+    def __init__(self, spec: StageSpec) -> None:
+        self.spec = spec
+        self.mode = _invalid_mode(spec, ("error", "skip", "keep"))
+        labels = spec.params.get("labels")
+        if not isinstance(labels, list) or len(labels) != len(spec.inputs):
+            raise ArtifactError("StringIndexer: params.labels must hold one label list per input")
+        self.lookups = [{str(label): float(i) for i, label in enumerate(col)} for col in labels]
+        if len(spec.outputs) != len(spec.inputs):
+            raise ArtifactError("StringIndexer: one output column per input column")
+
+    def widths(self, widths: Widths) -> Widths:
+        _inputs_exist(self.spec, widths)
+        return dict.fromkeys(self.spec.outputs, 1)
+
+    def apply(self, frame: Frame) -> None:
+        for source, target, lookup in zip(
+            self.spec.inputs, self.spec.outputs, self.lookups, strict=True
+        ):
+            values = frame.columns[source]
+            index = np.array(
+                [lookup.get(v, -1.0) if isinstance(v, str) else -1.0 for v in values],
+                dtype=np.float64,
+            )
+            invalid = index < 0
+            if invalid.any():
+                if self.mode == "keep":
+                    index[invalid] = float(len(lookup))
+                else:
+                    code = "skipped" if self.mode == "skip" else "invalid_feature"
+                    verb = "skipped by" if self.mode == "skip" else "refused by"
+                    frame.fail(
+                        invalid,
+                        code,
+                        [
+                            f"{source}: {'null' if values[i] is None else repr(values[i])} is "
+                            f"{'missing' if values[i] is None else 'an unseen label'}, {verb} "
+                            f"StringIndexer (handleInvalid={self.mode})"
+                            for i in np.flatnonzero(invalid)
+                        ],
+                    )
+                    index[invalid] = 0.0
+            frame.columns[target] = index
+
+
+class OneHotEncoder:
+    """Index -> one-hot vector; dropLast drops the last category; handleInvalid=keep adds a
+    category for invalid indices (then dropped again by dropLast), as Spark 3 does."""
+
+    def __init__(self, spec: StageSpec) -> None:
+        self.spec = spec
+        self.mode = _invalid_mode(spec, ("error", "keep"))
+        self.drop_last = bool(spec.params.get("dropLast", True))
+        sizes = spec.params.get("categorySizes")
+        if not isinstance(sizes, list) or len(sizes) != len(spec.inputs):
+            raise ArtifactError("OneHotEncoder: params.categorySizes needs one size per input")
+        self.sizes = [int(s) for s in sizes]
+        keep = self.mode == "keep"
+        self.widths_out = [
+            s + (1 if keep else 0) - (1 if self.drop_last else 0) for s in self.sizes
+        ]
+
+    def widths(self, widths: Widths) -> Widths:
+        _inputs_exist(self.spec, widths)
+        return dict(zip(self.spec.outputs, self.widths_out, strict=True))
+
+    def apply(self, frame: Frame) -> None:
+        for k, (source, target) in enumerate(zip(self.spec.inputs, self.spec.outputs, strict=True)):
+            label = frame.columns[source].astype(np.float64)
+            size, width = self.sizes[k], self.widths_out[k]
+            valid = (label >= 0) & (label < size) & (label == np.floor(label))
+            if not valid.all():
+                if self.mode == "keep":
+                    label = np.where(valid, label, float(size))
+                else:
+                    frame.fail(
+                        ~valid,
+                        "invalid_feature",
+                        [
+                            f"{source}: index {label[i]} is outside the {size} categories seen in "
+                            "training (OneHotEncoder handleInvalid=error)"
+                            for i in np.flatnonzero(~valid)
+                        ],
+                    )
+                    label = np.where(valid, label, float(size))
+            idx = np.nan_to_num(label, nan=float(size)).astype(np.intp)
+            out = np.zeros((frame.n, width))
+            hot = idx < width
+            out[np.flatnonzero(hot), idx[hot]] = 1.0
+            frame.columns[target] = out
+
+
+class VectorAssembler:
+    """Concatenate scalar and vector columns. handleInvalid for NaN/null scalars:
+    error (row error), skip (row dropped), keep (NaN goes through)."""
+
+    def __init__(self, spec: StageSpec) -> None:
+        self.spec = spec
+        self.mode = _invalid_mode(spec, ("error", "skip", "keep"))
+        if len(spec.outputs) != 1:
+            raise ArtifactError("VectorAssembler: exactly one output column")
+
+    def widths(self, widths: Widths) -> Widths:
+        _inputs_exist(self.spec, widths)
+        strings = [c for c in self.spec.inputs if widths[c] == STRING]
+        if strings:
+            raise ArtifactError(f"VectorAssembler: {strings} are strings; index them first")
+        return {self.spec.outputs[0]: sum(widths[c] for c in self.spec.inputs)}
+
+    def apply(self, frame: Frame) -> None:
+        parts = [frame.vector(c) for c in self.spec.inputs]
+        if self.mode != "keep":
+            for name, part in zip(self.spec.inputs, parts, strict=True):
+                if frame.columns[name].ndim == 1:
+                    bad = np.isnan(part[:, 0])
+                    if bad.any():
+                        code = "skipped" if self.mode == "skip" else "missing_feature"
+                        frame.fail(
+                            bad,
+                            code,
+                            f"{name} is missing or NaN (VectorAssembler handleInvalid={self.mode})",
+                        )
+        frame.columns[self.spec.outputs[0]] = np.hstack(parts) if parts else np.zeros((frame.n, 0))
+
+
+class StandardScaler:
+    """(x - mean) if withMean, times 1/std if withStd, with 0 where std is 0, as Spark."""
+
+    def __init__(self, spec: StageSpec) -> None:
+        self.spec = spec
+        self.with_mean = bool(spec.params.get("withMean", False))
+        self.with_std = bool(spec.params.get("withStd", True))
+        try:
+            self.mean = np.asarray(spec.arrays["mean"], dtype=np.float64)
+            std = np.asarray(spec.arrays["std"], dtype=np.float64)
+        except KeyError as exc:
+            raise ArtifactError(f"StandardScaler: missing array {exc}") from exc
+        self.factor = np.divide(1.0, std, out=np.zeros_like(std), where=std != 0)
+
+    def widths(self, widths: Widths) -> Widths:
+        _inputs_exist(self.spec, widths)
+        width = widths[self.spec.inputs[0]]
+        if self.mean.shape != (width,) or self.factor.shape != (width,):
+            raise ArtifactError(
+                f"StandardScaler: mean/std have shapes {self.mean.shape}/"
+                f"{self.factor.shape}, input is {width} wide"
+            )
+        return {self.spec.outputs[0]: width}
+
+    def apply(self, frame: Frame) -> None:
+        x = frame.vector(self.spec.inputs[0])
+        if self.with_mean:
+            x = x - self.mean
+        if self.with_std:
+            x = x * self.factor
+        frame.columns[self.spec.outputs[0]] = x
+
+
+class Imputer:
+    """Replace missing values (null, NaN, or params.missingValue) by the fitted surrogate."""
+
+    def __init__(self, spec: StageSpec) -> None:
+        self.spec = spec
+        missing: Any = spec.params.get("missingValue", math.nan)
+        self.missing_value = float(missing)
+        try:
+            self.surrogates = np.asarray(spec.arrays["surrogates"], dtype=np.float64)
+        except KeyError as exc:
+            raise ArtifactError("Imputer: missing array 'surrogates'") from exc
+        if self.surrogates.shape != (len(spec.inputs),) or len(spec.outputs) != len(spec.inputs):
+            raise ArtifactError(
+                f"Imputer: {len(spec.inputs)} inputs need as many outputs and "
+                f"surrogates, got {self.surrogates.shape}"
+            )
+
+    def widths(self, widths: Widths) -> Widths:
+        _inputs_exist(self.spec, widths)
+        return dict.fromkeys(self.spec.outputs, 1)
+
+    def apply(self, frame: Frame) -> None:
+        for k, (source, target) in enumerate(zip(self.spec.inputs, self.spec.outputs, strict=True)):
+            x = frame.columns[source].astype(np.float64)
+            gap = np.isnan(x) | (x == self.missing_value)
+            frame.columns[target] = np.where(gap, self.surrogates[k], x)
+
+
+class Transformer(Protocol):
+    def widths(self, widths: Widths) -> Widths: ...
+
+    def apply(self, frame: Frame) -> None: ...
+
+
+TRANSFORMERS: dict[str, Callable[[StageSpec], Transformer]] = {
+    "StringIndexer": StringIndexer,
+    "OneHotEncoder": OneHotEncoder,
+    "VectorAssembler": VectorAssembler,
+    "StandardScaler": StandardScaler,
+    "Imputer": Imputer,
+}
