@@ -147,7 +147,8 @@ def test_decision_tree_regressor() -> None:
 
 def _two_trees(kind: str, leaves: list[dict], **extra: object) -> Scorer:
     # tree 1 = the tree above (nodes 0-4); tree 2 = a stump on x1 <= 1.5 (nodes 5-7)
-    nodes = _nodes(*leaves[:3]) + [
+    nodes = [
+        *_nodes(*leaves[:3]),
         {"feature": 1, "threshold": 1.5, "left": 6, "right": 7},
         leaves[3],
         leaves[4],

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from rdv.model import Prediction, Scorer, ScoreFailure
+from rdv.model import Prediction, ScoreFailure, Scorer
 from tests.unit.model.builders import artifact, stage
 
 
