@@ -11,6 +11,7 @@ from rdv.cli import bench_cmd, broker_cmd, topics_cmd
 from rdv.cli.common import console
 from rdv.cli.demo_cmd import demo
 from rdv.cli.messages_cmd import consume, produce
+from rdv.cli.services_cmd import decoy, worker
 from rdv.errors import RendezvousError
 
 app = typer.Typer(
@@ -25,6 +26,8 @@ app.add_typer(bench_cmd.app, name="bench")
 app.command()(produce)
 app.command()(consume)
 app.command()(demo)
+app.command()(worker)
+app.command()(decoy)
 
 
 def main() -> None:

@@ -1,0 +1,89 @@
+"""`rdv worker` and `rdv decoy`: the services that read the requests topic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rdv.cli.common import BootstrapOption, console
+from rdv.decoy.service import Decoy
+from rdv.decoy.settings import DecoySettings
+from rdv.settings import make_codec, resolve_bootstrap
+from rdv.settings_util import load_settings
+from rdv.worker.service import Worker
+from rdv.worker.settings import WorkerSettings
+
+MetricsPort = Annotated[int | None, typer.Option(help="Serve Prometheus /metrics on this port.")]
+
+
+def worker(
+    model: Annotated[
+        Path | None, typer.Option(help="Model artifact directory. Env: RDV_WORKER_MODEL.")
+    ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(help="Annotation in every Score: champion, challenger, canary, fallback."),
+    ] = None,
+    bootstrap: BootstrapOption = None,
+    metrics_port: MetricsPort = None,
+    batch_max: Annotated[int | None, typer.Option(help="Largest micro-batch.")] = None,
+    delay_ms: Annotated[
+        float | None, typer.Option(help="Fault injection: extra latency per micro-batch.")
+    ] = None,
+    fail_rate: Annotated[
+        float | None,
+        typer.Option(help="Fault injection: share of requests answered with an error."),
+    ] = None,
+    instance: Annotated[str | None, typer.Option(help="Instance id. Default host:pid.")] = None,
+    group: Annotated[
+        str | None, typer.Option(help="Consumer group. Default rdv-worker-<name>@<version>.")
+    ] = None,
+) -> None:
+    """Score every request with one model; write a Score per request to `results`."""
+    settings = load_settings(
+        WorkerSettings,
+        model=model,
+        role=role,
+        metrics_port=metrics_port,
+        batch_max=batch_max,
+        delay_ms=delay_ms,
+        fail_rate=fail_rate,
+        instance=instance,
+        group_id=group,
+    )
+    service = Worker(settings, resolve_bootstrap(bootstrap), make_codec())
+    service.install_signal_handlers()
+    console.print(
+        f"worker {service.model_id} ({settings.role or 'no role'}) on "
+        f"{service.bootstrap}; Ctrl-C or SIGTERM to stop"
+    )
+    service.run()
+
+
+def decoy(
+    archive: Annotated[
+        Path | None, typer.Option(help="Archive directory. Env: RDV_DECOY_ARCHIVE.")
+    ] = None,
+    bootstrap: BootstrapOption = None,
+    metrics_port: MetricsPort = None,
+    roll_seconds: Annotated[
+        float | None, typer.Option(help="Write a file at least this often.")
+    ] = None,
+    roll_rows: Annotated[int | None, typer.Option(help="Write a file at this many rows.")] = None,
+) -> None:
+    """Archive every request exactly as seen, in Parquet partitioned by date and hour."""
+    settings = load_settings(
+        DecoySettings,
+        archive=archive,
+        metrics_port=metrics_port,
+        roll_seconds=roll_seconds,
+        roll_rows=roll_rows,
+    )
+    service = Decoy(settings, resolve_bootstrap(bootstrap), make_codec())
+    service.install_signal_handlers()
+    console.print(
+        f"decoy archiving to {settings.archive} from {service.bootstrap}; Ctrl-C or SIGTERM to stop"
+    )
+    service.run()

@@ -1,0 +1,103 @@
+"""The decoy's Kafka loop: archive, write durably, then commit the offsets."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+
+from prometheus_client import CollectorRegistry, Counter
+
+from rdv.codec import Codec
+from rdv.decoy.archive import Archive, archive_row
+from rdv.decoy.settings import DecoySettings
+from rdv.errors import DecodeError
+from rdv.kafka import Consumer, KafkaSettings, Message, TopicPartition
+from rdv.metrics import serve_metrics
+
+log = logging.getLogger(__name__)
+
+
+class Decoy:
+    def __init__(
+        self,
+        settings: DecoySettings,
+        bootstrap: str,
+        codec: Codec | None = None,
+        kafka: KafkaSettings | None = None,
+    ) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.kafka = kafka
+        self.codec = codec or Codec()
+        self.archive = Archive(
+            settings.archive,
+            settings.instance,
+            settings.roll_rows,
+            settings.roll_bytes,
+            settings.roll_seconds,
+        )
+        self.stopping = threading.Event()
+        self.registry = CollectorRegistry()
+        self.archived = Counter(
+            "rdv_decoy_archived", "Requests archived", ["undecodable"], registry=self.registry
+        )
+        self.files = Counter("rdv_decoy_files", "Parquet files written", registry=self.registry)
+        self._consumer: Consumer | None = None
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+
+    def _commit_segment(self) -> None:
+        files, messages = self.archive.flush()
+        if self._consumer is not None and messages:
+            self._consumer.store(messages)
+            self._consumer.commit()
+        self.files.inc(len(files))
+        for path in files:
+            log.info("archived %s", path)
+
+    def _revoked(self, partitions: list[TopicPartition]) -> None:
+        # Rows of partitions that move away are written and committed now, so their next
+        # owner starts after them instead of archiving them a second time.
+        self._commit_segment()
+
+    def run(self) -> None:
+        serve_metrics(self.registry, self.settings.metrics_port)
+        self._consumer = consumer = Consumer(
+            self.bootstrap,
+            self.settings.group_id,
+            [self.settings.requests_topic],
+            self.kafka,
+            on_revoke=self._revoked,
+            client_id="rdv-decoy",
+            # Offsets are committed explicitly, right after each file is durable.
+            overrides={"enable.auto.commit": False},
+        )
+        try:
+            while not self.stopping.is_set():
+                for msg in consumer.poll_batch(self.settings.batch_max, 0.2):
+                    self._archive(msg)
+                if self.archive.due():
+                    self._commit_segment()
+            self._commit_segment()
+        finally:
+            consumer.close()
+
+    def _archive(self, msg: Message) -> None:
+        arrived_us = time.time_ns() // 1000
+        content_type = msg.header("content-type")
+        try:
+            record = self.codec.decode(
+                "Request",
+                msg.value,
+                content_type.decode(errors="replace") if content_type else None,
+            )
+            error = None
+        except DecodeError as exc:
+            # Bad bytes are archived too: training needs the data exactly as models saw it.
+            record, error = None, exc.reason
+        self.archive.add(msg, archive_row(msg, record, error, arrived_us))
+        self.archived.labels(undecodable=str(record is None).lower()).inc()

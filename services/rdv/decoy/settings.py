@@ -1,0 +1,25 @@
+"""Decoy settings. Environment: RDV_DECOY_* (e.g. RDV_DECOY_ARCHIVE)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rdv.topics import REQUESTS
+from rdv.worker.settings import default_instance
+
+
+class DecoySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RDV_DECOY_", frozen=True, extra="ignore")
+
+    archive: Path
+    instance: str = Field(default_factory=default_instance)
+    group_id: str = "rdv-decoy"
+    requests_topic: str = REQUESTS
+    roll_rows: int = Field(100_000, ge=1)  # a file is written once it holds this many rows,
+    roll_bytes: int = Field(64 * 1024 * 1024, ge=1)  # or this many bytes of raw requests,
+    roll_seconds: float = Field(30.0, gt=0)  # or its first row is this old
+    batch_max: int = Field(1000, ge=1)
+    metrics_port: int | None = None

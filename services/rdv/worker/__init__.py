@@ -1,0 +1,1 @@
+"""The model worker: scores every request with one model and writes annotated Scores."""

@@ -1,0 +1,169 @@
+"""From a micro-batch of request messages to the messages a worker writes: pure, no Kafka."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from rdv.codec import Codec
+from rdv.errors import DecodeError
+from rdv.kafka import Message, Outgoing, dead_letter
+from rdv.model import ModelArtifact, Prediction, ScoreFailure, Scorer
+from rdv.worker.settings import WorkerSettings
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass
+class BatchOutcome:
+    outgoing: list[Outgoing] = field(default_factory=list)
+    scored: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    dead_letters: int = 0
+    eval_seconds: float = 0.0
+
+
+class BatchScorer:
+    """Decodes requests, scores the good ones in one pass, and builds one Score per message
+    (an error Score where there is nothing to give) plus a DeadLetter per bad message."""
+
+    def __init__(
+        self,
+        artifact: ModelArtifact,
+        settings: WorkerSettings,
+        codec: Codec,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.artifact = artifact
+        self.scorer = Scorer(artifact)
+        self.settings = settings
+        self.codec = codec
+        self.rng = rng or random.Random()
+        self.headers = (
+            ("rdv-model", artifact.model_id.encode()),
+            ("rdv-model-name", artifact.name.encode()),
+            ("rdv-model-version", artifact.version.encode()),
+        )
+        self.model_ref = {
+            "name": artifact.name,
+            "version": artifact.version,
+            "instance": settings.instance,
+            "role": settings.role,
+        }
+
+    def handle(self, batch: list[Message]) -> BatchOutcome:
+        received_us = _now_us()
+        outcome = BatchOutcome()
+        requests: list[tuple[Message, dict[str, Any]]] = []
+        for msg in batch:
+            content_type = msg.header("content-type")
+            try:
+                record = self.codec.decode(
+                    "Request",
+                    msg.value,
+                    content_type.decode(errors="replace") if content_type else None,
+                )
+            except DecodeError as exc:
+                self._refuse(outcome, msg, None, "undecodable", exc.reason, received_us)
+                continue
+            requests.append((msg, record))
+        if not requests:
+            return outcome
+        if self.settings.delay_ms:
+            time.sleep(self.settings.delay_ms / 1000)
+        started = time.perf_counter()
+        results = self.scorer.score([record["features"] for _, record in requests])
+        outcome.eval_seconds = time.perf_counter() - started
+        eval_us = int(outcome.eval_seconds * 1e6)
+        for (msg, record), result in zip(requests, results, strict=True):
+            if self.settings.fail_rate and self.rng.random() < self.settings.fail_rate:
+                # Injected faults are the model's, not the message's: no dead letter.
+                injected = ScoreFailure("model_error", "injected failure (--fail-rate)")
+                self._count(outcome, injected.code)
+                outcome.outgoing.append(self._score(msg, record, injected, received_us, eval_us))
+            elif isinstance(result, ScoreFailure):
+                self._refuse(
+                    outcome, msg, record, result.code, result.message, received_us, eval_us
+                )
+            else:
+                outcome.scored += 1
+                outcome.outgoing.append(self._score(msg, record, result, received_us, eval_us))
+        return outcome
+
+    @staticmethod
+    def _count(outcome: BatchOutcome, code: str) -> None:
+        outcome.errors[code] = outcome.errors.get(code, 0) + 1
+
+    def _refuse(
+        self,
+        outcome: BatchOutcome,
+        msg: Message,
+        record: dict[str, Any] | None,
+        code: str,
+        reason: str,
+        received_us: int,
+        eval_us: int = 0,
+    ) -> None:
+        self._count(outcome, code)
+        outcome.dead_letters += 1
+        outcome.outgoing.append(
+            self._score(msg, record, ScoreFailure(code, reason), received_us, eval_us)
+        )
+        outcome.outgoing.append(
+            dead_letter(
+                self.codec,
+                msg,
+                f"{self.artifact.model_id}: {reason}",
+                code,
+                "worker",
+                self.settings.instance,
+                topic=self.settings.dead_letters_topic,
+            )
+        )
+
+    def _score(
+        self,
+        msg: Message,
+        record: dict[str, Any] | None,
+        result: Prediction | ScoreFailure,
+        received_us: int,
+        eval_us: int,
+    ) -> Outgoing:
+        key = record["key"] if record else (msg.key or b"").decode(errors="replace")
+        score: dict[str, Any] = {
+            # An undecodable request has no id; its position names it uniquely instead.
+            "request_id": record["request_id"]
+            if record
+            else f"undecodable:{msg.topic}:{msg.partition}:{msg.offset}",
+            "key": key,
+            "model": self.model_ref,
+            "score": None,
+            "label": None,
+            "probabilities": None,
+            "error": None,
+            "request_created_at": record["created_at"] if record else 0,
+            "received_at": received_us,
+            "scored_at": _now_us(),
+            "eval_latency_us": eval_us,
+            "input_partition": msg.partition,
+            "input_offset": msg.offset,
+        }
+        if isinstance(result, Prediction):
+            score.update(
+                score=result.score,
+                label=result.label,
+                probabilities=list(result.probabilities) if result.probabilities else None,
+            )
+        else:
+            score["error"] = {"code": result.code, "message": result.message}
+        return Outgoing(
+            self.settings.results_topic,
+            self.codec.encode("Score", score),
+            key=msg.key,
+            headers=self.headers,
+            partition=msg.partition,
+        )

@@ -1,0 +1,33 @@
+"""Worker settings. Environment: RDV_WORKER_* (e.g. RDV_WORKER_MODEL, RDV_WORKER_ROLE)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rdv.topics import DEAD_LETTERS, REQUESTS, RESULTS
+
+
+def default_instance() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RDV_WORKER_", frozen=True, extra="ignore")
+
+    model: Path
+    role: str | None = None  # champion, challenger, canary, fallback: an annotation only
+    instance: str = Field(default_factory=default_instance)
+    group_id: str | None = None  # default: rdv-worker-<name>@<version>
+    batch_max: int = Field(500, ge=1, le=100_000)
+    poll_timeout_s: float = Field(0.1, gt=0)
+    metrics_port: int | None = None
+    delay_ms: float = Field(0.0, ge=0)  # fault injection: extra latency per micro-batch
+    fail_rate: float = Field(0.0, ge=0, le=1)  # fault injection: share of rows that fail
+    requests_topic: str = REQUESTS
+    results_topic: str = RESULTS
+    dead_letters_topic: str = DEAD_LETTERS

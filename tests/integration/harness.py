@@ -1,0 +1,120 @@
+"""Run services as real processes and read topics, for the integration tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rdv.codec import Codec
+from rdv.kafka import Consumer, Message, Outgoing, Producer
+from rdv.requests import new_request
+
+CODEC = Codec()
+
+
+class Service:
+    """One `rdv ...` subprocess with its output in a log file."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.args, self.env, self.log = args, env, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Service:
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "rdv.cli", *self.args],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    def wait(self, timeout: float = 30) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@contextmanager
+def services(tmp: Path, bootstrap: str, env: dict[str, str]) -> Iterator[Callable[..., Service]]:
+    started: list[Service] = []
+    base = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, **env}
+
+    def launch(*args: str, **extra_env: str) -> Service:
+        log = tmp / f"{args[0]}-{len(started)}.log"
+        service = Service(list(args), {**base, **extra_env}, log).start()
+        started.append(service)
+        return service
+
+    try:
+        yield launch
+    finally:
+        for service in started:
+            service.stop()
+
+
+def send_requests(
+    bootstrap: str, topic: str, count: int, make: Callable[[int], dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    producer = Producer(bootstrap)
+    sent = []
+    for i in range(count):
+        request = (
+            make(i)
+            if make
+            else new_request(
+                {"failed_logins": float(i % 9), "account_age_days": float(10 + i)},
+                {"country": ["FR", "US", "DE"][i % 3]},
+                key=f"user-{i % 37}",
+            )
+        )
+        producer.send(Outgoing(topic, CODEC.encode("Request", request), request["key"].encode()))
+        sent.append(request)
+    producer.flush()
+    return sent
+
+
+def read_until(
+    bootstrap: str, topic: str, done: Callable[[list[Message]], bool], timeout: float = 60
+) -> list[Message]:
+    consumer = Consumer(
+        bootstrap,
+        f"reader-{uuid.uuid4().hex[:8]}",
+        [topic],
+        overrides={"enable.auto.commit": False},
+    )
+    messages: list[Message] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not done(messages) and time.monotonic() < deadline:
+            messages += consumer.poll_batch(1000, 0.2)
+    finally:
+        consumer.close()
+    return messages
+
+
+def scores_of(messages: list[Message]) -> list[tuple[Message, dict[str, Any]]]:
+    return [(m, CODEC.decode("Score", m.value)) for m in messages]

@@ -1,0 +1,210 @@
+"""Model workers across a real broker: every request scored, annotated, co-partitioned."""
+
+from __future__ import annotations
+
+import signal
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rdv.broker.embedded import free_port
+from rdv.kafka import Outgoing, Producer
+from rdv.requests import new_request
+from tests.integration.harness import CODEC, read_until, scores_of, send_requests, services
+from tests.integration.models import decision_tree, logistic
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def topics(new_topic: Callable[..., str]) -> dict[str, str]:
+    return {
+        "RDV_WORKER_REQUESTS_TOPIC": new_topic(3, "requests"),
+        "RDV_WORKER_RESULTS_TOPIC": new_topic(3, "results"),
+        "RDV_WORKER_DEAD_LETTERS_TOPIC": new_topic(1, "dlq"),
+    }
+
+
+def test_champion_and_canary_score_every_request_on_its_partition(
+    kafka_bootstrap: str, topics: dict[str, str], tmp_path: Path
+) -> None:
+    champion, canary = logistic(tmp_path / "lr"), decision_tree(tmp_path / "dt")
+    port = free_port()
+    with services(tmp_path, kafka_bootstrap, topics) as launch:
+        launch(
+            "worker",
+            "--model",
+            str(champion),
+            "--role",
+            "champion",
+            "--instance",
+            "w1",
+            "--metrics-port",
+            str(port),
+        )
+        launch("worker", "--model", str(canary), "--role", "canary")
+        sent = send_requests(kafka_bootstrap, topics["RDV_WORKER_REQUESTS_TOPIC"], 300)
+        requests = read_until(
+            kafka_bootstrap, topics["RDV_WORKER_REQUESTS_TOPIC"], lambda m: len(m) >= 300
+        )
+        results = scores_of(
+            read_until(kafka_bootstrap, topics["RDV_WORKER_RESULTS_TOPIC"], lambda m: len(m) >= 600)
+        )
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+
+    by_id = {CODEC.decode("Request", m.value)["request_id"]: m for m in requests}
+    assert set(by_id) == {r["request_id"] for r in sent}
+    per_model = Counter(s["model"]["version"] for _, s in results)
+    assert per_model == {"1": 300, "0": 300}
+    for msg, score in results:
+        request = by_id[score["request_id"]]
+        assert msg.partition == request.partition == score["input_partition"]
+        assert msg.key == request.key and score["input_offset"] == request.offset
+        assert score["error"] is None and 0.0 <= score["score"] <= 1.0
+        assert score["label"] in {"human", "bot"}
+        assert score["received_at"] <= score["scored_at"]
+        assert score["eval_latency_us"] >= 0
+        role = {"1": "champion", "0": "canary"}[score["model"]["version"]]
+        assert score["model"]["role"] == role and score["model"]["name"] == "login-bot"
+        assert msg.header("rdv-model") == f"login-bot@{score['model']['version']}".encode()
+    assert {s["model"]["instance"] for _, s in results if s["model"]["version"] == "1"} == {"w1"}
+    assert 'rdv_worker_scored_total{model="login-bot@1",role="champion"} 300.0' in metrics
+
+
+def test_bad_requests_get_error_scores_and_dead_letters_and_the_worker_goes_on(
+    kafka_bootstrap: str, topics: dict[str, str], tmp_path: Path
+) -> None:
+    requests_topic = topics["RDV_WORKER_REQUESTS_TOPIC"]
+    producer = Producer(kafka_bootstrap)
+    bad = [
+        Outgoing(requests_topic, b"\x00\x01garbage", b"k1"),
+        Outgoing(
+            requests_topic,
+            b'{"features": {"failed_logins": "many"}}',
+            b"k2",
+            headers=(("content-type", b"application/json"),),
+        ),
+        Outgoing(
+            requests_topic,
+            CODEC.encode(
+                "Request", new_request({"failed_logins": 1.0}, {"country": "ZZ"}, key="k3")
+            ),
+            b"k3",
+        ),
+        Outgoing(
+            requests_topic,
+            CODEC.encode(
+                "Request", new_request({"account_age_days": 3.0}, {"country": "FR"}, key="k4")
+            ),
+            b"k4",
+        ),
+    ]
+    for message in bad:
+        producer.send(message)
+    producer.flush()
+    with services(tmp_path, kafka_bootstrap, topics) as launch:
+        launch("worker", "--model", str(logistic(tmp_path / "lr")))
+        good = send_requests(kafka_bootstrap, requests_topic, 20)
+        results = scores_of(
+            read_until(kafka_bootstrap, topics["RDV_WORKER_RESULTS_TOPIC"], lambda m: len(m) >= 24)
+        )
+        letters = read_until(
+            kafka_bootstrap, topics["RDV_WORKER_DEAD_LETTERS_TOPIC"], lambda m: len(m) >= 4
+        )
+
+    errors = {msg.key: s["error"] for msg, s in results if s["error"]}
+    assert errors[b"k1"]["code"] == "undecodable"
+    # Flat JSON makes "many" a categorical value: a wrong-typed feature, refused by the model.
+    assert errors[b"k2"] == {
+        "code": "invalid_feature",
+        "message": "failed_logins must be numeric, got a categorical value",
+    }
+    assert errors[b"k3"] == {
+        "code": "invalid_feature",
+        "message": "country: 'ZZ' is an unseen label, refused by StringIndexer "
+        "(handleInvalid=error)",
+    }
+    assert errors[b"k4"]["code"] == "missing_feature"  # failed_logins absent, no imputer
+    assert {s["request_id"] for _, s in results if not s["error"]} == {
+        r["request_id"] for r in good
+    }
+    dead = {m.key: CODEC.decode("DeadLetter", m.value) for m in letters}
+    assert set(dead) == {b"k1", b"k2", b"k3", b"k4"}
+    assert dead[b"k1"]["original_value"] == b"\x00\x01garbage"
+    assert dead[b"k3"]["reason"].startswith("login-bot@1: country: 'ZZ' is an unseen label")
+    assert {d["service"] for d in dead.values()} == {"worker"}
+
+
+def test_a_worker_killed_mid_stream_leaves_no_request_without_a_score(
+    kafka_bootstrap: str, topics: dict[str, str], tmp_path: Path
+) -> None:
+    count = 3000
+    model = logistic(tmp_path / "lr")
+    with services(tmp_path, kafka_bootstrap, topics) as launch:
+        first = launch("worker", "--model", str(model), "--batch-max", "50")
+        sent = send_requests(kafka_bootstrap, topics["RDV_WORKER_REQUESTS_TOPIC"], count)
+        read_until(kafka_bootstrap, topics["RDV_WORKER_RESULTS_TOPIC"], lambda m: len(m) >= 200)
+        first.signal(signal.SIGKILL)
+        first.wait()
+        launch("worker", "--model", str(model), "--batch-max", "50")
+        wanted = {r["request_id"] for r in sent}
+        results = scores_of(
+            read_until(
+                kafka_bootstrap,
+                topics["RDV_WORKER_RESULTS_TOPIC"],
+                lambda m: len(m) >= count and wanted <= {s["request_id"] for _, s in scores_of(m)},
+                timeout=120,
+            )
+        )
+    scored = Counter(s["request_id"] for _, s in results)
+    assert set(scored) == wanted  # nothing lost
+    # At-least-once: only what was in flight at the kill may be scored twice.
+    assert sum(scored.values()) - count < count / 2
+
+
+def test_sigterm_finishes_commits_and_a_restart_scores_only_what_is_new(
+    kafka_bootstrap: str, topics: dict[str, str], tmp_path: Path
+) -> None:
+    model = logistic(tmp_path / "lr")
+    requests_topic, results_topic = (
+        topics["RDV_WORKER_REQUESTS_TOPIC"],
+        topics["RDV_WORKER_RESULTS_TOPIC"],
+    )
+    with services(tmp_path, kafka_bootstrap, topics) as launch:
+        first = launch("worker", "--model", str(model))
+        send_requests(kafka_bootstrap, requests_topic, 100)
+        read_until(kafka_bootstrap, results_topic, lambda m: len(m) >= 100)
+        first.signal(signal.SIGTERM)
+        assert first.wait() == 0, first.output()
+        send_requests(kafka_bootstrap, requests_topic, 50)
+        launch("worker", "--model", str(model))
+        read_until(kafka_bootstrap, results_topic, lambda m: len(m) >= 150)
+        time.sleep(2)  # anything re-scored by mistake would arrive by now
+        results = read_until(kafka_bootstrap, results_topic, lambda m: len(m) > 150, timeout=3)
+    assert len(results) == 150
+
+
+def test_a_model_that_disagrees_with_its_golden_vectors_is_refused(
+    kafka_bootstrap: str, topics: dict[str, str], tmp_path: Path
+) -> None:
+    import json
+
+    from rdv.model.artifact import GoldenRow, load_artifact, save_artifact
+
+    good = load_artifact(logistic(tmp_path / "lr"))
+    lying = GoldenRow(
+        {"failed_logins": 1.0, "account_age_days": 10.0}, {"country": "FR"}, 1.0, (0.0, 1.0)
+    )
+    bad = save_artifact(
+        type(good)(**{**vars(good), "golden": (lying,), "path": None}), tmp_path / "bad"
+    )
+    with services(tmp_path, kafka_bootstrap, topics) as launch:
+        worker = launch("worker", "--model", str(bad))
+        assert worker.wait() == 2
+    output = worker.output().strip().splitlines()
+    assert output[-1].startswith("error: login-bot@1 disagrees with Spark on 1 golden rows")
+    assert json.loads((bad / "golden.json").read_text())[0]["prediction"] == 1.0
