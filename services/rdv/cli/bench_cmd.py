@@ -93,3 +93,46 @@ def floor(
         payload = {"benchmark": "floor", "machine": machine(), **result.as_dict()}
         json_file.write_text(json.dumps(payload, indent=2))
         console.print(f"figures written to {json_file}")
+
+
+@app.command()
+def scoring(
+    width: Annotated[int, typer.Option(min=1, help="Numeric features per row.")] = 20,
+    budget: Annotated[float, typer.Option(min=0.01, help="Seconds of timing per cell.")] = 0.5,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write figures here.")
+    ] = None,
+) -> None:
+    """µs per row of the numpy scorer by estimator and batch size, against a bare dot product."""
+    from rdv.bench.scoring import measure_scoring
+
+    with console.status("timing ...") as status:
+        figures = measure_scoring(width, budget, lambda cell: status.update(f"timing {cell}"))
+    table = Table(title=f"numpy scorer, {width} features (forests: 100 trees, depth 8)")
+    for column in ("estimator", "batch", "µs/row", "floor µs/row", "x floor"):
+        table.add_column(column, justify="left" if column == "estimator" else "right")
+    for f in figures:
+        table.add_row(
+            f.estimator,
+            str(f.batch),
+            f"{f.us_per_row:.2f}",
+            f"{f.floor_us_per_row:.3f}",
+            f"{f.ratio:,.0f}",
+        )
+    out.print(table)
+    out.print(
+        "floor: x @ w on a (batch x width) numpy array; the scorer's figure includes "
+        "turning request features into arrays"
+    )
+    if json_file:
+        json_file.write_text(
+            json.dumps(
+                {
+                    "benchmark": "scoring",
+                    "machine": machine(),
+                    "figures": [f.as_dict() for f in figures],
+                },
+                indent=2,
+            )
+        )
+        console.print(f"figures written to {json_file}")

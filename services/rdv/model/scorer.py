@@ -89,31 +89,62 @@ class Scorer:
             )
 
     def _frame(self, rows: Sequence[Features]) -> Frame:
+        """Columns from request features: one pass over the rows per feature type."""
         frame = Frame(len(rows))
-        for spec in self.artifact.features:
-            wanted, other = (
-                ("numeric", "categorical") if spec.type == "numeric" else ("categorical", "numeric")
-            )
-            values = [row.get(wanted, {}).get(spec.name) for row in rows]
-            misplaced = np.array(
+        numeric = [f.name for f in self.artifact.features if f.type == "numeric"]
+        categorical = [f.name for f in self.artifact.features if f.type == "categorical"]
+        if numeric:
+            nan = math.nan
+            matrix = np.array(
                 [
-                    v is None and row.get(other, {}).get(spec.name) is not None
-                    for v, row in zip(values, rows, strict=True)
+                    [
+                        nan if (v := (row.get("numeric") or {}).get(name)) is None else v
+                        for name in numeric
+                    ]
+                    for row in rows
                 ],
-                dtype=bool,
+                dtype=np.float64,
+            ).reshape(len(rows), len(numeric))
+            for j, name in enumerate(numeric):
+                frame.columns[name] = matrix[:, j]
+            self._misplaced(frame, rows, numeric, np.isnan(matrix), "categorical", "numeric")
+        if categorical:
+            table = np.array(
+                [
+                    [(row.get("categorical") or {}).get(name) for name in categorical]
+                    for row in rows
+                ],
+                dtype=object,
+            ).reshape(len(rows), len(categorical))
+            for j, name in enumerate(categorical):
+                frame.columns[name] = table[:, j]
+            self._misplaced(
+                frame,
+                rows,
+                categorical,
+                table == None,
+                "numeric",  # noqa: E711
+                "categorical",
             )
-            if misplaced.any():
-                frame.fail(
-                    misplaced,
-                    "invalid_feature",
-                    f"{spec.name} must be {spec.type}, got a {other} value",
-                )
-            if spec.type == "numeric":
-                column = np.array([math.nan if v is None else v for v in values], np.float64)
-            else:
-                column = np.array(values, dtype=object)
-            frame.columns[spec.name] = column
         return frame
+
+    @staticmethod
+    def _misplaced(
+        frame: Frame,
+        rows: Sequence[Features],
+        names: list[str],
+        absent: np.ndarray,
+        other: str,
+        wanted: str,
+    ) -> None:
+        """A feature missing where it belongs but given with the other type is wrong-typed."""
+        for i, j in zip(*np.nonzero(absent), strict=True):
+            if (rows[i].get(other) or {}).get(names[j]) is not None:
+                frame.fail(
+                    np.array([i]),
+                    "invalid_feature",
+                    f"{names[j]} must be {wanted}, got a {other} value",
+                )
 
     def score(self, rows: Sequence[Features]) -> list[Prediction | ScoreFailure]:
         """One result per row, in order; a bad row never fails the batch."""

@@ -146,19 +146,25 @@ class VectorAssembler:
         return {self.spec.outputs[0]: sum(widths[c] for c in self.spec.inputs)}
 
     def apply(self, frame: Frame) -> None:
-        parts = [frame.vector(c) for c in self.spec.inputs]
-        if self.mode != "keep":
-            for name, part in zip(self.spec.inputs, parts, strict=True):
-                if frame.columns[name].ndim == 1:
-                    bad = np.isnan(part[:, 0])
-                    if bad.any():
-                        code = "skipped" if self.mode == "skip" else "missing_feature"
-                        frame.fail(
-                            bad,
-                            code,
-                            f"{name} is missing or NaN (VectorAssembler handleInvalid={self.mode})",
-                        )
-        frame.columns[self.spec.outputs[0]] = np.hstack(parts) if parts else np.zeros((frame.n, 0))
+        columns = [frame.columns[c] for c in self.spec.inputs]
+        assembled = np.column_stack(columns) if columns else np.zeros((frame.n, 0))
+        frame.columns[self.spec.outputs[0]] = assembled
+        if self.mode == "keep":
+            return
+        scalars = [k for k, c in enumerate(columns) if c.ndim == 1]
+        if not scalars:
+            return
+        # Scalar inputs occupy one slot each; find their slots once, check them all at once.
+        slots = np.cumsum([0] + [1 if c.ndim == 1 else c.shape[1] for c in columns])[:-1]
+        bad = np.isnan(assembled[:, slots[scalars]])
+        code = "skipped" if self.mode == "skip" else "missing_feature"
+        for i in np.flatnonzero(bad.any(axis=1)):
+            name = self.spec.inputs[scalars[int(np.argmax(bad[i]))]]
+            frame.fail(
+                np.array([i]),
+                code,
+                f"{name} is missing or NaN (VectorAssembler handleInvalid={self.mode})",
+            )
 
 
 class StandardScaler:
