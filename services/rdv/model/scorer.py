@@ -122,8 +122,8 @@ class Scorer:
                 frame,
                 rows,
                 categorical,
-                table == None,
-                "numeric",  # noqa: E711
+                np.vectorize(lambda v: v is None, otypes=[bool])(table),
+                "numeric",
                 "categorical",
             )
         return frame

@@ -1,0 +1,1 @@
+"""The rendezvous: answers each request inside the SLA from the scores that arrived."""

@@ -1,0 +1,249 @@
+"""The decision core: (mailboxes, event, clock) -> actions. Pure and deterministic given its
+random source: no Kafka, no wall clock; the service feeds it events and the time.
+
+Times are microseconds on the rendezvous's clock; `now` comes with every event.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from rdv.rendezvous.config import RolloutConfig
+from rdv.rendezvous.mailbox import Arrival, Mailbox, RequestIn, ScoreIn
+from rdv.rendezvous.traffic import Posteriors, preferred_model
+
+REASONS = {
+    "preferred": "preferred",
+    "champion": "champion",
+    "challenger": "challenger",
+    "fallback": "fallback",
+}
+
+
+@dataclass(frozen=True)
+class SendAnswer:
+    answer: dict[str, Any]
+    partition: int
+    reply_to: str | None
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    record: dict[str, Any]
+    partition: int
+
+
+@dataclass(frozen=True)
+class Quality:
+    """What feedback says of one model's score on one request."""
+
+    model: str
+    correct: bool | None
+    log_loss: float | None
+    answered: bool  # this model's score was the answer
+
+
+Action = SendAnswer | SendRecord
+
+
+class DecisionCore:
+    def __init__(
+        self,
+        config: RolloutConfig,
+        rng: random.Random | None = None,
+        late_tolerance_ms: int = 1000,
+        orphan_ttl_ms: int = 30_000,
+        memory: int = 100_000,
+    ) -> None:
+        self.config = config
+        self.rng = rng or random.Random()
+        self.late_tolerance_us = late_tolerance_ms * 1000
+        self.orphan_ttl_us = orphan_ttl_ms * 1000
+        self.memory = memory
+        self.mailboxes: dict[str, Mailbox] = {}
+        self.orphans: dict[str, list[Arrival]] = {}
+        self.closed: OrderedDict[str, dict[str, Any]] = OrderedDict()  # for feedback and dedupe
+        self.posteriors = Posteriors()
+        self._timers: list[tuple[int, int, str]] = []
+        self._sequence = itertools.count()
+
+    # -- events -----------------------------------------------------------------------------
+    def on_config(self, config: RolloutConfig) -> None:
+        """New requests follow the new config; open mailboxes keep the one they started with."""
+        self.config = config
+
+    def on_request(self, request: RequestIn, now: int) -> list[Action]:
+        if request.request_id in self.mailboxes or request.request_id in self.closed:
+            return []  # the same request read twice (a producer retry, a replay): one answer
+        mailbox = self._open(request, now)
+        for arrival in self.orphans.pop(request.request_id, []):
+            mailbox.scores.setdefault(arrival.score.model, arrival)
+        return self._evaluate(mailbox, now)
+
+    def restore(self, request: RequestIn, answer: dict[str, Any], now: int) -> list[Action]:
+        """Re-open a mailbox that was answered before a crash: it collects scores and writes
+        its record, but never answers again."""
+        if request.request_id in self.mailboxes or request.request_id in self.closed:
+            return []
+        mailbox = self._open(request, now)
+        mailbox.answer, mailbox.answered_us = answer, now
+        return self._evaluate(mailbox, now)
+
+    def on_score(self, score: ScoreIn, now: int) -> list[Action]:
+        mailbox = self.mailboxes.get(score.request_id)
+        if mailbox is None:
+            if score.request_id not in self.closed:
+                # The score outran its request (another partition of the consumer was ahead).
+                self.orphans.setdefault(score.request_id, []).append(Arrival(score, now))
+                self._schedule(now + self.orphan_ttl_us, f"orphan:{score.request_id}")
+            return []
+        previous = mailbox.scores.get(score.model)
+        if previous is not None and (previous.score.usable or not score.usable):
+            return []  # a duplicate (worker retry or replay): the first usable one counts
+        mailbox.scores[score.model] = Arrival(score, now)
+        return self._evaluate(mailbox, now)
+
+    def on_timer(self, now: int) -> list[Action]:
+        actions: list[Action] = []
+        while self._timers and self._timers[0][0] <= now:
+            _, _, name = heapq.heappop(self._timers)
+            if name.startswith("orphan:"):
+                request_id = name[7:]
+                arrivals = self.orphans.get(request_id)
+                if arrivals and all(now - a.at_us >= self.orphan_ttl_us for a in arrivals):
+                    del self.orphans[request_id]
+            elif name in self.mailboxes:
+                actions += self._evaluate(self.mailboxes[name], now)
+        return actions
+
+    def next_wakeup(self) -> int | None:
+        return self._timers[0][0] if self._timers else None
+
+    def on_feedback(
+        self, request_id: str, label: str | None, value: float | None, reward: float | None
+    ) -> list[Quality]:
+        seen = self.closed.get(request_id)
+        if seen is None:
+            return []
+        answered = seen["answered"]
+        if reward is None and label is not None and answered is not None:
+            reward = 1.0 if seen["labels"].get(answered) == label else 0.0
+        if reward is not None and answered is not None:
+            self.posteriors.update(answered, reward)
+        outcomes = []
+        for model, score in seen["scores"].items():
+            correct = None if label is None else seen["labels"].get(model) == label
+            loss = None
+            if value is not None and score is not None and value in (0.0, 1.0):
+                p = min(1 - 1e-15, max(1e-15, score))
+                loss = -math.log(p if value == 1.0 else 1 - p)
+            outcomes.append(Quality(model, correct, loss, model == answered))
+        return outcomes
+
+    # -- the rule ---------------------------------------------------------------------------
+    def _open(self, request: RequestIn, now: int) -> Mailbox:
+        config = self.config
+        sla_us = config.sla_ms * 1000
+        client_deadline = request.created_at_ms * 1000 + sla_us
+        if request.deadline_ms is not None:
+            client_deadline = min(client_deadline, request.deadline_ms * 1000)
+        deadline = now + sla_us
+        stale = now > client_deadline + self.late_tolerance_us
+        if request.deadline_ms is not None and not stale:
+            deadline = min(deadline, request.deadline_ms * 1000)
+        mailbox = Mailbox(
+            request,
+            config,
+            preferred_model(config, request.key, self.posteriors, self.rng),
+            arrived_us=now,
+            deadline_us=deadline,
+            client_deadline_us=client_deadline,
+        )
+        self.mailboxes[request.request_id] = mailbox
+        return mailbox
+
+    def _evaluate(self, mailbox: Mailbox, now: int) -> list[Action]:
+        actions: list[Action] = []
+        if mailbox.answer is None:
+            answer = self._choose(mailbox, now)
+            if answer is not None:
+                mailbox.answer, mailbox.answered_us = answer, now
+                actions.append(
+                    SendAnswer(answer, mailbox.request.partition, mailbox.request.reply_to)
+                )
+            else:
+                self._schedule(self._next_opening(mailbox, now), mailbox.request.request_id)
+                return actions
+        assert mailbox.answered_us is not None
+        closes = max(mailbox.answered_us, mailbox.deadline_us) + mailbox.config.grace_ms * 1000
+        if now >= closes or mailbox.complete():
+            actions.append(self._close(mailbox))
+        else:
+            self._schedule(closes, mailbox.request.request_id)
+        return actions
+
+    def _choose(self, mailbox: Mailbox, now: int) -> dict[str, Any] | None:
+        config = mailbox.config
+        elapsed_ms = (now - mailbox.arrived_us) / 1000
+        for tier in config.schedule:
+            if tier.after_ms > elapsed_ms:
+                continue  # not open yet; a later tier in the list cannot be open either
+            for model in config.tier_models(tier.use, mailbox.preferred):
+                score = mailbox.usable(model)
+                if score is not None:
+                    return self._answer(mailbox, now, model, REASONS.get(tier.use, "pinned"), score)
+        if now >= mailbox.deadline_us:
+            return self._answer(mailbox, now, None, "default", None)
+        return None
+
+    def _next_opening(self, mailbox: Mailbox, now: int) -> int:
+        elapsed_ms = (now - mailbox.arrived_us) / 1000
+        openings = [
+            mailbox.arrived_us + t.after_ms * 1000
+            for t in mailbox.config.schedule
+            if t.after_ms > elapsed_ms
+        ]
+        return min([*openings, mailbox.deadline_us])
+
+    def _answer(
+        self, mailbox: Mailbox, now: int, model: str | None, reason: str, score: ScoreIn | None
+    ) -> dict[str, Any]:
+        config = mailbox.config
+        late = now > mailbox.client_deadline_us + self.late_tolerance_us
+        return {
+            "request_id": mailbox.request.request_id,
+            "key": mailbox.request.key,
+            "model": model,
+            "role": config.role_of(model) if model else "default",
+            "reason": "late" if late else reason,
+            "score": score.score if score else config.default_score,
+            "label": score.label if score else config.default_label,
+            "probabilities": list(score.probabilities) if score and score.probabilities else None,
+            "request_created_at": mailbox.request.created_at_ms,
+            "answered_at": now,
+            "latency_us": now - mailbox.arrived_us,
+            "late": late,
+            "config_version": config.version,
+        }
+
+    def _close(self, mailbox: Mailbox) -> SendRecord:
+        request_id = mailbox.request.request_id
+        del self.mailboxes[request_id]
+        assert mailbox.answer is not None
+        self.closed[request_id] = {
+            "answered": mailbox.answer["model"],
+            "scores": {m: a.score.score for m, a in mailbox.scores.items() if a.score.usable},
+            "labels": {m: a.score.label for m, a in mailbox.scores.items() if a.score.usable},
+        }
+        while len(self.closed) > self.memory:
+            self.closed.popitem(last=False)
+        return SendRecord(mailbox.to_record(), mailbox.request.partition)
+
+    def _schedule(self, at: int, name: str) -> None:
+        heapq.heappush(self._timers, (at, next(self._sequence), name))

@@ -1,0 +1,53 @@
+"""Traffic modes and feedback."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from rdv.rendezvous.traffic import Posteriors, preferred_model
+from tests.unit.rendezvous.sim import CONFIG, Sim, request, score
+
+
+def test_split_is_sticky_by_key_and_follows_the_weights() -> None:
+    config = CONFIG.evolve(mode="split", split={"m@2": 0.8, "m@3": 0.2})
+    rng = random.Random(0)
+    first = {
+        f"user-{i}": preferred_model(config, f"user-{i}", Posteriors(), rng) for i in range(5000)
+    }
+    again = {k: preferred_model(config, k, Posteriors(), rng) for k in first}
+    assert first == again
+    share = Counter(first.values())["m@3"] / len(first)
+    assert 0.18 < share < 0.22
+
+
+def test_fixed_and_shadow_modes_prefer_the_champion() -> None:
+    for mode in ("fixed", "shadow"):
+        config = CONFIG.evolve(mode=mode)
+        assert preferred_model(config, "k", Posteriors(), random.Random(1)) == "m@2"
+
+
+def test_thompson_learns_from_rewards_to_prefer_the_better_model() -> None:
+    config = CONFIG.evolve(mode="thompson")
+    posteriors = Posteriors()
+    for _ in range(200):
+        posteriors.update("m@2", 0.0)
+        posteriors.update("m@3", 1.0)
+    rng = random.Random(3)
+    picks = Counter(preferred_model(config, f"k{i}", posteriors, rng) for i in range(500))
+    assert picks["m@3"] > 480
+    assert posteriors.mean("m@3") > 0.99 > 0.01 > posteriors.mean("m@2")
+
+
+def test_feedback_joins_the_recorded_scores() -> None:
+    sim = Sim().at(0).request(request("r"))
+    sim.at(1).score(score("r", "m@2", 0.8, label="bot")).score(
+        score("r", "m@3", 0.1, label="human")
+    )
+    sim.at(500)
+    outcomes = {q.model: q for q in sim.core.on_feedback("r", "bot", 1.0, None)}
+    assert outcomes["m@2"].correct is True and outcomes["m@2"].answered is True
+    assert outcomes["m@3"].correct is False and outcomes["m@3"].answered is False
+    assert outcomes["m@3"].log_loss > outcomes["m@2"].log_loss > 0
+    assert sim.core.posteriors.alpha["m@2"] == 2.0  # label matched the answer: reward 1
+    assert sim.core.on_feedback("unknown", "bot", None, None) == []
