@@ -29,7 +29,13 @@ def _front(handle_invalid: str) -> list:
     ]
 
 
-def logistic(directory: Path, version: str = "1", handle_invalid: str = "error") -> Path:
+def logistic(
+    directory: Path,
+    version: str = "1",
+    handle_invalid: str = "error",
+    name: str = "login-bot",
+    slope: float = 0.8,
+) -> Path:
     width = 2 + (4 if handle_invalid == "keep" else 3) - 1
     stages = [
         *_front(handle_invalid),
@@ -37,17 +43,17 @@ def logistic(directory: Path, version: str = "1", handle_invalid: str = "error")
             "LogisticRegression",
             ["features"],
             ["p"],
-            coefficients=[[0.8, -0.01] + [0.2] * (width - 2)],
+            coefficients=[[slope, -0.01] + [0.2] * (width - 2)],
             intercepts=[-1.0],
         ),
     ]
     return save_artifact(
-        artifact(stages, **FEATURES, labels=["human", "bot"], name="login-bot", version=version),
+        artifact(stages, **FEATURES, labels=["human", "bot"], name=name, version=version),
         directory,
     )
 
 
-def decision_tree(directory: Path, version: str = "0") -> Path:
+def decision_tree(directory: Path, version: str = "0", name: str = "login-bot") -> Path:
     nodes = [
         {"feature": 0, "threshold": 3.5, "left": 1, "right": 2},
         {"stats": [90.0, 10.0]},
@@ -55,6 +61,6 @@ def decision_tree(directory: Path, version: str = "0") -> Path:
     ]
     stages = [*_front("keep"), tree("DecisionTreeClassifier", nodes, [0], classes=2)]
     return save_artifact(
-        artifact(stages, **FEATURES, labels=["human", "bot"], name="login-bot", version=version),
+        artifact(stages, **FEATURES, labels=["human", "bot"], name=name, version=version),
         directory,
     )

@@ -7,11 +7,11 @@ import sys
 
 import typer
 
-from rdv.cli import bench_cmd, broker_cmd, topics_cmd
+from rdv.cli import bench_cmd, broker_cmd, rollout_cmd, topics_cmd
 from rdv.cli.common import console
 from rdv.cli.demo_cmd import demo
 from rdv.cli.messages_cmd import consume, produce
-from rdv.cli.services_cmd import decoy, worker
+from rdv.cli.services_cmd import decoy, rendezvous, worker
 from rdv.errors import RendezvousError
 
 app = typer.Typer(
@@ -23,11 +23,13 @@ app = typer.Typer(
 app.add_typer(broker_cmd.app, name="broker")
 app.add_typer(topics_cmd.app, name="topics")
 app.add_typer(bench_cmd.app, name="bench")
+app.add_typer(rollout_cmd.app, name="rollout")
 app.command()(produce)
 app.command()(consume)
 app.command()(demo)
 app.command()(worker)
 app.command()(decoy)
+app.command()(rendezvous)
 
 
 def main() -> None:

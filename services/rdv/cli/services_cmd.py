@@ -87,3 +87,23 @@ def decoy(
         f"decoy archiving to {settings.archive} from {service.bootstrap}; Ctrl-C or SIGTERM to stop"
     )
     service.run()
+
+
+def rendezvous(
+    bootstrap: BootstrapOption = None,
+    metrics_port: MetricsPort = None,
+    instance: Annotated[str | None, typer.Option(help="Instance id. Default host:pid.")] = None,
+) -> None:
+    """Answer every request inside the SLA from the models' scores, by the rollout config."""
+    from rdv.rendezvous.service import RendezvousService
+    from rdv.rendezvous.settings import RendezvousServiceSettings
+
+    settings = load_settings(
+        RendezvousServiceSettings, metrics_port=metrics_port, instance=instance
+    )
+    service = RendezvousService(settings, resolve_bootstrap(bootstrap), make_codec())
+    service.install_signal_handlers()
+    console.print(
+        f"rendezvous {settings.instance} on {service.bootstrap}; Ctrl-C or SIGTERM to stop"
+    )
+    service.run()

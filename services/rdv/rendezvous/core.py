@@ -31,12 +31,14 @@ class SendAnswer:
     answer: dict[str, Any]
     partition: int
     reply_to: str | None
+    offset: int  # of the request: where it would be read again after a crash
 
 
 @dataclass(frozen=True)
 class SendRecord:
     record: dict[str, Any]
     partition: int
+    offset: int
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,12 @@ class DecisionCore:
             if answer is not None:
                 mailbox.answer, mailbox.answered_us = answer, now
                 actions.append(
-                    SendAnswer(answer, mailbox.request.partition, mailbox.request.reply_to)
+                    SendAnswer(
+                        answer,
+                        mailbox.request.partition,
+                        mailbox.request.reply_to,
+                        mailbox.request.offset,
+                    )
                 )
             else:
                 self._schedule(self._next_opening(mailbox, now), mailbox.request.request_id)
@@ -243,7 +250,7 @@ class DecisionCore:
         }
         while len(self.closed) > self.memory:
             self.closed.popitem(last=False)
-        return SendRecord(mailbox.to_record(), mailbox.request.partition)
+        return SendRecord(mailbox.to_record(), mailbox.request.partition, mailbox.request.offset)
 
     def _schedule(self, at: int, name: str) -> None:
         heapq.heappush(self._timers, (at, next(self._sequence), name))

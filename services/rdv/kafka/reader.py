@@ -1,0 +1,93 @@
+"""Reading one partition by explicit assignment, outside any consumer group: for compacted
+state that every instance reads whole (the rollout config) or restores (mailbox state)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException
+from confluent_kafka import Consumer as _Consumer
+from confluent_kafka import TopicPartition as _TopicPartition
+
+from rdv.errors import RendezvousError
+from rdv.kafka.consumer import _envelope
+from rdv.kafka.envelopes import Message
+from rdv.kafka.settings import CONSUMER_LATENCY_DEFAULTS, KafkaSettings
+
+# Errors of a topic created a moment ago, whose leader the client has not learnt yet.
+_NOT_READY_YET = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
+
+
+class PartitionReader:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        partition: int = 0,
+        settings: KafkaSettings | None = None,
+        start: int = OFFSET_BEGINNING,
+    ) -> None:
+        config: dict[str, Any] = {
+            **(settings or KafkaSettings()).client_config(bootstrap),
+            **CONSUMER_LATENCY_DEFAULTS,
+            # A group id is required by the client but never used: nothing is committed.
+            "group.id": f"rdv-reader-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "logger": logging.getLogger("rdv.kafka.librdkafka"),
+        }
+        self.topic, self.partition = topic, partition
+        self._consumer = _Consumer(config)
+        self._consumer.assign([_TopicPartition(topic, partition, start)])
+
+    def end_offset(self, timeout: float = 10.0) -> int:
+        """The partition's end; retried while a just-created topic has no leader yet."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                _, high = self._consumer.get_watermark_offsets(
+                    _TopicPartition(self.topic, self.partition), timeout=timeout
+                )
+                return int(high)
+            except KafkaException as exc:
+                error = exc.args[0]
+                passing = error.retriable() or error.code() in _NOT_READY_YET
+                if time.monotonic() > deadline or not passing:
+                    raise RendezvousError(f"cannot read {self.topic}: {exc}") from exc
+                time.sleep(0.1)
+
+    def poll(self, timeout: float = 0.0, max_messages: int = 500) -> list[Message]:
+        messages = []
+        for msg in self._consumer.consume(max_messages, timeout):
+            if msg.error() is None:
+                messages.append(_envelope(msg))
+        return messages
+
+    def read_to_end(self, timeout: float = 30.0) -> list[Message]:
+        """Everything up to the end as it is now (committed transactions only)."""
+        end = self.end_offset()
+        messages: list[Message] = []
+        deadline = time.monotonic() + timeout
+        position = -1
+        while position + 1 < end and time.monotonic() < deadline:
+            batch = self.poll(0.1)
+            messages += batch
+            if batch:
+                position = batch[-1].offset
+            elif self._position() >= end:
+                break  # aborted transactions and markers leave gaps in the offsets
+        return messages
+
+    def _position(self) -> int:
+        [tp] = self._consumer.position([_TopicPartition(self.topic, self.partition)])
+        return int(tp.offset)
+
+    def close(self) -> None:
+        self._consumer.close()

@@ -1,0 +1,107 @@
+"""The rendezvous's Prometheus metrics (ARCHITECTURE.md: prefix rdv_, base units, buckets
+centred on the SLA, no request ids in labels)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+DELTA_BUCKETS = (-0.5, -0.2, -0.1, -0.05, -0.02, -0.01, 0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
+SLA_FRACTIONS = (0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 5.0, 20.0)
+
+
+class RendezvousMetrics:
+    def __init__(self, sla_ms: int) -> None:
+        r = self.registry = CollectorRegistry()
+        sla = sla_ms / 1000
+        buckets = tuple(round(sla * f, 6) for f in SLA_FRACTIONS)  # one bucket exactly at the SLA
+        self.answer_latency = Histogram(
+            "rdv_answer_latency_seconds",
+            "From a request's arrival at the rendezvous to its answer",
+            buckets=buckets,
+            registry=r,
+        )
+        self.end_to_end = Histogram(
+            "rdv_end_to_end_latency_seconds",
+            "From the request's creation (client clock) to its answer",
+            buckets=buckets,
+            registry=r,
+        )
+        self.arrival = Histogram(
+            "rdv_model_arrival_latency_seconds",
+            "From a request's arrival to a model's score",
+            ["model"],
+            buckets=buckets,
+            registry=r,
+        )
+        self.answers = Counter(
+            "rdv_answers", "Answers by role and reason", ["role", "reason"], registry=r
+        )
+        self.sla_misses = Counter("rdv_sla_misses", "Answers given after the SLA", registry=r)
+        self.defaults = Counter("rdv_default_answers", "Default answers", registry=r)
+        self.open_mailboxes = Gauge("rdv_open_mailboxes", "Requests not yet recorded", registry=r)
+        self.delta = Histogram(
+            "rdv_score_delta",
+            "A model's score minus the reference model's on the same request",
+            ["model", "against"],
+            buckets=DELTA_BUCKETS,
+            registry=r,
+        )
+        self.canary_psi = Gauge(
+            "rdv_canary_psi",
+            "PSI of the canary's recent scores against its reference window",
+            registry=r,
+        )
+        self.config_version = Gauge(
+            "rdv_config_version", "Rollout config version in force", registry=r
+        )
+        self.config_rejected = Counter(
+            "rdv_config_rejected", "Invalid configs found on the topic and refused", registry=r
+        )
+        self.dead_letters = Counter(
+            "rdv_dead_letters", "Messages sent to dead-letters", ["topic"], registry=r
+        )
+        self.feedback = Counter("rdv_feedback", "Feedback joined to a recorded request", registry=r)
+        self.correct = Counter(
+            "rdv_model_correct", "Feedback labels a model got right", ["model"], registry=r
+        )
+        self.judged = Counter(
+            "rdv_model_judged", "Feedback labels a model was judged on", ["model"], registry=r
+        )
+        self.log_loss = Counter(
+            "rdv_model_log_loss_sum", "Sum of log loss over feedback values", ["model"], registry=r
+        )
+        self.log_loss_count = Counter(
+            "rdv_model_log_loss_count",
+            "Feedback values a model's log loss is summed over",
+            ["model"],
+            registry=r,
+        )
+        self.thompson = Gauge(
+            "rdv_thompson_mean", "Mean of a model's Beta posterior", ["model"], registry=r
+        )
+
+    def answered(self, answer: dict[str, Any], sla_ms: int) -> None:
+        self.answers.labels(role=answer["role"], reason=answer["reason"]).inc()
+        latency = answer["latency_us"] / 1e6
+        self.answer_latency.observe(latency)
+        self.end_to_end.observe(
+            max(0.0, answer["answered_at"] / 1e6 - answer["request_created_at"] / 1e3)
+        )
+        if latency > sla_ms / 1000 or answer["late"]:
+            self.sla_misses.inc()
+        if answer["role"] == "default":
+            self.defaults.inc()
+
+    def recorded(self, record: dict[str, Any]) -> None:
+        for candidate in record["candidates"]:
+            self.arrival.labels(model=candidate["model"]).observe(
+                candidate["arrival_latency_us"] / 1e6
+            )
+        for against, deltas in (
+            ("champion", record["delta_champion"]),
+            ("canary", record["delta_canary"]),
+        ):
+            for model, delta in deltas.items():
+                self.delta.labels(model=model, against=against).observe(delta)

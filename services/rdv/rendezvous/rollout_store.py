@@ -1,0 +1,67 @@
+"""The rollout config topic: every version, compacted under one key, read by every instance."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import socket
+import time
+
+from rdv.codec import Codec
+from rdv.errors import ConfigError, DecodeError
+from rdv.kafka import KafkaSettings, Outgoing, Producer
+from rdv.kafka.reader import PartitionReader
+from rdv.rendezvous.config import RolloutConfig
+from rdv.topics import RENDEZVOUS_CONFIG
+
+log = logging.getLogger(__name__)
+CONFIG_KEY = b"rollout"
+
+
+def decode_config(codec: Codec, value: bytes | None) -> RolloutConfig:
+    """A config from the topic, validated again: what another tool wrote may be wrong."""
+    record = codec.decode("RolloutConfig", value)
+    return RolloutConfig.from_record(record).validated()
+
+
+def read_history(
+    bootstrap: str, codec: Codec, topic: str = RENDEZVOUS_CONFIG, kafka: KafkaSettings | None = None
+) -> list[RolloutConfig]:
+    """Every valid version still on the topic, oldest first (invalid ones are skipped)."""
+    reader = PartitionReader(bootstrap, topic, 0, kafka)
+    try:
+        messages = reader.read_to_end()
+    finally:
+        reader.close()
+    history: list[RolloutConfig] = []
+    for msg in messages:
+        try:
+            config = decode_config(codec, msg.value)
+        except (DecodeError, ConfigError) as exc:
+            log.warning("skipping rollout config at offset %d: %s", msg.offset, exc)
+            continue
+        if not history or config.version > history[-1].version:
+            history.append(config)
+    return history
+
+
+def publish(
+    bootstrap: str,
+    codec: Codec,
+    config: RolloutConfig,
+    previous: RolloutConfig | None,
+    comment: str | None = None,
+    topic: str = RENDEZVOUS_CONFIG,
+    kafka: KafkaSettings | None = None,
+) -> RolloutConfig:
+    """Validate, number and publish a new version; returns it as published."""
+    stamped = config.evolve(
+        version=(previous.version if previous else 0) + 1,
+        author=f"{getpass.getuser()}@{socket.gethostname()}",
+        published_at=time.time_ns() // 1_000_000,
+        comment=comment if comment is not None else config.comment,
+    ).validated()
+    producer = Producer(bootstrap, kafka)
+    producer.send(Outgoing(topic, codec.encode("RolloutConfig", stamped.to_record()), CONFIG_KEY))
+    producer.flush()
+    return stamped

@@ -1,0 +1,386 @@
+"""The rendezvous's Kafka loop.
+
+One consumer group reads `requests`, `results` and `feedback` with the range assignor, which
+gives partition i of every topic to the same instance. Each turn of the loop feeds what was
+read to the decision core, fires its timers, and writes what it decided (answers, records,
+state changes, dead letters) in one Kafka transaction; consumed offsets join a transaction
+every `offsets_interval_ms`, at the lowest offset still needed by an open mailbox. After a
+crash, the state topic says which re-read requests were answered or closed already, so a
+read_committed consumer sees each answer exactly once."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, KafkaException
+from confluent_kafka import TopicPartition as _TopicPartition
+
+from rdv.codec import Codec
+from rdv.errors import ConfigError, DecodeError
+from rdv.kafka import Consumer, KafkaSettings, Message, Outgoing, Producer, TopicPartition
+from rdv.kafka.dead_letters import dead_letter
+from rdv.kafka.reader import PartitionReader
+from rdv.metrics import serve_metrics
+from rdv.rendezvous import state
+from rdv.rendezvous.config import RolloutConfig
+from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
+from rdv.rendezvous.drift import CanaryDrift
+from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
+from rdv.rendezvous.metrics import RendezvousMetrics
+from rdv.rendezvous.rollout_store import decode_config
+from rdv.rendezvous.settings import RendezvousServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class RendezvousService:
+    def __init__(
+        self,
+        settings: RendezvousServiceSettings,
+        bootstrap: str,
+        codec: Codec,
+        kafka: KafkaSettings | None = None,
+    ) -> None:
+        self.s, self.bootstrap, self.codec, self.kafka = settings, bootstrap, codec, kafka
+        self.stopping = threading.Event()
+        self.config: RolloutConfig | None = None
+        self.core: DecisionCore | None = None
+        self.metrics: RendezvousMetrics | None = None
+        self.drift = CanaryDrift()
+        self.restored: dict[str, state.Entry] = {}
+        self.closed_pending: dict[int, dict[str, int]] = {}  # partition -> request id -> offset
+        self.consumed: dict[tuple[str, int], int] = {}  # next offset to read
+        self.outgoing: list[Outgoing] = []
+        self._last_offsets = 0.0
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+
+    # -- configuration ----------------------------------------------------------------------
+    def _apply_config(self, msg: Message) -> None:
+        try:
+            config = decode_config(self.codec, msg.value)
+        except (DecodeError, ConfigError) as exc:
+            reason = exc.reason if isinstance(exc, DecodeError) else str(exc)
+            log.error("refusing rollout config at offset %d: %s", msg.offset, reason)
+            if self.metrics:
+                self.metrics.config_rejected.inc()
+            self._dead_letter(msg, reason, "invalid_config")
+            return
+        if self.config and config.version <= self.config.version:
+            return
+        log.info(
+            "rollout config v%d in force: champion %s, mode %s",
+            config.version,
+            config.champion,
+            config.mode,
+        )
+        self.config = config
+        if self.core is not None:
+            self.core.on_config(config)
+        if self.metrics:
+            self.metrics.config_version.set(config.version)
+
+    def _wait_for_config(self, reader: PartitionReader) -> None:
+        for msg in reader.read_to_end():
+            self._apply_config(msg)
+        warned = False
+        while self.config is None and not self.stopping.is_set():
+            if not warned:
+                log.warning(
+                    "no valid rollout config on %s yet: publish one with `rdv rollout set FILE`",
+                    self.s.config_topic,
+                )
+                warned = True
+            for msg in reader.poll(0.5):
+                self._apply_config(msg)
+
+    # -- rebalancing ------------------------------------------------------------------------
+    def _fresh_core(self) -> DecisionCore:
+        assert self.config is not None
+        core = DecisionCore(self.config, late_tolerance_ms=self.s.late_tolerance_ms)
+        if self.core is not None:
+            core.posteriors = self.core.posteriors  # what feedback taught survives a rebalance
+        return core
+
+    def _assigned(self, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            if tp.topic == self.s.requests_topic:
+                entries = state.restore(
+                    self.bootstrap, self.codec, self.s.state_topic, tp.partition, self.kafka
+                )
+                self.restored.update(entries)
+                log.info("partition %d: %d mailboxes to restore", tp.partition, len(entries))
+
+    def _revoked(self, partitions: list[TopicPartition]) -> None:
+        # Hand over cleanly: what was decided is committed with the offsets, then forgotten;
+        # the next owner restores it from the state topic.
+        self._commit(offsets=True)
+        self.core = self._fresh_core()
+        self.restored.clear()
+        self.closed_pending.clear()
+        self.consumed.clear()
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> None:
+        reader = PartitionReader(self.bootstrap, self.s.config_topic, 0, self.kafka)
+        self._wait_for_config(reader)
+        if self.config is None:
+            return
+        self.metrics = RendezvousMetrics(self.config.sla_ms)
+        self.metrics.config_version.set(self.config.version)
+        serve_metrics(self.metrics.registry, self.s.metrics_port)
+        self.core = self._fresh_core()
+        self._producer = Producer(
+            self.bootstrap,
+            self.kafka,
+            client_id="rdv-rendezvous",
+            overrides={"transactional.id": f"rdv-rendezvous-{self.s.instance}"},
+        )
+        self._producer.raw.init_transactions(30)
+        self._consumer = Consumer(
+            self.bootstrap,
+            self.s.group_id,
+            [self.s.requests_topic, self.s.results_topic, self.s.feedback_topic],
+            self.kafka,
+            on_assign=self._assigned,
+            on_revoke=self._revoked,
+            client_id="rdv-rendezvous",
+            overrides={
+                "partition.assignment.strategy": "range",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+            },
+        )
+        try:
+            while not self.stopping.is_set():
+                self._turn(reader)
+            self._commit(offsets=True)
+        finally:
+            self._consumer.close()
+            reader.close()
+
+    def _turn(self, reader: PartitionReader) -> None:
+        assert self.core is not None and self._consumer is not None
+        wake = self.core.next_wakeup()
+        wait = 0.05 if wake is None else min(0.05, max(0.0, (wake - now_us()) / 1e6))
+        for msg in self._consumer.poll_batch(self.s.batch_max, wait):
+            self.consumed[(msg.topic, msg.partition)] = msg.offset + 1
+            self._take(self._dispatch(msg))
+        self._take(self.core.on_timer(now_us()))
+        for msg in reader.poll(0):
+            self._apply_config(msg)
+        due = time.monotonic() - self._last_offsets >= self.s.offsets_interval_ms / 1000
+        if self.outgoing or (due and self.consumed):
+            self._commit(offsets=due)
+
+    def _dispatch(self, msg: Message) -> list[Action]:
+        assert self.core is not None
+        now = now_us()
+        if msg.topic == self.s.results_topic:
+            try:
+                return self.core.on_score(score_in(msg, self.codec.decode("Score", msg.value)), now)
+            except DecodeError as exc:
+                self._dead_letter(msg, exc.reason, "undecodable")
+                return []
+        if msg.topic == self.s.feedback_topic:
+            self._feedback(msg)
+            return []
+        try:
+            request = request_in(msg, self.codec.decode("Request", msg.value, _content_type(msg)))
+        except DecodeError as exc:
+            self._dead_letter(msg, exc.reason, "undecodable")
+            request = undecodable_request_in(msg)
+        entry = self.restored.pop(request.request_id, None)
+        if entry is not None and entry.status == state.CLOSED:
+            self.closed_pending.setdefault(msg.partition, {})[request.request_id] = msg.offset
+            return []
+        if entry is not None:
+            return self.core.restore(request, entry.answer, now)
+        return self.core.on_request(request, now)
+
+    def _feedback(self, msg: Message) -> None:
+        assert self.core is not None and self.metrics is not None
+        try:
+            fb = self.codec.decode("Feedback", msg.value, _content_type(msg))
+        except DecodeError as exc:
+            self._dead_letter(msg, exc.reason, "undecodable")
+            return
+        outcomes = self.core.on_feedback(fb["request_id"], fb["label"], fb["value"], fb["reward"])
+        m = self.metrics
+        if outcomes:
+            m.feedback.inc()
+        for q in outcomes:
+            if q.correct is not None:
+                m.judged.labels(model=q.model).inc()
+                if q.correct:
+                    m.correct.labels(model=q.model).inc()
+            if q.log_loss is not None:
+                m.log_loss.labels(model=q.model).inc(q.log_loss)
+                m.log_loss_count.labels(model=q.model).inc()
+        for model in self.core.posteriors.alpha:
+            m.thompson.labels(model=model).set(self.core.posteriors.mean(model))
+
+    def _take(self, actions: list[Action]) -> None:
+        assert self.metrics is not None and self.config is not None
+        s, codec = self.s, self.codec
+        for action in actions:
+            if isinstance(action, SendAnswer):
+                answer = action.answer
+                encoded = codec.encode("Answer", answer)
+                key = answer["key"].encode()
+                self.outgoing.append(
+                    Outgoing(s.answers_topic, encoded, key, partition=action.partition)
+                )
+                if action.reply_to:
+                    self.outgoing.append(Outgoing(action.reply_to, encoded, key))
+                self.outgoing.append(
+                    state.entry_message(
+                        codec,
+                        s.state_topic,
+                        action.partition,
+                        answer,
+                        state.ANSWERED,
+                        action.offset,
+                    )
+                )
+                self.metrics.answered(answer, self.config.sla_ms)
+            elif isinstance(action, SendRecord):
+                record = action.record
+                offset = action.offset
+                self.outgoing.append(
+                    Outgoing(
+                        s.log_topic,
+                        codec.encode("Record", record),
+                        record["key"].encode(),
+                        partition=action.partition,
+                    )
+                )
+                self.outgoing.append(
+                    state.entry_message(
+                        codec,
+                        s.state_topic,
+                        action.partition,
+                        record["answer"],
+                        state.CLOSED,
+                        offset,
+                    )
+                )
+                self.closed_pending.setdefault(action.partition, {})[record["request_id"]] = offset
+                self.metrics.recorded(record)
+                self._watch_canary(record)
+
+    def _watch_canary(self, record: dict[str, Any]) -> None:
+        assert self.config is not None and self.metrics is not None
+        canary = self.config.canary
+        for candidate in record["candidates"]:
+            if candidate["model"] == canary and candidate["score"] is not None:
+                self.drift.add(candidate["score"])
+                psi = self.drift.psi()
+                if psi is not None:
+                    self.metrics.canary_psi.set(psi)
+
+    def _dead_letter(self, msg: Message, reason: str, error_type: str) -> None:
+        self.outgoing.append(
+            dead_letter(
+                self.codec,
+                msg,
+                reason,
+                error_type,
+                "rendezvous",
+                self.s.instance,
+                topic=self.s.dead_letters_topic,
+            )
+        )
+        if self.metrics:
+            self.metrics.dead_letters.labels(topic=msg.topic).inc()
+
+    # -- transactions -----------------------------------------------------------------------
+    def _watermarks(self) -> list[_TopicPartition]:
+        """The lowest offset per partition that an open mailbox (or a score waiting for its
+        request) still needs; everything below it is done."""
+        assert self.core is not None
+        low = dict(self.consumed)
+        for mailbox in self.core.mailboxes.values():
+            key = (self.s.requests_topic, mailbox.request.partition)
+            low[key] = min(low.get(key, mailbox.request.offset), mailbox.request.offset)
+            for arrival in mailbox.scores.values():
+                rkey = (self.s.results_topic, arrival.score.partition)
+                low[rkey] = min(low.get(rkey, arrival.score.offset), arrival.score.offset)
+        for arrivals in self.core.orphans.values():
+            for arrival in arrivals:
+                rkey = (self.s.results_topic, arrival.score.partition)
+                low[rkey] = min(low.get(rkey, arrival.score.offset), arrival.score.offset)
+        return [_TopicPartition(t, p, o) for (t, p), o in low.items()]
+
+    def _commit(self, offsets: bool) -> None:
+        assert self._producer is not None and self._consumer is not None
+        raw = self._producer.raw
+        if offsets:
+            watermarks = self._watermarks()
+            for tp in watermarks:
+                if tp.topic == self.s.requests_topic:
+                    pending = self.closed_pending.get(tp.partition, {})
+                    for request_id, offset in list(pending.items()):
+                        if offset < tp.offset:
+                            del pending[request_id]
+                            self.outgoing.append(
+                                state.tombstone(self.s.state_topic, tp.partition, request_id)
+                            )
+        if not self.outgoing and not (offsets and watermarks):
+            return
+        try:
+            raw.begin_transaction()
+            for message in self.outgoing:
+                self._producer.send(message)
+            if offsets and watermarks:
+                raw.send_offsets_to_transaction(
+                    watermarks, self._consumer.raw.consumer_group_metadata(), 30
+                )
+                self._last_offsets = time.monotonic()
+            raw.commit_transaction(30)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if not error.txn_requires_abort():
+                raise
+            log.error("transaction aborted (%s): rewinding to the committed offsets", error)
+            raw.abort_transaction(30)
+            self._rewind()
+        finally:
+            self.outgoing = []
+        if self.metrics and self.core:
+            self.metrics.open_mailboxes.set(len(self.core.mailboxes))
+
+    def _rewind(self) -> None:
+        """After an aborted transaction nothing it held happened: forget it all and read again
+        from the committed offsets, as a restarted instance would."""
+        assert self._consumer is not None
+        raw = self._consumer.raw
+        self.core = self._fresh_core()
+        self.restored.clear()
+        self.closed_pending.clear()
+        self.consumed.clear()
+        assigned = raw.assignment()
+        for tp in raw.committed(assigned, timeout=30):
+            raw.seek(
+                _TopicPartition(
+                    tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+                )
+            )
+        self._assigned([TopicPartition(tp.topic, tp.partition) for tp in assigned])
+
+
+def _content_type(msg: Message) -> str | None:
+    value = msg.header("content-type")
+    return value.decode(errors="replace") if value else None

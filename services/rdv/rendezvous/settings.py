@@ -1,0 +1,37 @@
+"""Rendezvous service settings. Environment: RDV_RENDEZVOUS_*."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rdv.topics import (
+    ANSWERS,
+    DEAD_LETTERS,
+    FEEDBACK,
+    RENDEZVOUS_CONFIG,
+    RENDEZVOUS_LOG,
+    RENDEZVOUS_STATE,
+    REQUESTS,
+    RESULTS,
+)
+from rdv.worker.settings import default_instance
+
+
+class RendezvousServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RDV_RENDEZVOUS_", frozen=True, extra="ignore")
+
+    instance: str = Field(default_factory=default_instance)
+    group_id: str = "rdv-rendezvous"
+    metrics_port: int | None = None
+    late_tolerance_ms: int = Field(1000, ge=0)  # an answer this far past the deadline is late
+    offsets_interval_ms: int = Field(200, ge=1)  # how often consumed offsets are committed
+    batch_max: int = Field(1000, ge=1)
+    requests_topic: str = REQUESTS
+    results_topic: str = RESULTS
+    feedback_topic: str = FEEDBACK
+    answers_topic: str = ANSWERS
+    log_topic: str = RENDEZVOUS_LOG
+    config_topic: str = RENDEZVOUS_CONFIG
+    state_topic: str = RENDEZVOUS_STATE
+    dead_letters_topic: str = DEAD_LETTERS

@@ -1,0 +1,71 @@
+"""The changelog of answered and closed mailboxes on `rendezvous.state`.
+
+A request is read again after a crash whenever the committed offset has not passed it. Its
+state entry says what already happened: `answered` (answer it no more, but still record it)
+or `closed` (its record is written: skip it). An entry is deleted (tombstone) in the same
+transaction that commits an offset past its request, so the topic holds only what can still
+come back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rdv.codec import Codec
+from rdv.kafka import KafkaSettings, Message, Outgoing
+from rdv.kafka.reader import PartitionReader
+
+ANSWERED, CLOSED = b"answered", b"closed"
+
+
+@dataclass(frozen=True)
+class Entry:
+    status: bytes
+    answer: dict[str, Any]
+    offset: int  # of the request in its partition
+
+
+def entry_message(
+    codec: Codec,
+    topic: str,
+    partition: int,
+    answer: dict[str, Any],
+    status: bytes,
+    request_offset: int,
+) -> Outgoing:
+    return Outgoing(
+        topic,
+        codec.encode("Answer", answer),
+        answer["request_id"].encode(),
+        headers=(("rdv-state", status), ("rdv-offset", str(request_offset).encode())),
+        partition=partition,
+    )
+
+
+def tombstone(topic: str, partition: int, request_id: str) -> Outgoing:
+    return Outgoing(topic, None, request_id.encode(), partition=partition)
+
+
+def restore(
+    bootstrap: str, codec: Codec, topic: str, partition: int, kafka: KafkaSettings | None = None
+) -> dict[str, Entry]:
+    """The live entries of one partition, by request id."""
+    reader = PartitionReader(bootstrap, topic, partition, kafka)
+    try:
+        messages = reader.read_to_end()
+    finally:
+        reader.close()
+    entries: dict[str, Entry] = {}
+    for msg in messages:
+        _apply(codec, msg, entries)
+    return entries
+
+
+def _apply(codec: Codec, msg: Message, entries: dict[str, Entry]) -> None:
+    request_id = (msg.key or b"").decode()
+    if msg.value is None:
+        entries.pop(request_id, None)
+        return
+    status = msg.header("rdv-state") or ANSWERED
+    offset = int((msg.header("rdv-offset") or b"-1").decode())
+    entries[request_id] = Entry(status, codec.decode("Answer", msg.value), offset)
