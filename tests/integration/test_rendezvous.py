@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 import urllib.request
 from collections import Counter
@@ -12,6 +13,7 @@ import pytest
 
 from rdv.broker.embedded import free_port
 from rdv.rendezvous.config import RolloutConfig, Tier
+from rdv.rendezvous.traffic import key_position
 from tests.integration.harness import CODEC, read_until, send_requests, services
 from tests.integration.models import decision_tree, logistic
 from tests.integration.stack import StackTopics
@@ -136,3 +138,156 @@ def test_with_the_champion_dead_the_fallback_answers_inside_the_sla(
     assert all(
         CONFIG.schedule[2].after_ms * 1000 <= a["latency_us"] <= CONFIG.sla_ms * 1000 for a in got
     )
+
+
+def _pace(stack: StackTopics, count: int, per_second: float) -> list[dict[str, Any]]:
+    from rdv.kafka import Outgoing, Producer
+    from rdv.requests import new_request
+
+    producer, sent = Producer(stack.bootstrap), []
+    for i in range(count):
+        request = new_request(
+            {"failed_logins": float(i % 9), "account_age_days": 30.0},
+            {"country": "FR"},
+            key=f"user-{i % 37}",
+        )
+        producer.send(
+            Outgoing(stack["requests"], CODEC.encode("Request", request), request["key"].encode())
+        )
+        producer.poll(0)
+        sent.append(request)
+        time.sleep(1 / per_second)
+    producer.flush()
+    return sent
+
+
+def test_a_rendezvous_killed_mid_load_answers_every_request_exactly_once(
+    stack: StackTopics, tmp_path: Path
+) -> None:
+    import threading
+
+    stack.publish(CONFIG)
+    with services(tmp_path, stack.bootstrap, stack.env) as launch:
+        start_workers(launch, models(tmp_path), skip=("login-bot@3", "login-bot@1"))
+        first = launch("rendezvous")
+        warm_up(stack)
+        sent: list[dict[str, Any]] = []
+        producer = threading.Thread(target=lambda: sent.extend(_pace(stack, 400, 100)))
+        producer.start()
+        time.sleep(1.5)
+        first.signal(signal.SIGKILL)  # mid-load: open mailboxes, a transaction in flight
+        first.wait()
+        time.sleep(2.0)  # requests keep coming while nothing answers them
+        launch("rendezvous")
+        producer.join()
+        ids = {r["request_id"] for r in sent}
+        got = [a for a in answers(stack, len(ids) + 1, timeout=120) if a["request_id"] in ids]
+        time.sleep(3.0)  # a duplicate, if any, would be committed by now
+        again = read_until(stack.bootstrap, stack["answers"], lambda m: False, timeout=5)
+    final = [CODEC.decode("Answer", m.value) for m in again]
+    per_request = Counter(a["request_id"] for a in final if a["request_id"] in ids)
+    assert set(per_request) == ids  # nothing lost
+    assert set(per_request.values()) == {1}, per_request.most_common(3)  # nothing twice
+    late = [a for a in got if a["late"]]
+    assert late and all(a["reason"] == "late" for a in late)  # those that waited the outage
+    assert len(late) < len(ids)
+
+
+def test_rollout_by_config_changes_answers_live(stack: StackTopics, tmp_path: Path) -> None:
+    base = CONFIG.evolve(challengers=(), shadow=("login-bot@3",))
+    stack.publish(base)
+
+    def batch(count: int = 100) -> list[dict[str, Any]]:
+        sent = send_requests(stack.bootstrap, stack["requests"], count)
+        ids = {r["request_id"] for r in sent}
+        got: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 60
+        while len({a["request_id"] for a in got}) < count and time.monotonic() < deadline:
+            got = [a for a in answers(stack, 10**9, timeout=3) if a["request_id"] in ids]
+        assert len(got) == count
+        return got
+
+    def models_of(got: list[dict[str, Any]]) -> Counter[str]:
+        return Counter(a["model"] for a in got)
+
+    with services(tmp_path, stack.bootstrap, stack.env) as launch:
+        start_workers(launch, models(tmp_path))
+        launch("rendezvous")
+        warm_up(stack)
+        assert models_of(batch()) == {"login-bot@2": 100}  # the shadow is never returned
+
+        stack.publish(
+            base,
+            shadow=(),
+            challengers=("login-bot@3",),
+            mode="split",
+            split={"login-bot@2": 0.8, "login-bot@3": 0.2},
+        )
+        time.sleep(1)
+        split = batch(200)
+        # Sticky by key: keys hashing into the first 80% go to the champion, the rest to @3.
+        for answer in split:
+            expected = "login-bot@2" if key_position(answer["key"]) < 0.8 else "login-bot@3"
+            assert answer["model"] == expected
+        assert len(models_of(split)) == 2
+
+        stack.publish(base, champion="login-bot@3", challengers=("login-bot@2",), shadow=())
+        time.sleep(1)
+        assert models_of(batch())["login-bot@3"] >= 95
+
+        stack.publish(base)  # roll back to the first config
+        time.sleep(1)
+        assert models_of(batch())["login-bot@2"] >= 95
+
+
+def test_a_bad_config_on_the_topic_is_refused_and_the_last_good_one_stays(
+    stack: StackTopics, tmp_path: Path
+) -> None:
+    from rdv.kafka import Outgoing, Producer
+
+    stack.publish(CONFIG)
+    broken = CONFIG.evolve(version=2, split={"login-bot@2": 0.5}, mode="split").to_record()
+    producer = Producer(stack.bootstrap)
+    producer.send(
+        Outgoing(stack["rendezvous.config"], CODEC.encode("RolloutConfig", broken), b"rollout")
+    )
+    producer.flush()
+    with services(tmp_path, stack.bootstrap, stack.env) as launch:
+        start_workers(launch, models(tmp_path), skip=("login-bot@3", "login-bot@1"))
+        launch("rendezvous")
+        warm_up(stack)
+        sent = send_requests(stack.bootstrap, stack["requests"], 20)
+        ids = {r["request_id"] for r in sent}
+        got = [a for a in answers(stack, 21) if a["request_id"] in ids]
+        letters = read_until(stack.bootstrap, stack["dead-letters"], lambda m: len(m) >= 1)
+    assert {a["config_version"] for a in got} == {1}
+    reasons = [CODEC.decode("DeadLetter", m.value) for m in letters]
+    assert any(
+        d["error_type"] == "invalid_config" and "split weights sum to 0.5" in d["reason"]
+        for d in reasons
+    )
+
+
+def test_two_instances_split_the_partitions_and_answer_everything_once(
+    stack: StackTopics, tmp_path: Path
+) -> None:
+    stack.publish(CONFIG)
+    with services(tmp_path, stack.bootstrap, stack.env) as launch:
+        start_workers(launch, models(tmp_path), skip=("login-bot@3", "login-bot@1"))
+        launch("rendezvous", "--instance", "a")
+        launch("rendezvous", "--instance", "b")
+        warm_up(stack)
+        time.sleep(3)  # let the second instance join and the group settle
+        sent = send_requests(stack.bootstrap, stack["requests"], 300)
+        ids = {r["request_id"] for r in sent}
+        answers(stack, 301, timeout=120)
+        time.sleep(2)
+        final = [
+            CODEC.decode("Answer", m.value)
+            for m in read_until(stack.bootstrap, stack["answers"], lambda m: False, timeout=5)
+        ]
+        logs = [path.read_text() for path in tmp_path.glob("rendezvous-*.log")]
+    per_request = Counter(a["request_id"] for a in final if a["request_id"] in ids)
+    assert set(per_request) == ids and set(per_request.values()) == {1}
+    assert len(logs) == 2
+    assert all("mailboxes to restore" in log for log in logs)  # both instances own partitions

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +16,17 @@ from rdv.settings import make_codec, resolve_bootstrap
 from rdv.settings_util import load_settings
 from rdv.worker.service import Worker
 from rdv.worker.settings import WorkerSettings
+
+
+def _service_logging() -> None:
+    """Services log their lifecycle (assignments, configs, files) at INFO; RDV_LOG_LEVEL
+    changes it."""
+    level = os.environ.get("RDV_LOG_LEVEL", "INFO").upper()
+    logging.getLogger("rdv").setLevel(level)
+    logging.getLogger("rdv.kafka.librdkafka").setLevel(
+        max(logging.WARNING, logging.getLevelName(level))
+    )
+
 
 MetricsPort = Annotated[int | None, typer.Option(help="Serve Prometheus /metrics on this port.")]
 
@@ -42,6 +55,7 @@ def worker(
     ] = None,
 ) -> None:
     """Score every request with one model; write a Score per request to `results`."""
+    _service_logging()
     settings = load_settings(
         WorkerSettings,
         model=model,
@@ -74,6 +88,7 @@ def decoy(
     roll_rows: Annotated[int | None, typer.Option(help="Write a file at this many rows.")] = None,
 ) -> None:
     """Archive every request exactly as seen, in Parquet partitioned by date and hour."""
+    _service_logging()
     settings = load_settings(
         DecoySettings,
         archive=archive,
@@ -95,6 +110,7 @@ def rendezvous(
     instance: Annotated[str | None, typer.Option(help="Instance id. Default host:pid.")] = None,
 ) -> None:
     """Answer every request inside the SLA from the models' scores, by the rollout config."""
+    _service_logging()
     from rdv.rendezvous.service import RendezvousService
     from rdv.rendezvous.settings import RendezvousServiceSettings
 
