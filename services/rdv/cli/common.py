@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 console = Console(stderr=True, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# Piped output is read by scripts and tests: wide enough that tables do not fold their cells.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 BootstrapOption = Annotated[
     str | None,

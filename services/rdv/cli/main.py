@@ -10,7 +10,7 @@ import typer
 from rdv.cli import bench_cmd, broker_cmd, rollout_cmd, topics_cmd
 from rdv.cli.common import console
 from rdv.cli.demo_cmd import demo
-from rdv.cli.messages_cmd import consume, produce
+from rdv.cli.messages_cmd import consume, predict, produce
 from rdv.cli.services_cmd import decoy, rendezvous, worker
 from rdv.errors import RendezvousError
 
@@ -26,6 +26,7 @@ app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(rollout_cmd.app, name="rollout")
 app.command()(produce)
 app.command()(consume)
+app.command()(predict)
 app.command()(demo)
 app.command()(worker)
 app.command()(decoy)

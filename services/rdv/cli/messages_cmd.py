@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
 
 from rdv.cli.common import BootstrapOption, console, out, to_json_line
+from rdv.data.generator import login_requests
 from rdv.errors import ConfigError, DecodeError
 from rdv.kafka import Consumer, Outgoing, Producer
 from rdv.settings import make_codec, resolve_bootstrap
@@ -43,31 +46,78 @@ def produce(
         Path | None,
         typer.Option("--file", "-f", help="JSON lines, one request each ('-' for stdin)."),
     ] = None,
+    count: Annotated[
+        int | None, typer.Option(min=1, help="Generate this many login-bot requests instead.")
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="Requests per second (default: as fast as possible)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated requests.")] = 0,
     topic: Annotated[str, typer.Option(help="Topic to write to.")] = REQUESTS,
+    quiet: Annotated[bool, typer.Option(help="Do not print request ids.")] = False,
     bootstrap: BootstrapOption = None,
 ) -> None:
-    """Send requests: JSON is checked against the Request schema and sent as Avro.
+    """Send requests: from JSON (checked against the Request schema, sent as Avro) or
+    generated login-bot traffic, at a steady rate if asked. Prints each request id.
 
     Missing request_id, key and created_at are filled in; flat features are split into
-    numeric and categorical by type. Prints each request id."""
+    numeric and categorical by type."""
     codec = make_codec()
-    lines = _json_lines(json_text, file)
-    records = []
-    for number, line in enumerate(lines, 1):
-        try:
-            records.append(codec.decode("Request", line))
-        except DecodeError as exc:
-            raise ConfigError(f"request {number}: {exc.reason}") from exc
+    if count is not None:
+        if json_text or file:
+            raise ConfigError("give --count, or --json/--file, not both")
+        records: Iterable[dict[str, Any]] = login_requests(count, seed)
+        total = count
+    else:
+        decoded = []
+        for number, line in enumerate(_json_lines(json_text, file), 1):
+            try:
+                decoded.append(codec.decode("Request", line))
+            except DecodeError as exc:
+                raise ConfigError(f"request {number}: {exc.reason}") from exc
+        records, total = decoded, len(decoded)
     producer = Producer(resolve_bootstrap(bootstrap))
-    with Progress(console=console, transient=True, disable=len(records) < 100) as progress:
-        task = progress.add_task("sending", total=len(records))
+    started, sent = time.monotonic(), 0
+    with Progress(console=console, transient=True, disable=total < 100) as progress:
+        task = progress.add_task("sending", total=total)
         for record in records:
+            if rate:
+                pause = started + sent / rate - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
             producer.send(Outgoing(topic, codec.encode("Request", record), record["key"].encode()))
+            sent += 1
             progress.advance(task)
+            if not quiet:
+                out.print(record["request_id"])
         producer.flush()
-    for record in records:
-        out.print(record["request_id"])
-    console.print(f"[green]sent {len(records)} request(s)[/] to {topic}")
+    elapsed = time.monotonic() - started
+    console.print(f"[green]sent {sent} request(s)[/] to {topic} in {elapsed:.1f} s")
+
+
+def predict(
+    json_text: Annotated[
+        str,
+        typer.Option(
+            "--json", help='Features as JSON, e.g. \'{"failed_logins": 7, "country": "FR"}\'.'
+        ),
+    ],
+    key: Annotated[str | None, typer.Option(help="Request key (entity id).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 5.0,
+    bootstrap: BootstrapOption = None,
+) -> None:
+    """Send one request and print its answer (needs a running rendezvous)."""
+    from rdv.client import RendezvousClient
+
+    try:
+        features = json.loads(json_text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--json is not valid JSON: {exc}") from exc
+    if not isinstance(features, dict):
+        raise ConfigError("--json must be an object of features")
+    with RendezvousClient(bootstrap) as client:
+        out.print(to_json_line(client.predict(features, timeout, key)))
 
 
 def consume(

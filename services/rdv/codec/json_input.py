@@ -32,7 +32,8 @@ def _categorical(name: str, value: Any) -> str | None:
     raise DecodeError(f"categorical feature {name!r} must be a string or null, not {value!r}")
 
 
-def _features(raw: Any) -> dict[str, dict[str, Any]]:
+def split_features(raw: Any) -> dict[str, dict[str, Any]]:
+    """Features as a Request holds them, from a structured or a flat mapping."""
     if raw is None:
         return {"numeric": {}, "categorical": {}}
     if not isinstance(raw, dict):
@@ -68,5 +69,5 @@ def complete_json_record(schema_short_name: str, raw: dict[str, Any]) -> dict[st
         record["created_at"] = _now_ms()
     record.setdefault("deadline", None)
     record.setdefault("reply_to", None)
-    record["features"] = _features(record.get("features"))
+    record["features"] = split_features(record.get("features"))
     return record

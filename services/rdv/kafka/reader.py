@@ -25,6 +25,21 @@ _NOT_READY_YET = {
 }
 
 
+def _end_offset(consumer: _Consumer, tp: _TopicPartition, timeout: float) -> int:
+    """A partition's end; retried while a just-created topic has no leader yet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, high = consumer.get_watermark_offsets(tp, timeout=timeout)
+            return int(high)
+        except KafkaException as exc:
+            error = exc.args[0]
+            passing = error.retriable() or error.code() in _NOT_READY_YET
+            if time.monotonic() > deadline or not passing:
+                raise RendezvousError(f"cannot read {tp.topic}: {exc}") from exc
+            time.sleep(0.1)
+
+
 class PartitionReader:
     def __init__(
         self,
@@ -48,20 +63,7 @@ class PartitionReader:
         self._consumer.assign([_TopicPartition(topic, partition, start)])
 
     def end_offset(self, timeout: float = 10.0) -> int:
-        """The partition's end; retried while a just-created topic has no leader yet."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                _, high = self._consumer.get_watermark_offsets(
-                    _TopicPartition(self.topic, self.partition), timeout=timeout
-                )
-                return int(high)
-            except KafkaException as exc:
-                error = exc.args[0]
-                passing = error.retriable() or error.code() in _NOT_READY_YET
-                if time.monotonic() > deadline or not passing:
-                    raise RendezvousError(f"cannot read {self.topic}: {exc}") from exc
-                time.sleep(0.1)
+        return _end_offset(self._consumer, _TopicPartition(self.topic, self.partition), timeout)
 
     def poll(self, timeout: float = 0.0, max_messages: int = 500) -> list[Message]:
         messages = []
@@ -88,6 +90,47 @@ class PartitionReader:
     def _position(self) -> int:
         [tp] = self._consumer.position([_TopicPartition(self.topic, self.partition)])
         return int(tp.offset)
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+class TopicTail:
+    """Every partition of a topic from its current end on, positions fixed before returning,
+    so nothing written after construction can be missed (clients awaiting answers)."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        settings: KafkaSettings | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        config: dict[str, Any] = {
+            **(settings or KafkaSettings()).client_config(bootstrap),
+            **CONSUMER_LATENCY_DEFAULTS,
+            "group.id": f"rdv-tail-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "logger": logging.getLogger("rdv.kafka.librdkafka"),
+        }
+        self._consumer = _Consumer(config)
+        metadata = self._consumer.list_topics(topic, timeout=timeout)
+        info = metadata.topics.get(topic)
+        if info is None or info.error is not None or not info.partitions:
+            raise RendezvousError(f"topic {topic} does not exist: run `rdv topics create`")
+        assignment = []
+        for partition in sorted(info.partitions):
+            high = _end_offset(self._consumer, _TopicPartition(topic, partition), timeout)
+            assignment.append(_TopicPartition(topic, partition, high))
+        self._consumer.assign(assignment)
+
+    def poll(self, timeout: float = 0.1, max_messages: int = 500) -> list[Message]:
+        first = self._consumer.poll(timeout)
+        if first is None:
+            return []
+        raw = [first, *self._consumer.consume(max_messages - 1, 0)]
+        return [_envelope(m) for m in raw if m.error() is None]
 
     def close(self) -> None:
         self._consumer.close()

@@ -1,0 +1,136 @@
+"""The Python client: send a request, get its one answer.
+
+    with RendezvousClient() as client:
+        answer = client.predict({"failed_logins": 7, "country": "FR"}, key="user-42")
+        answer["score"], answer["label"], answer["model"], answer["reason"]
+
+`submit` returns a Future, `predict_many` waits for a batch, `apredict` is the asyncio form.
+Answers are read on a background thread from every partition of the answers topic, as a
+read_committed consumer sees them: each request's answer exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from rdv.codec import Codec
+from rdv.codec.json_input import split_features
+from rdv.errors import DecodeError, RendezvousError
+from rdv.kafka import KafkaSettings, Outgoing, Producer
+from rdv.kafka.reader import TopicTail
+from rdv.requests import new_request
+from rdv.settings import make_codec, resolve_bootstrap
+from rdv.topics import ANSWERS, REQUESTS
+
+Answer = dict[str, Any]
+
+
+class AnswerTimeoutError(RendezvousError, TimeoutError):
+    """No answer within the client's timeout (is the rendezvous running?)."""
+
+
+class RendezvousClient:
+    def __init__(
+        self,
+        bootstrap: str | None = None,
+        requests_topic: str = REQUESTS,
+        answers_topic: str = ANSWERS,
+        codec: Codec | None = None,
+        kafka: KafkaSettings | None = None,
+    ) -> None:
+        self.bootstrap = resolve_bootstrap(bootstrap)
+        self.requests_topic = requests_topic
+        self.codec = codec or make_codec()
+        self._tail = TopicTail(self.bootstrap, answers_topic, kafka)
+        self._producer = Producer(self.bootstrap, kafka, client_id="rdv-client")
+        self._pending: dict[str, Future[Answer]] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._reader = threading.Thread(target=self._read_answers, name="rdv-answers", daemon=True)
+        self._reader.start()
+
+    def _read_answers(self) -> None:
+        while not self._closed.is_set():
+            for msg in self._tail.poll(0.1):
+                try:
+                    answer = self.codec.decode("Answer", msg.value)
+                except DecodeError:
+                    continue
+                with self._lock:
+                    future = self._pending.pop(answer["request_id"], None)
+                if future is not None and not future.done():
+                    future.set_result(answer)
+
+    def submit(
+        self, features: dict[str, Any], key: str | None = None, deadline_ms: int | None = None
+    ) -> Future[Answer]:
+        """Send one request; the Future resolves to its Answer record."""
+        split = split_features(features)
+        request = new_request(
+            split["numeric"], split["categorical"], key=key, deadline_ms=deadline_ms
+        )
+        future: Future[Answer] = Future()
+        with self._lock:
+            self._pending[request["request_id"]] = future
+        self._producer.send(
+            Outgoing(
+                self.requests_topic, self.codec.encode("Request", request), request["key"].encode()
+            )
+        )
+        return future
+
+    def predict(
+        self,
+        features: dict[str, Any],
+        timeout: float = 1.0,
+        key: str | None = None,
+        deadline_ms: int | None = None,
+    ) -> Answer:
+        """The answer to one request, or AnswerTimeoutError after `timeout` seconds."""
+        future = self.submit(features, key, deadline_ms)
+        self._producer.poll(0)
+        try:
+            return future.result(timeout)
+        except FutureTimeout as exc:
+            raise AnswerTimeoutError(
+                f"no answer within {timeout:g} s: is `rdv rendezvous` running on {self.bootstrap}?"
+            ) from exc
+
+    def predict_many(self, rows: list[dict[str, Any]], timeout: float = 5.0) -> list[Answer]:
+        futures = [self.submit(row) for row in rows]
+        self._producer.flush()
+        try:
+            return [f.result(timeout) for f in futures]
+        except FutureTimeout as exc:
+            missing = sum(not f.done() for f in futures)
+            raise AnswerTimeoutError(
+                f"{missing} of {len(rows)} answers missing after {timeout:g} s"
+            ) from exc
+
+    async def apredict(
+        self, features: dict[str, Any], timeout: float = 1.0, key: str | None = None
+    ) -> Answer:
+        future = self.submit(features, key)
+        self._producer.poll(0)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+        except TimeoutError as exc:
+            raise AnswerTimeoutError(f"no answer within {timeout:g} s") from exc
+
+    def flush(self) -> None:
+        self._producer.flush()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._reader.join(5)
+        self._tail.close()
+        self._producer.flush()
+
+    def __enter__(self) -> RendezvousClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

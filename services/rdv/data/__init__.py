@@ -1,0 +1,1 @@
+"""Generated data: login-bot traffic for the demo, benchmarks and tests."""

@@ -1,0 +1,119 @@
+"""The Python client, `rdv produce --count --rate`, `rdv predict` and `rdv rollout`, as users
+run them against a running stack."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rdv.client import AnswerTimeoutError, RendezvousClient
+from tests.integration.harness import services
+from tests.integration.stack import StackTopics
+from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
+
+pytestmark = pytest.mark.broker
+
+
+def rdv(stack: StackTopics, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **stack.env, "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap}
+    return subprocess.run(
+        [sys.executable, "-m", "rdv.cli", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_client_predicts_one_many_and_async(kafka_bootstrap: str, tmp_path: Path) -> None:
+    stack = StackTopics(kafka_bootstrap)
+    stack.publish(CONFIG)
+    with services(tmp_path, stack.bootstrap, stack.env) as launch:
+        start_workers(launch, models(tmp_path), skip=("login-bot@3", "login-bot@1"))
+        launch("rendezvous")
+        warm_up(stack)
+        with RendezvousClient(stack.bootstrap, stack["requests"], stack["answers"]) as client:
+            answer = client.predict(
+                {"failed_logins": 9, "account_age_days": 2, "country": "FR"},
+                timeout=10,
+                key="user-7",
+            )
+            many = client.predict_many(
+                [{"failed_logins": n, "account_age_days": 100, "country": "US"} for n in range(20)],
+                timeout=20,
+            )
+            later = asyncio.run(
+                client.apredict(
+                    {"failed_logins": 0, "account_age_days": 5, "country": "DE"}, timeout=10
+                )
+            )
+            slow = client.predict({"failed_logins": 1}, timeout=10)  # no age: imputed
+    assert (answer["key"], answer["model"], answer["label"]) == ("user-7", "login-bot@2", "bot")
+    assert len({a["request_id"] for a in many}) == 20
+    assert all(a["model"] == "login-bot@2" for a in many)
+    assert later["model"] == "login-bot@2"
+    # country missing: the champion refuses (handleInvalid=error), the fallback keeps it.
+    assert (slow["model"], slow["reason"]) == ("fast@1", "fallback")
+
+
+def test_client_times_out_clearly_without_a_rendezvous(kafka_bootstrap: str) -> None:
+    stack = StackTopics(kafka_bootstrap)
+    with RendezvousClient(stack.bootstrap, stack["requests"], stack["answers"]) as client:
+        started = time.monotonic()
+        with pytest.raises(AnswerTimeoutError, match="is `rdv rendezvous` running"):
+            client.predict({"x": 1.0}, timeout=0.5)
+        assert time.monotonic() - started < 5
+
+
+def test_rollout_cli_publishes_validated_versions_and_keeps_history(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    stack = StackTopics(kafka_bootstrap)
+    good = tmp_path / "rollout.yaml"
+    good.write_text(CONFIG.to_yaml())
+    assert (
+        rdv(stack, "rollout", "show")
+        .stderr.strip()
+        .startswith("error: no rollout config published yet")
+    )
+    assert rdv(stack, "rollout", "set", str(good), "-m", "first").returncode == 0
+    steps = [
+        ("shadow", "login-bot@3"),
+        ("split", "login-bot@2=0.8,login-bot@3=0.2"),
+        ("promote", "login-bot@3"),
+        ("rollback",),
+    ]
+    for step in steps:
+        result = rdv(stack, "rollout", *step)
+        assert result.returncode == 0, result.stderr
+    bad = rdv(stack, "rollout", "split", "login-bot@2=0.7,login-bot@3=0.2")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == ("error: invalid rollout config: split weights sum to 0.9, not 1")
+    shown = rdv(stack, "rollout", "show")
+    assert shown.stdout.startswith("# version 5,") and "rollback to v3" in shown.stdout
+    assert "champion: login-bot@2" in shown.stdout and "mode: split" in shown.stdout
+    history = rdv(stack, "rollout", "history").stdout
+    for version, text in [("1", "first"), ("2", "shadow login-bot@3"), ("4", "promote")]:
+        assert any(
+            line.split("│")[1].strip() == version and text in line
+            for line in history.splitlines()
+            if "│" in line
+        ), history
+
+
+def test_produce_generates_traffic_at_a_rate(kafka_bootstrap: str) -> None:
+    stack = StackTopics(kafka_bootstrap)
+    started = time.monotonic()
+    result = rdv(
+        stack, "produce", "--count", "40", "--rate", "20", "--topic", stack["requests"], "--quiet"
+    )
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started >= 1.9  # 40 requests at 20/s take two seconds
+    assert "sent 40 request(s)" in result.stderr
