@@ -136,3 +136,69 @@ def scoring(
             )
         )
         console.print(f"figures written to {json_file}")
+
+
+@app.command()
+def e2e(
+    rates: Annotated[str, typer.Option(help="Request rates to drive, per second.")] = "50,100,200",
+    seconds: Annotated[float, typer.Option(min=1, help="Seconds at each rate.")] = 10.0,
+    sla_ms: Annotated[int, typer.Option(min=1, help="SLA of the rollout config.")] = 50,
+    delivery: Annotated[
+        str, typer.Option(help="exactly_once (Kafka transactions) or at_least_once.")
+    ] = "exactly_once",
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write figures here.")
+    ] = None,
+    bootstrap: BootstrapOption = None,
+) -> None:
+    """The whole stack at fixed rates: end-to-end latency, answers/s, SLA met, x floor."""
+    from rdv.bench.e2e import run_e2e
+
+    if delivery not in ("exactly_once", "at_least_once"):
+        raise ConfigError(f"--delivery must be exactly_once or at_least_once, not {delivery!r}")
+    try:
+        wanted = [float(r) for r in rates.split(",")]
+    except ValueError as exc:
+        raise ConfigError(f"--rates must be numbers separated by commas, got {rates!r}") from exc
+    with broker_for_bench(bootstrap) as servers, console.status("starting") as status:
+        result = run_e2e(servers, wanted, seconds, sla_ms, delivery, status.update)
+    floor = result.floor.three_hop
+    table = Table(
+        title=f"end to end, {delivery}, SLA {sla_ms} ms (floor: Kafka three-hop p50 "
+        f"{floor.p50_ms:.2f} ms, p99 {floor.p99_ms:.2f} ms)"
+    )
+    for column in (
+        "rate/s",
+        "sent",
+        "answered",
+        "answers/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "SLA met",
+        "p50 x floor",
+        "p99 x floor",
+        "reasons",
+    ):
+        table.add_column(column, justify="left" if column == "reasons" else "right")
+    for r in result.rates:
+        lat = r.latency
+        table.add_row(
+            f"{r.rate:g}",
+            str(r.sent),
+            str(r.answered),
+            f"{r.answers_per_s:.0f}",
+            f"{lat.p50_ms:.1f}" if lat else "-",
+            f"{lat.p99_ms:.1f}" if lat else "-",
+            f"{lat.p999_ms:.1f}" if lat else "-",
+            f"{r.sla_met:.1%}",
+            f"{lat.p50_ms / floor.p50_ms:.1f}" if lat else "-",
+            f"{lat.p99_ms / floor.p99_ms:.1f}" if lat else "-",
+            ", ".join(f"{k} {v}" for k, v in sorted(r.reasons.items())),
+        )
+    out.print(table)
+    if json_file:
+        json_file.write_text(
+            json.dumps({"benchmark": "e2e", "machine": machine(), **result.as_dict()}, indent=2)
+        )
+        console.print(f"figures written to {json_file}")

@@ -60,6 +60,7 @@ class Consumer:
             "client.id": client_id,
             "logger": logging.getLogger("rdv.kafka.librdkafka"),
             **(overrides or {}),
+            **(settings or KafkaSettings()).extra,  # the user's word is last
         }
         self._consumer = _Consumer(config)
         self._on_assign = on_assign

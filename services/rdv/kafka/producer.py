@@ -45,6 +45,7 @@ class Producer:
             "client.id": client_id,
             "logger": logging.getLogger("rdv.kafka.librdkafka"),
             **(overrides or {}),
+            **(settings or KafkaSettings()).extra,  # the user's word is last
         }
         self._producer = _Producer(config)
         self._failures: list[str] = []

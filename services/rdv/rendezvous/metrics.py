@@ -78,6 +78,18 @@ class RendezvousMetrics:
             ["model"],
             registry=r,
         )
+        self.commit_seconds = Histogram(
+            "rdv_transaction_commit_seconds",
+            "Time to commit one transaction of answers, records and offsets",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25),
+            registry=r,
+        )
+        self.turn_messages = Histogram(
+            "rdv_turn_messages",
+            "Messages consumed per turn of the loop",
+            buckets=(0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+            registry=r,
+        )
         self.thompson = Gauge(
             "rdv_thompson_mean", "Mean of a model's Beta posterior", ["model"], registry=r
         )

@@ -60,6 +60,7 @@ class RendezvousService:
         self.consumed: dict[tuple[str, int], int] = {}  # next offset to read
         self.outgoing: list[Outgoing] = []
         self._last_offsets = 0.0
+        self.transactional = settings.delivery == "exactly_once"
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
 
@@ -142,13 +143,15 @@ class RendezvousService:
         self.metrics.config_version.set(self.config.version)
         serve_metrics(self.metrics.registry, self.s.metrics_port)
         self.core = self._fresh_core()
+        txn = {"transactional.id": f"rdv-rendezvous-{self.s.instance}"}
         self._producer = Producer(
             self.bootstrap,
             self.kafka,
             client_id="rdv-rendezvous",
-            overrides={"transactional.id": f"rdv-rendezvous-{self.s.instance}"},
+            overrides=txn if self.transactional else {},
         )
-        self._producer.raw.init_transactions(30)
+        if self.transactional:
+            self._producer.raw.init_transactions(30)
         self._consumer = Consumer(
             self.bootstrap,
             self.s.group_id,
@@ -175,9 +178,12 @@ class RendezvousService:
         assert self.core is not None and self._consumer is not None
         wake = self.core.next_wakeup()
         wait = 0.05 if wake is None else min(0.05, max(0.0, (wake - now_us()) / 1e6))
-        for msg in self._consumer.poll_batch(self.s.batch_max, wait):
+        batch = self._consumer.poll_batch(self.s.batch_max, wait)
+        for msg in batch:
             self.consumed[(msg.topic, msg.partition)] = msg.offset + 1
             self._take(self._dispatch(msg))
+        if batch and self.metrics:
+            self.metrics.turn_messages.observe(len(batch))
         self._take(self.core.on_timer(now_us()))
         for msg in reader.poll(0):
             self._apply_config(msg)
@@ -340,6 +346,10 @@ class RendezvousService:
                             )
         if not self.outgoing and not (offsets and watermarks):
             return
+        if not self.transactional:
+            self._send_at_least_once(watermarks if offsets else [])
+            return
+        started = time.perf_counter()
         try:
             raw.begin_transaction()
             for message in self.outgoing:
@@ -350,6 +360,8 @@ class RendezvousService:
                 )
                 self._last_offsets = time.monotonic()
             raw.commit_transaction(30)
+            if self.metrics:
+                self.metrics.commit_seconds.observe(time.perf_counter() - started)
         except KafkaException as exc:
             error = exc.args[0]
             if not error.txn_requires_abort():
@@ -359,6 +371,20 @@ class RendezvousService:
             self._rewind()
         finally:
             self.outgoing = []
+        if self.metrics and self.core:
+            self.metrics.open_mailboxes.set(len(self.core.mailboxes))
+
+    def _send_at_least_once(self, watermarks: list[_TopicPartition]) -> None:
+        """Send at once; commit offsets only after everything sent so far is delivered."""
+        assert self._producer is not None and self._consumer is not None
+        for message in self.outgoing:
+            self._producer.send(message)
+        self.outgoing = []
+        self._producer.poll(0)
+        if watermarks:
+            self._producer.flush()
+            self._consumer.raw.commit(offsets=watermarks, asynchronous=True)
+            self._last_offsets = time.monotonic()
         if self.metrics and self.core:
             self.metrics.open_mailboxes.set(len(self.core.mailboxes))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +28,11 @@ class RendezvousServiceSettings(BaseSettings):
     metrics_port: int | None = None
     late_tolerance_ms: int = Field(1000, ge=0)  # an answer this far past the deadline is late
     offsets_interval_ms: int = Field(200, ge=1)  # how often consumed offsets are committed
+    # exactly_once: answers, records, state and offsets in Kafka transactions (a
+    # read_committed consumer sees each answer once, across crashes). at_least_once: the same
+    # writes without transactions, visible at once, but a crash may repeat some answers
+    # (same request id, so clients can drop repeats). See docs/reliability.md.
+    delivery: Literal["exactly_once", "at_least_once"] = "exactly_once"
     batch_max: int = Field(1000, ge=1)
     requests_topic: str = REQUESTS
     results_topic: str = RESULTS
