@@ -207,14 +207,19 @@ def test_rollout_by_config_changes_answers_live(stack: StackTopics, tmp_path: Pa
         assert len(got) == count
         return got
 
-    def models_of(got: list[dict[str, Any]]) -> Counter[str]:
-        return Counter(a["model"] for a in got)
+    def preferred(got: list[dict[str, Any]]) -> Counter[str]:
+        # What rollout decides is who answers as the preferred model; under a burst some
+        # answers may come from the fallback tier instead, which is the rule working.
+        assert all(a["reason"] in ("preferred", "fallback", "champion") for a in got)
+        return Counter(a["model"] for a in got if a["reason"] == "preferred")
 
     with services(tmp_path, stack.bootstrap, stack.env) as launch:
         start_workers(launch, models(tmp_path))
         launch("rendezvous")
         warm_up(stack)
-        assert models_of(batch()) == {"login-bot@2": 100}  # the shadow is never returned
+        shadowed = batch()
+        assert "login-bot@3" not in {a["model"] for a in shadowed}  # never returned
+        assert preferred(shadowed).keys() == {"login-bot@2"}
 
         stack.publish(
             base,
@@ -224,20 +229,20 @@ def test_rollout_by_config_changes_answers_live(stack: StackTopics, tmp_path: Pa
             split={"login-bot@2": 0.8, "login-bot@3": 0.2},
         )
         time.sleep(1)
-        split = batch(200)
+        split = [a for a in batch(200) if a["reason"] == "preferred"]
         # Sticky by key: keys hashing into the first 80% go to the champion, the rest to @3.
         for answer in split:
             expected = "login-bot@2" if key_position(answer["key"]) < 0.8 else "login-bot@3"
             assert answer["model"] == expected
-        assert len(models_of(split)) == 2
+        assert preferred(split).keys() == {"login-bot@2", "login-bot@3"}
 
         stack.publish(base, champion="login-bot@3", challengers=("login-bot@2",), shadow=())
         time.sleep(1)
-        assert models_of(batch())["login-bot@3"] >= 95
+        assert preferred(batch()).keys() == {"login-bot@3"}
 
         stack.publish(base)  # roll back to the first config
         time.sleep(1)
-        assert models_of(batch())["login-bot@2"] >= 95
+        assert preferred(batch()).keys() == {"login-bot@2"}
 
 
 def test_a_bad_config_on_the_topic_is_refused_and_the_last_good_one_stays(

@@ -20,12 +20,15 @@ def test_architecture_topics_are_created_once_with_their_policies(kafka_bootstra
         "feedback",
         "dead-letters",
         "rendezvous.config",
+        "rendezvous.state",
     }
     counts = topic_partitions(kafka_bootstrap)
     assert counts["requests"] == counts["results"] == 4
     assert counts[RENDEZVOUS_CONFIG] == 1
     assert topic_config(kafka_bootstrap, RENDEZVOUS_CONFIG)["cleanup.policy"] == "compact"
     assert topic_config(kafka_bootstrap, "requests")["cleanup.policy"] == "delete"
+    assert topic_config(kafka_bootstrap, "rendezvous.state")["cleanup.policy"] == "compact"
+    assert counts["rendezvous.state"] == 4
 
 
 def test_a_partition_count_mismatch_is_refused_with_the_fix(kafka_bootstrap: str) -> None:
