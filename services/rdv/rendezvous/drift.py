@@ -9,17 +9,23 @@ import numpy as np
 
 
 class CanaryDrift:
-    def __init__(self, reference_size: int = 1000, window: int = 1000, bins: int = 10) -> None:
-        self.reference_size, self.bins = reference_size, bins
+    def __init__(
+        self, reference_size: int = 1000, window: int = 1000, bins: int = 10, every: int = 100
+    ) -> None:
+        self.reference_size, self.bins, self.every = reference_size, bins, every
+        self._added = 0
         self.reference: list[float] = []
         self.recent: deque[float] = deque(maxlen=window)
         self._edges: np.ndarray | None = None
 
-    def add(self, score: float) -> None:
+    def add(self, score: float) -> float | None:
+        """Take one canary score; every `every` scores, the PSI (None until it exists)."""
         if len(self.reference) < self.reference_size:
             self.reference.append(score)
         else:
             self.recent.append(score)
+        self._added += 1
+        return self.psi() if self._added % self.every == 0 else None
 
     def psi(self) -> float | None:
         """PSI over deciles of the reference; None until both windows have data."""

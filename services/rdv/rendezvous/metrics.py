@@ -3,9 +3,13 @@ centred on the SLA, no request ids in labels)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from rdv.rendezvous.core import Quality
+from rdv.rendezvous.traffic import Posteriors
 
 DELTA_BUCKETS = (-0.5, -0.2, -0.1, -0.05, -0.02, -0.01, 0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 SLA_FRACTIONS = (0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 5.0, 20.0)
@@ -117,3 +121,17 @@ class RendezvousMetrics:
         ):
             for model, delta in deltas.items():
                 self.delta.labels(model=model, against=against).observe(delta)
+
+    def feedback_joined(self, outcomes: Sequence[Quality], posteriors: Posteriors) -> None:
+        if outcomes:
+            self.feedback.inc()
+        for q in outcomes:
+            if q.correct is not None:
+                self.judged.labels(model=q.model).inc()
+                if q.correct:
+                    self.correct.labels(model=q.model).inc()
+            if q.log_loss is not None:
+                self.log_loss.labels(model=q.model).inc(q.log_loss)
+                self.log_loss_count.labels(model=q.model).inc()
+        for model in posteriors.alpha:
+            self.thompson.labels(model=model).set(posteriors.mean(model))

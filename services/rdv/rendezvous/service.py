@@ -16,11 +16,11 @@ import threading
 import time
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, KafkaException
+from confluent_kafka import OFFSET_BEGINNING, KafkaError
 from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.codec import Codec
-from rdv.errors import ConfigError, DecodeError
+from rdv.errors import ConfigError, DecodeError, RendezvousError
 from rdv.kafka import Consumer, KafkaSettings, Message, Outgoing, Producer, TopicPartition
 from rdv.kafka.dead_letters import dead_letter
 from rdv.kafka.reader import PartitionReader
@@ -33,6 +33,7 @@ from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
 from rdv.rendezvous.rollout_store import decode_config
 from rdv.rendezvous.settings import RendezvousServiceSettings
+from rdv.rendezvous.writer import TransactionalWriter
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class RendezvousService:
         self.transactional = settings.delivery == "exactly_once"
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
+        self._writer: TransactionalWriter | None = None
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -127,7 +129,7 @@ class RendezvousService:
     def _revoked(self, partitions: list[TopicPartition]) -> None:
         # Hand over cleanly: what was decided is committed with the offsets, then forgotten;
         # the next owner restores it from the state topic.
-        self._commit(offsets=True)
+        self._commit(offsets=True, wait=True)
         self.core = self._fresh_core()
         self.restored.clear()
         self.closed_pending.clear()
@@ -166,11 +168,17 @@ class RendezvousService:
                 "isolation.level": "read_committed",
             },
         )
+        if self.transactional:
+            self._writer = TransactionalWriter(
+                self._producer, self._consumer, self.metrics.commit_seconds.observe
+            )
         try:
             while not self.stopping.is_set():
                 self._turn(reader)
-            self._commit(offsets=True)
+            self._commit(offsets=True, wait=True)
         finally:
+            if self._writer is not None:
+                self._writer.close()
             self._consumer.close()
             reader.close()
 
@@ -224,19 +232,7 @@ class RendezvousService:
             self._dead_letter(msg, exc.reason, "undecodable")
             return
         outcomes = self.core.on_feedback(fb["request_id"], fb["label"], fb["value"], fb["reward"])
-        m = self.metrics
-        if outcomes:
-            m.feedback.inc()
-        for q in outcomes:
-            if q.correct is not None:
-                m.judged.labels(model=q.model).inc()
-                if q.correct:
-                    m.correct.labels(model=q.model).inc()
-            if q.log_loss is not None:
-                m.log_loss.labels(model=q.model).inc(q.log_loss)
-                m.log_loss_count.labels(model=q.model).inc()
-        for model in self.core.posteriors.alpha:
-            m.thompson.labels(model=model).set(self.core.posteriors.mean(model))
+        self.metrics.feedback_joined(outcomes, self.core.posteriors)
 
     def _take(self, actions: list[Action]) -> None:
         assert self.metrics is not None and self.config is not None
@@ -289,11 +285,9 @@ class RendezvousService:
 
     def _watch_canary(self, record: dict[str, Any]) -> None:
         assert self.config is not None and self.metrics is not None
-        canary = self.config.canary
         for candidate in record["candidates"]:
-            if candidate["model"] == canary and candidate["score"] is not None:
-                self.drift.add(candidate["score"])
-                psi = self.drift.psi()
+            if candidate["model"] == self.config.canary and candidate["score"] is not None:
+                psi = self.drift.add(candidate["score"])
                 if psi is not None:
                     self.metrics.canary_psi.set(psi)
 
@@ -330,49 +324,57 @@ class RendezvousService:
                 low[rkey] = min(low.get(rkey, arrival.score.offset), arrival.score.offset)
         return [_TopicPartition(t, p, o) for (t, p), o in low.items()]
 
-    def _commit(self, offsets: bool) -> None:
+    def _commit(self, offsets: bool, wait: bool = False) -> None:
+        """Hand this turn's output (and, when due, the offsets) to be written; with `wait`,
+        return only once everything decided so far is committed."""
         assert self._producer is not None and self._consumer is not None
-        raw = self._producer.raw
-        if offsets:
-            watermarks = self._watermarks()
-            for tp in watermarks:
-                if tp.topic == self.s.requests_topic:
-                    pending = self.closed_pending.get(tp.partition, {})
-                    for request_id, offset in list(pending.items()):
-                        if offset < tp.offset:
-                            del pending[request_id]
-                            self.outgoing.append(
-                                state.tombstone(self.s.state_topic, tp.partition, request_id)
-                            )
-        if not self.outgoing and not (offsets and watermarks):
-            return
-        if not self.transactional:
-            self._send_at_least_once(watermarks if offsets else [])
-            return
-        started = time.perf_counter()
-        try:
-            raw.begin_transaction()
-            for message in self.outgoing:
-                self._producer.send(message)
-            if offsets and watermarks:
-                raw.send_offsets_to_transaction(
-                    watermarks, self._consumer.raw.consumer_group_metadata(), 30
-                )
-                self._last_offsets = time.monotonic()
-            raw.commit_transaction(30)
-            if self.metrics:
-                self.metrics.commit_seconds.observe(time.perf_counter() - started)
-        except KafkaException as exc:
-            error = exc.args[0]
-            if not error.txn_requires_abort():
-                raise
-            log.error("transaction aborted (%s): rewinding to the committed offsets", error)
-            raw.abort_transaction(30)
-            self._rewind()
-        finally:
-            self.outgoing = []
+        writer = self._writer
+        if writer is not None:
+            if writer.failure is not None:
+                self._recover(writer.failure)
+                return
+            if wait:
+                writer.wait_idle()
+            elif writer.busy:
+                return  # keep deciding; this output joins the next transaction
+        watermarks = self._offsets_with_tombstones() if offsets else []
+        if self.outgoing or watermarks:
+            if writer is None:
+                self._send_at_least_once(watermarks)
+            elif writer.submit(self.outgoing, watermarks):
+                self.outgoing = []
+                if watermarks:
+                    self._last_offsets = time.monotonic()
+        if wait and writer is not None:
+            writer.wait_idle()
+            if writer.failure is not None:
+                self._recover(writer.failure)
         if self.metrics and self.core:
             self.metrics.open_mailboxes.set(len(self.core.mailboxes))
+
+    def _offsets_with_tombstones(self) -> list[_TopicPartition]:
+        """The watermarks, and tombstones for closed requests that can no longer come back."""
+        watermarks = self._watermarks()
+        for tp in watermarks:
+            if tp.topic != self.s.requests_topic:
+                continue
+            pending = self.closed_pending.get(tp.partition, {})
+            for request_id, offset in list(pending.items()):
+                if offset < tp.offset:
+                    del pending[request_id]
+                    self.outgoing.append(
+                        state.tombstone(self.s.state_topic, tp.partition, request_id)
+                    )
+        return watermarks
+
+    def _recover(self, error: KafkaError) -> None:
+        assert self._writer is not None
+        if error.fatal():
+            raise RendezvousError(f"the transactional producer failed for good: {error}")
+        log.error("transaction aborted (%s): rewinding to the committed offsets", error)
+        self._writer.failure = None
+        self.outgoing = []
+        self._rewind()
 
     def _send_at_least_once(self, watermarks: list[_TopicPartition]) -> None:
         """Send at once; commit offsets only after everything sent so far is delivered."""
@@ -385,8 +387,6 @@ class RendezvousService:
             self._producer.flush()
             self._consumer.raw.commit(offsets=watermarks, asynchronous=True)
             self._last_offsets = time.monotonic()
-        if self.metrics and self.core:
-            self.metrics.open_mailboxes.set(len(self.core.mailboxes))
 
     def _rewind(self) -> None:
         """After an aborted transaction nothing it held happened: forget it all and read again

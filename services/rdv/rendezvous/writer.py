@@ -1,0 +1,99 @@
+"""Writing the rendezvous's output in Kafka transactions on a background thread.
+
+A commit takes milliseconds to tens of milliseconds; if the loop waited for it, scores would
+sit unread and tiers would open late. So the loop hands each turn's output to this writer and
+goes on deciding; what it decides meanwhile goes into the next transaction. One transaction is
+in flight at a time, so transactions commit in the order the decisions were made."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import TopicPartition as _TopicPartition
+
+from rdv.kafka import Consumer, Outgoing, Producer
+
+log = logging.getLogger(__name__)
+
+
+class TransactionalWriter:
+    def __init__(
+        self,
+        producer: Producer,
+        consumer: Consumer,
+        observe: Callable[[float], None] = lambda _: None,
+    ) -> None:
+        self._producer, self._consumer, self._observe = producer, consumer, observe
+        self._ready = threading.Condition()
+        self._batch: tuple[list[Outgoing], list[_TopicPartition], Any] | None = None
+        self._busy = False
+        self._closed = False
+        self.failure: KafkaError | None = None  # set by a failed transaction, read by the loop
+        self._thread = threading.Thread(target=self._run, name="rdv-transactions", daemon=True)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        with self._ready:
+            return self._busy
+
+    def submit(self, outgoing: list[Outgoing], offsets: list[_TopicPartition]) -> bool:
+        """Start a transaction with these; False (nothing taken) while one is in flight."""
+        metadata = self._consumer.raw.consumer_group_metadata() if offsets else None
+        with self._ready:
+            if self._busy or self._closed:
+                return False
+            self._batch, self._busy = (outgoing, offsets, metadata), True
+            self._ready.notify_all()
+        return True
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._ready:
+            while self._busy and time.monotonic() < deadline:
+                self._ready.wait(0.05)
+
+    def close(self) -> None:
+        self.wait_idle()
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while self._batch is None and not self._closed:
+                    self._ready.wait()
+                if self._batch is None:
+                    return
+                outgoing, offsets, metadata = self._batch
+            self._commit(outgoing, offsets, metadata)
+            with self._ready:
+                self._batch, self._busy = None, False
+                self._ready.notify_all()
+
+    def _commit(
+        self, outgoing: list[Outgoing], offsets: list[_TopicPartition], metadata: Any
+    ) -> None:
+        raw = self._producer.raw
+        started = time.perf_counter()
+        try:
+            raw.begin_transaction()
+            for message in outgoing:
+                self._producer.send(message)
+            if offsets:
+                raw.send_offsets_to_transaction(offsets, metadata, 30)
+            raw.commit_transaction(30)
+            self._observe(time.perf_counter() - started)
+        except KafkaException as exc:
+            error = exc.args[0]
+            log.error("transaction failed: %s", error)
+            if error.txn_requires_abort():
+                raw.abort_transaction(30)
+            self.failure = error

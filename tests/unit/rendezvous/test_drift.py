@@ -1,0 +1,26 @@
+import random
+
+from rdv.rendezvous.drift import CanaryDrift
+
+
+def test_psi_is_small_for_the_same_distribution_and_large_when_it_moves() -> None:
+    rng = random.Random(0)
+    same, moved = CanaryDrift(every=1), CanaryDrift(every=1)
+    for _ in range(1000):
+        value = rng.betavariate(2, 5)
+        same.add(value)
+        moved.add(value)
+    assert same.psi() is None  # no recent window yet
+    for _ in range(1000):
+        same.add(rng.betavariate(2, 5))
+        moved.add(rng.betavariate(5, 2))  # the input moved: scores shifted up
+    stable, drifted = same.psi(), moved.psi()
+    assert stable is not None and drifted is not None
+    assert stable < 0.05  # the usual reading: < 0.1 stable
+    assert drifted > 0.25  # > 0.25 a significant shift
+
+
+def test_psi_is_reported_every_n_scores() -> None:
+    drift = CanaryDrift(reference_size=10, window=200, every=50)
+    reported = [drift.add(i / 300) for i in range(300)]
+    assert [i for i, value in enumerate(reported) if value is not None] == [149, 199, 249, 299]
