@@ -8,12 +8,16 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from rdv.broker.embedded import free_port
 from rdv.client import AnswerTimeoutError, RendezvousClient
-from tests.integration.harness import services
+from rdv.kafka import Outgoing, Producer, TopicSpec, create_topics
+from rdv.requests import new_request
+from tests.integration.harness import CODEC, read_until, services
 from tests.integration.stack import StackTopics
 from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
 
@@ -35,9 +39,10 @@ def rdv(stack: StackTopics, *args: str) -> subprocess.CompletedProcess[str]:
 def test_client_predicts_one_many_and_async(kafka_bootstrap: str, tmp_path: Path) -> None:
     stack = StackTopics(kafka_bootstrap)
     stack.publish(CONFIG)
+    port = free_port()
     with services(tmp_path, stack.bootstrap, stack.env) as launch:
         start_workers(launch, models(tmp_path), skip=("login-bot@3", "login-bot@1"))
-        launch("rendezvous")
+        launch("rendezvous", "--metrics-port", str(port))
         warm_up(stack)
         with RendezvousClient(stack.bootstrap, stack["requests"], stack["answers"]) as client:
             answer = client.predict(
@@ -55,12 +60,57 @@ def test_client_predicts_one_many_and_async(kafka_bootstrap: str, tmp_path: Path
                 )
             )
             slow = client.predict({"failed_logins": 1}, timeout=10)  # no age: imputed
+        # The application tells what it learnt: the first answer was right.
+        send_feedback(stack, answer, "bot")
+        reply = reply_to_answer(stack)
+        deadline = time.monotonic() + 30
+        metrics = ""
+        while 'rdv_model_correct_total{model="login-bot@2"} 1.0' not in metrics:
+            assert time.monotonic() < deadline, metrics
+            time.sleep(0.5)
+            metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    assert 'rdv_model_judged_total{model="login-bot@2"} 1.0' in metrics
+    assert "rdv_feedback_total 1.0" in metrics
+    assert reply["model"] == "login-bot@2"
     assert (answer["key"], answer["model"], answer["label"]) == ("user-7", "login-bot@2", "bot")
     assert len({a["request_id"] for a in many}) == 20
     assert all(a["model"] == "login-bot@2" for a in many)
     assert later["model"] == "login-bot@2"
     # country missing: the champion refuses (handleInvalid=error), the fallback keeps it.
     assert (slow["model"], slow["reason"]) == ("fast@1", "fallback")
+
+
+def send_feedback(stack: StackTopics, answer: dict, label: str) -> None:
+    producer = Producer(stack.bootstrap)
+    record = {
+        "request_id": answer["request_id"],
+        "key": answer["key"],
+        "label": label,
+        "value": None,
+        "reward": None,
+        "created_at": int(time.time() * 1000),
+        "source": "test",
+    }
+    producer.send(
+        Outgoing(stack["feedback"], CODEC.encode("Feedback", record), answer["key"].encode())
+    )
+    producer.flush()
+
+
+def reply_to_answer(stack: StackTopics) -> dict:
+    """A request naming a reply_to topic gets its answer there too."""
+    reply_topic = stack["answers"] + "-replies"
+    create_topics(stack.bootstrap, [TopicSpec(reply_topic, 1)])
+    request = new_request(
+        {"failed_logins": 8.0, "account_age_days": 1.0}, {"country": "US"}, reply_to=reply_topic
+    )
+    producer = Producer(stack.bootstrap)
+    producer.send(Outgoing(stack["requests"], CODEC.encode("Request", request), b"r"))
+    producer.flush()
+    [message] = read_until(stack.bootstrap, reply_topic, lambda m: len(m) >= 1, 30)
+    answer = CODEC.decode("Answer", message.value)
+    assert answer["request_id"] == request["request_id"]
+    return answer
 
 
 def test_client_times_out_clearly_without_a_rendezvous(kafka_bootstrap: str) -> None:
