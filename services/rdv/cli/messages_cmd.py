@@ -151,11 +151,8 @@ def consume(
             if batch:
                 idle_since = time.monotonic()
             for msg in batch:
-                content_type = msg.header("content-type")
                 try:
-                    record = codec.decode(
-                        name, msg.value, content_type.decode() if content_type else None
-                    )
+                    record = codec.decode(name, msg.value, msg.content_type)
                     out.print(to_json_line(record))
                 except DecodeError as exc:
                     out.print(

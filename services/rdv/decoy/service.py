@@ -88,13 +88,8 @@ class Decoy:
 
     def _archive(self, msg: Message) -> None:
         arrived_us = time.time_ns() // 1000
-        content_type = msg.header("content-type")
         try:
-            record = self.codec.decode(
-                "Request",
-                msg.value,
-                content_type.decode(errors="replace") if content_type else None,
-            )
+            record = self.codec.decode("Request", msg.value, msg.content_type)
             error = None
         except DecodeError as exc:
             # Bad bytes are archived too: training needs the data exactly as models saw it.

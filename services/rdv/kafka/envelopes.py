@@ -25,6 +25,12 @@ class Message:
                 return value
         return None
 
+    @property
+    def content_type(self) -> str | None:
+        """The `content-type` header (JSON requests carry application/json), if any."""
+        value = self.header("content-type")
+        return value.decode(errors="replace") if value else None
+
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:

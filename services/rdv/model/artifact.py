@@ -49,6 +49,24 @@ class StageSpec:
     params: dict[str, Any]
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
+    @classmethod
+    def of(
+        cls,
+        kind: str,
+        inputs: list[str],
+        outputs: list[str],
+        params: dict[str, Any] | None = None,
+        **arrays: Any,
+    ) -> StageSpec:
+        """A stage from plain lists, arrays given as keywords (for code that builds models)."""
+        return cls(
+            kind,
+            tuple(inputs),
+            tuple(outputs),
+            params or {},
+            {k: np.asarray(v) for k, v in arrays.items()},
+        )
+
 
 @dataclass(frozen=True)
 class GoldenRow:

@@ -6,7 +6,6 @@ this scorer, not by Spark."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -18,39 +17,25 @@ CATEGORICAL = ("country",)
 COUNTRIES = ("US", "FR", "DE")
 
 
-def _stage(
-    kind: str,
-    inputs: list[str],
-    outputs: list[str],
-    params: dict[str, Any] | None = None,
-    **arrays: Any,
-) -> StageSpec:
-    return StageSpec(
-        kind,
-        tuple(inputs),
-        tuple(outputs),
-        params or {},
-        {k: np.asarray(v) for k, v in arrays.items()},
-    )
-
-
 def _front(handle_invalid: str) -> list[StageSpec]:
     keep = handle_invalid == "keep"
     return [
-        _stage(
+        StageSpec.of(
             "StringIndexer",
             ["country"],
             ["country_idx"],
             {"labels": [list(COUNTRIES)], "handleInvalid": handle_invalid},
         ),
-        _stage(
+        StageSpec.of(
             "OneHotEncoder",
             ["country_idx"],
             ["country_vec"],
             {"categorySizes": [len(COUNTRIES) + 1 if keep else len(COUNTRIES)], "dropLast": True},
         ),
-        _stage("Imputer", ["account_age_days"], ["age_filled"], surrogates=[365.0]),
-        _stage("VectorAssembler", ["failed_logins", "age_filled", "country_vec"], ["features"]),
+        StageSpec.of("Imputer", ["account_age_days"], ["age_filled"], surrogates=[365.0]),
+        StageSpec.of(
+            "VectorAssembler", ["failed_logins", "age_filled", "country_vec"], ["features"]
+        ),
     ]
 
 
@@ -95,7 +80,7 @@ def login_bot_logistic(
     width = 2 + len(COUNTRIES) + (1 if handle_invalid == "keep" else 0) - 1
     stages = [
         *_front(handle_invalid),
-        _stage(
+        StageSpec.of(
             "LogisticRegression",
             ["features"],
             ["p"],
@@ -110,7 +95,7 @@ def login_bot_tree(directory: Path, version: str = "1", name: str = "login-bot")
     n = 3
     stages = [
         *_front("keep"),
-        _stage(
+        StageSpec.of(
             "DecisionTreeClassifier",
             ["features"],
             ["p"],

@@ -212,7 +212,7 @@ class RendezvousService:
             self._feedback(msg)
             return []
         try:
-            request = request_in(msg, self.codec.decode("Request", msg.value, _content_type(msg)))
+            request = request_in(msg, self.codec.decode("Request", msg.value, msg.content_type))
         except DecodeError as exc:
             self._dead_letter(msg, exc.reason, "undecodable")
             request = undecodable_request_in(msg)
@@ -227,7 +227,7 @@ class RendezvousService:
     def _feedback(self, msg: Message) -> None:
         assert self.core is not None and self.metrics is not None
         try:
-            fb = self.codec.decode("Feedback", msg.value, _content_type(msg))
+            fb = self.codec.decode("Feedback", msg.value, msg.content_type)
         except DecodeError as exc:
             self._dead_letter(msg, exc.reason, "undecodable")
             return
@@ -405,8 +405,3 @@ class RendezvousService:
                 )
             )
         self._assigned([TopicPartition(tp.topic, tp.partition) for tp in assigned])
-
-
-def _content_type(msg: Message) -> str | None:
-    value = msg.header("content-type")
-    return value.decode(errors="replace") if value else None

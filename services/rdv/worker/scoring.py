@@ -60,13 +60,8 @@ class BatchScorer:
         outcome = BatchOutcome()
         requests: list[tuple[Message, dict[str, Any]]] = []
         for msg in batch:
-            content_type = msg.header("content-type")
             try:
-                record = self.codec.decode(
-                    "Request",
-                    msg.value,
-                    content_type.decode(errors="replace") if content_type else None,
-                )
+                record = self.codec.decode("Request", msg.value, msg.content_type)
             except DecodeError as exc:
                 self._refuse(outcome, msg, None, "undecodable", exc.reason, received_us)
                 continue

@@ -8,21 +8,7 @@ import numpy as np
 
 from rdv.model.artifact import FeatureSpec, GoldenRow, ModelArtifact, StageSpec
 
-
-def stage(
-    kind: str,
-    inputs: list[str],
-    outputs: list[str],
-    params: dict[str, Any] | None = None,
-    **arrays: Any,
-) -> StageSpec:
-    return StageSpec(
-        kind,
-        tuple(inputs),
-        tuple(outputs),
-        params or {},
-        {k: np.asarray(v) for k, v in arrays.items()},
-    )
+stage = StageSpec.of
 
 
 def artifact(
