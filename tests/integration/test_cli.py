@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -116,13 +117,25 @@ def test_bench_floor_prints_figures_and_writes_json(kafka_bootstrap: str, tmp_pa
     assert figures["machine"]["cpus"] >= 1
 
 
-def test_demo_runs_end_to_end_on_a_fresh_home(tmp_path: Path) -> None:
+def test_demo_runs_the_story_end_to_end_on_a_fresh_home(tmp_path: Path) -> None:
     try:
-        result = rdv("demo", home=tmp_path)
-        assert result.returncode == 0, result.stderr
-        echoed = json.loads(result.stdout.strip().splitlines()[-1])
-        assert echoed["key"] == "user-42"
-        assert echoed["features"]["categorical"] == {"country": "FR", "device": "mobile"}
-        assert "read it back from requests[" in result.stderr
+        result = rdv("demo", "--seconds", "3", home=tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+        summary = result.stdout
+        sent, answered = (
+            int(w) for w in re.findall(r"(\d+) requests sent, (\d+) answered", summary)[0]
+        )
+        assert sent == answered == 5 * 3 * 40
+        for step in (
+            "1 challenger in shadow",
+            "2 split 80/20",
+            "3 promote login-bot@3",
+            "4 champion killed",
+            "5 roll back",
+        ):
+            assert step in result.stderr
+        assert "rollout v4: roll back to login-bot@2" in result.stderr
+        assert (tmp_path / "logs" / "rendezvous.log").exists()
+        assert list((tmp_path / "archive").rglob("*.parquet"))
     finally:
         rdv("broker", "stop", home=tmp_path)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-console = Console(stderr=True, soft_wrap=True)
+console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 # Piped output is read by scripts and tests: wide enough that tables do not fold their cells.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
