@@ -209,6 +209,12 @@ def test_rollout_by_config_changes_answers_live(stack: StackTopics, tmp_path: Pa
         assert len(got) == count
         return got
 
+    def until_version(version: int) -> None:
+        """Configs apply live but not instantly: wait until answers carry the new one."""
+        deadline = time.monotonic() + 30
+        while not any(a["config_version"] >= version for a in batch(5)):
+            assert time.monotonic() < deadline, f"config v{version} never took effect"
+
     def preferred(got: list[dict[str, Any]]) -> Counter[str]:
         # What rollout decides is who answers as the preferred model; under a burst some
         # answers may come from the fallback tier instead, which is the rule working.
@@ -230,20 +236,27 @@ def test_rollout_by_config_changes_answers_live(stack: StackTopics, tmp_path: Pa
             mode="split",
             split={"login-bot@2": 0.8, "login-bot@3": 0.2},
         )
-        time.sleep(1)
-        split = [a for a in batch(200) if a["reason"] == "preferred"]
-        # Sticky by key: keys hashing into the first 80% go to the champion, the rest to @3.
-        for answer in split:
-            expected = "login-bot@2" if key_position(answer["key"]) < 0.8 else "login-bot@3"
-            assert answer["model"] == expected
-        assert preferred(split).keys() == {"login-bot@2", "login-bot@3"}
+        until_version(2)
+        split = batch(200)
+        # Sticky by key: keys hashing into the first 80% prefer the champion, the rest @3.
+        # The record says what rollout preferred whatever the timing; an answer given as
+        # "preferred" came from that model.
+        ids = {a["request_id"] for a in split}
+        logged = [r for r in records(stack, 10**9, timeout=5) if r["request_id"] in ids]
+        assert len(logged) == 200
+        for record in logged:
+            expected = "login-bot@2" if key_position(record["key"]) < 0.8 else "login-bot@3"
+            assert record["preferred"] == expected
+            if record["answer"]["reason"] == "preferred":
+                assert record["answer"]["model"] == expected
+        assert {r["preferred"] for r in logged} == {"login-bot@2", "login-bot@3"}
 
         stack.publish(base, champion="login-bot@3", challengers=("login-bot@2",), shadow=())
-        time.sleep(1)
+        until_version(3)
         assert preferred(batch()).keys() == {"login-bot@3"}
 
         stack.publish(base)  # roll back to the first config
-        time.sleep(1)
+        until_version(4)
         assert preferred(batch()).keys() == {"login-bot@2"}
 
 

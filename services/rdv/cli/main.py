@@ -12,6 +12,7 @@ from rdv.cli.common import console
 from rdv.cli.demo_cmd import demo
 from rdv.cli.messages_cmd import consume, predict, produce
 from rdv.cli.services_cmd import decoy, rendezvous, worker
+from rdv.cli.training_cmd import data_app, models_app, train
 from rdv.errors import RendezvousError
 
 app = typer.Typer(
@@ -24,6 +25,8 @@ app.add_typer(broker_cmd.app, name="broker")
 app.add_typer(topics_cmd.app, name="topics")
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(rollout_cmd.app, name="rollout")
+app.add_typer(data_app, name="data")
+app.add_typer(models_app, name="models")
 app.command()(produce)
 app.command()(consume)
 app.command()(predict)
@@ -31,6 +34,7 @@ app.command()(demo)
 app.command()(worker)
 app.command()(decoy)
 app.command()(rendezvous)
+app.command()(train)
 
 
 def main() -> None:

@@ -1,0 +1,118 @@
+"""`rdv data generate`, `rdv train`, `rdv models list|show|alias`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from rdv.cli.common import console, out
+from rdv.registry import Registry
+
+data_app = typer.Typer(help="Generated labelled data.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
+RegistryOption = Annotated[Path, typer.Option("--registry", help="Registry directory.")]
+
+
+@data_app.command()
+def generate(
+    out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    rows: Annotated[int, typer.Option(min=1, help="Rows to generate.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    drift: Annotated[
+        float, typer.Option(min=0, max=1, help="Bots look this much more human (0..1).")
+    ] = 0.0,
+    bad_share: Annotated[float, typer.Option(min=0, max=1, help="Share of broken rows.")] = 0.0,
+) -> None:
+    """Labelled login-bot rows (seed 001's detector) as CSV, for training."""
+    from rdv.trainer.data import login_rows, write_csv
+
+    count = write_csv(out_file, login_rows(rows, seed, drift=drift, bad_share=bad_share))
+    console.print(f"[green]wrote {count} rows[/] to {out_file}")
+
+
+def train(
+    config: Annotated[Path, typer.Option("--config", help="Training config (YAML).")],
+    master: Annotated[str, typer.Option(help="Spark master URL.")] = "local[*]",
+) -> None:
+    """Train on PySpark with cross-validation, evaluate on a held-out set, pass every gate,
+    then export and register. Exits 1 with the gate report when a gate fails."""
+    from pyspark.sql import SparkSession
+
+    from rdv.trainer.config import load_train_config
+    from rdv.trainer.train import train as run
+
+    settings = load_train_config(config)
+    spark = (
+        SparkSession.builder.master(master)
+        .appName(f"rdv-train-{settings.name}")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        with console.status(f"training {settings.name}@{settings.version} on {master} ..."):
+            outcome = run(spark, settings)
+    finally:
+        spark.stop()
+    table = Table("gate", "passed", "detail", title=f"{settings.name}@{settings.version}")
+    for gate in outcome.report:
+        table.add_row(gate.name, "yes" if gate.passed else "[red]NO[/]", gate.detail)
+    out.print(table)
+    out.print(
+        "held-out: "
+        + ", ".join(f"{k} {v:.4f}" for k, v in outcome.metrics.items())
+        + f"; rows {outcome.rows}"
+    )
+    if outcome.entry is None:
+        console.print("[red]not registered:[/] a gate failed")
+        raise typer.Exit(1)
+    console.print(f"[green]registered[/] {outcome.entry.model_id} in {outcome.entry.path}")
+
+
+@models_app.command("list")
+def list_models(registry: RegistryOption = Path("registry")) -> None:
+    """Registered versions with their held-out metrics and aliases."""
+    reg = Registry(registry)
+    by_model: dict[str, list[str]] = {}
+    for alias, model in reg.aliases().items():
+        by_model.setdefault(model, []).append(alias)
+    table = Table("model", "aliases", "auc", "log loss", "rows (train/test/bad)")
+    for entry in reg.list():
+        m, rows = entry.info.get("metrics", {}), entry.info.get("rows", {})
+        table.add_row(
+            entry.model_id,
+            ",".join(by_model.get(entry.model_id, [])),
+            f"{m.get('auc', float('nan')):.4f}",
+            f"{m.get('log_loss', 0):.4f}",
+            f"{rows.get('train')}/{rows.get('test')}/{rows.get('bad')}",
+        )
+    out.print(table)
+
+
+@models_app.command()
+def show(
+    model: Annotated[str, typer.Argument(help="name@version or an alias.")],
+    registry: RegistryOption = Path("registry"),
+) -> None:
+    """Metrics, params, lineage and gate report of one version."""
+    entry = Registry(registry).get(model)
+    out.print(
+        json.dumps(
+            {"model": entry.model_id, "path": str(entry.path), **entry.info}, indent=2, default=str
+        )
+    )
+
+
+@models_app.command()
+def alias(
+    name: Annotated[str, typer.Argument(help="champion, challenger, canary, fallback")],
+    model: Annotated[str, typer.Argument(help="name@version")],
+    registry: RegistryOption = Path("registry"),
+) -> None:
+    """Point an alias at a registered version."""
+    Registry(registry).alias(name, model)
+    console.print(f"{name} -> {model}")

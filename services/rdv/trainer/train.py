@@ -1,0 +1,251 @@
+"""Train a Spark ML pipeline, evaluate it on a held-out set, gate it, export and register it."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import rdv
+from rdv.model import Prediction, Scorer
+from rdv.registry import Entry, Registry
+from rdv.trainer import gates
+from rdv.trainer.config import TrainConfig
+from rdv.trainer.export import export_pipeline
+
+
+@dataclass
+class Outcome:
+    config: TrainConfig
+    rows: dict[str, int]
+    metrics: dict[str, float]
+    params: dict[str, Any]
+    iterations: int | None
+    report: list[gates.Gate] = field(default_factory=list)
+    entry: Entry | None = None
+
+
+def _estimator(config: TrainConfig) -> Any:
+    from pyspark.ml import classification as c
+
+    kinds = {
+        "logistic_regression": c.LogisticRegression,
+        "decision_tree": c.DecisionTreeClassifier,
+        "random_forest": c.RandomForestClassifier,
+        "gbt": c.GBTClassifier,
+    }
+    return kinds[config.estimator](labelCol="y", featuresCol="features")
+
+
+def _pipeline(config: TrainConfig, estimator: Any) -> Any:
+    from pyspark.ml import Pipeline
+    from pyspark.ml.feature import (
+        Imputer,
+        OneHotEncoder,
+        StandardScaler,
+        StringIndexer,
+        VectorAssembler,
+    )
+
+    cats = config.categorical
+    stages: list[Any] = []
+    if cats:
+        stages += [
+            StringIndexer(
+                inputCols=cats, outputCols=[f"{c}_idx" for c in cats], handleInvalid="keep"
+            ),
+            OneHotEncoder(
+                inputCols=[f"{c}_idx" for c in cats], outputCols=[f"{c}_vec" for c in cats]
+            ),
+        ]
+    stages.append(
+        Imputer(
+            inputCols=config.numeric,
+            outputCols=[f"{n}_filled" for n in config.numeric],
+            strategy="median",
+        )
+    )
+    inputs = [f"{n}_filled" for n in config.numeric] + [f"{c}_vec" for c in cats]
+    scaled = config.estimator == "logistic_regression"
+    stages.append(VectorAssembler(inputCols=inputs, outputCol="raw" if scaled else "features"))
+    if scaled:
+        stages.append(StandardScaler(inputCol="raw", outputCol="features"))
+    return Pipeline(stages=[*stages, estimator])
+
+
+def load_data(spark: Any, config: TrainConfig) -> tuple[Any, int, int]:
+    """Clean rows with a numeric label `y`, and counts of all rows and of broken ones: a
+    missing or unknown label, or a number that does not parse (counted, never dropped
+    silently)."""
+    from pyspark.sql import functions as f
+
+    raw = spark.read.option("header", True).csv(str(config.data))
+    total = raw.count()
+    typed = raw.select(
+        *[f.col(n).cast("double").alias(n) for n in config.numeric],
+        *[f.col(c) for c in config.categorical],
+        f.col(config.label).alias("label_text"),
+        *[f.col(n).alias(f"{n}_text") for n in config.numeric],
+    )
+    broken = f.col("label_text").isNull()
+    for n in config.numeric:
+        broken = broken | (f.col(f"{n}_text").isNotNull() & f.col(n).isNull())
+    clean = typed.filter(~broken).withColumn(
+        "y", (f.col("label_text") == config.positive).cast("double")
+    )
+    bad = total - clean.count()
+    return clean.drop(*[f"{n}_text" for n in config.numeric]), total, bad
+
+
+def train(spark: Any, config: TrainConfig) -> Outcome:
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+    from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
+
+    data, total, bad = load_data(spark, config)
+    # The held-out set is split off before anything is tuned on the rest.
+    train_set, test_set = data.randomSplit(
+        [1 - config.test_fraction, config.test_fraction], seed=config.seed
+    )
+    train_set, test_set = train_set.cache(), test_set.cache()
+    estimator = _estimator(config)
+    grid = ParamGridBuilder()
+    for name, values in config.grid.items():
+        grid = grid.addGrid(estimator.getParam(name), values)
+    search = CrossValidator(
+        estimator=_pipeline(config, estimator),
+        estimatorParamMaps=grid.build(),
+        numFolds=config.folds,
+        evaluator=BinaryClassificationEvaluator(labelCol="y"),
+        seed=config.seed,
+        parallelism=1,
+    )
+    best: Any = search.fit(train_set).bestModel
+    fitted = best.stages[-1]
+    labels = sorted({r[0] for r in data.select("label_text").distinct().collect()})
+    negative = next((v for v in labels if v != config.positive), "not " + config.positive)
+    scored = best.transform(test_set).select("y", "probability", "prediction").collect()
+    y = np.array([r["y"] for r in scored])
+    p = np.array([float(r["probability"][1]) for r in scored])
+    clipped = np.clip(p, 1e-15, 1 - 1e-15)
+    metrics = {
+        "auc": gates.auc(y, p),
+        "log_loss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))),
+        "accuracy": float(np.mean((p > 0.5) == (y == 1))),
+    }
+    iterations = (
+        getattr(getattr(fitted, "summary", None), "totalIterations", None)
+        if config.estimator == "logistic_regression"
+        else None
+    )
+    params = {
+        param.name: value
+        for param, value in fitted.extractParamMap().items()
+        if param.name in config.grid
+    }
+    outcome = Outcome(
+        config,
+        {"total": total, "bad": bad, "train": train_set.count(), "test": len(scored)},
+        metrics,
+        params,
+        iterations,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        features = [*config.numeric, *config.categorical]
+        exported = export_pipeline(
+            best,
+            test_set.select(*features),
+            Path(tmp) / "artifact",
+            config.name,
+            config.version,
+            labels=[negative, config.positive],
+        )
+        _gate(outcome, spark, exported, test_set, features)
+        if not all(g.passed for g in outcome.report):
+            return outcome
+        registry = Registry(config.registry)
+        outcome.entry = registry.register(
+            exported,
+            {
+                "metrics": metrics,
+                "params": params,
+                "iterations": iterations,
+                "rows": outcome.rows,
+                "registered_at": time.time(),
+                "lineage": {
+                    "data": str(config.data),
+                    "estimator": config.estimator,
+                    "spark": spark.version,
+                    "rendezvous": rdv.__version__,
+                    "code_revision": _revision(),
+                },
+                "gates": [vars(g) for g in outcome.report],
+            },
+        )
+    return outcome
+
+
+def _gate(outcome: Outcome, spark: Any, exported: Path, test_set: Any, features: list[str]) -> None:
+    from rdv.model import load_artifact
+
+    config = outcome.config
+    registry = Registry(config.registry)
+    previous = registry.latest(config.name)
+    champion = None
+    if "champion" in registry.aliases():
+        entry = registry.get("champion")
+        champion = Scorer(entry.artifact) if entry.model_id.startswith(config.name + "@") else None
+    rows = [
+        {
+            "numeric": {n: r[n] for n in config.numeric},
+            "categorical": {c: r[c] for c in config.categorical},
+        }
+        for r in test_set.select(*features, "y").collect()
+    ]
+    y = np.array([r["y"] for r in test_set.select("y").collect()])
+    champion_auc = gates.auc(y, _scores(champion, rows)) if champion else None
+    candidate = Scorer(load_artifact(exported))
+    replay = _replayed(config.gates.replay, config) if config.gates.replay else []
+    outcome.report = [
+        gates.bad_records(outcome.rows["bad"], outcome.rows["total"], config.gates.max_bad_share),
+        gates.iterations(
+            outcome.iterations,
+            previous.info.get("iterations") if previous else None,
+            config.gates.iteration_band,
+        ),
+        gates.held_out(outcome.metrics["auc"], champion_auc, config.gates.metric_margin),
+        gates.shadow_replay(
+            _scores(candidate, replay) if replay else None,
+            _scores(champion, replay) if champion and replay else None,
+            config.gates.max_psi,
+        ),
+    ]
+
+
+def _scores(scorer: Scorer | None, rows: list[dict[str, Any]]) -> np.ndarray:
+    assert scorer is not None
+    return np.array([r.score if isinstance(r, Prediction) else np.nan for r in scorer.score(rows)])
+
+
+def _replayed(archive: Path, config: TrainConfig) -> list[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    rows = []
+    for file in sorted(archive.rglob("*.parquet")):
+        for r in pq.read_table(file, columns=["undecodable", "numeric", "categorical"]).to_pylist():
+            if not r["undecodable"]:
+                rows.append({"numeric": dict(r["numeric"]), "categorical": dict(r["categorical"])})
+    return rows
+
+
+def _revision() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=5
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
