@@ -87,7 +87,8 @@ def load_data(spark: Any, config: TrainConfig) -> tuple[Any, int, int]:
     raw = spark.read.option("header", True).csv(str(config.data))
     total = raw.count()
     typed = raw.select(
-        *[f.col(n).cast("double").alias(n) for n in config.numeric],
+        # try_cast: Spark 4 (ANSI) raises on a malformed number; a broken row is counted.
+        *[f.col(n).try_cast("double").alias(n) for n in config.numeric],
         *[f.col(c) for c in config.categorical],
         f.col(config.label).alias("label_text"),
         *[f.col(n).alias(f"{n}_text") for n in config.numeric],

@@ -1,0 +1,123 @@
+"""Training on local Spark: a model is trained, evaluated on held-out data, gated, exported
+and registered, and each gate refuses on purpose when its condition is broken."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rdv.decoy.archive import Archive, archive_row
+from rdv.errors import ConfigError
+from rdv.kafka import Message
+from rdv.model import Scorer
+from rdv.registry import Registry
+from rdv.requests import new_request
+from rdv.trainer.config import TrainConfig, load_train_config
+from rdv.trainer.data import login_rows, write_csv
+from rdv.trainer.train import train
+
+
+def config(tmp: Path, version: str, data: str, **changes: Any) -> TrainConfig:
+    raw: dict[str, Any] = {
+        "name": "login-bot",
+        "version": version,
+        "data": data,
+        "positive": "bot",
+        "numeric": ["failed_logins", "account_age_days"],
+        "categorical": ["country", "device"],
+        "estimator": "logistic_regression",
+        "grid": {"regParam": [0.0, 0.01]},
+        "folds": 2,
+        "registry": "registry",
+        **changes,
+    }
+    path = tmp / f"train-{version}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return load_train_config(path)
+
+
+def gate(outcome: Any, name: str) -> Any:
+    return next(g for g in outcome.report if g.name == name)
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("training")
+    write_csv(tmp / "clean.csv", login_rows(3000, seed=1, bad_share=0.02))
+    write_csv(tmp / "broken.csv", login_rows(1000, seed=2, bad_share=0.3))
+    write_csv(tmp / "drifted.csv", login_rows(3000, seed=3, drift=0.9))
+    return tmp
+
+
+def test_train_evaluate_gate_export_and_register(spark: Any, datasets: Path) -> None:
+    outcome = train(spark, config(datasets, "1", "clean.csv"))
+    assert all(g.passed for g in outcome.report), outcome.report
+    assert outcome.metrics["auc"] > 0.9 and outcome.metrics["log_loss"] < 0.5
+    assert outcome.rows["bad"] > 0  # broken rows are counted, not silently dropped
+    assert outcome.rows["train"] + outcome.rows["test"] + outcome.rows["bad"] == 3000
+    entry = Registry(datasets / "registry").get("login-bot@1")
+    assert entry.info["lineage"]["spark"] == spark.version
+    assert entry.info["iterations"] > 0 and entry.info["params"]["regParam"] in (0.0, 0.01)
+    scorer = Scorer(entry.artifact)
+    assert scorer.golden_mismatches() == []  # numpy reproduces Spark on the held-out rows
+    with pytest.raises(ConfigError, match="never overwritten"):
+        train(spark, config(datasets, "1", "clean.csv"))
+
+
+def test_too_many_bad_records_fail_their_gate(spark: Any, datasets: Path) -> None:
+    outcome = train(spark, config(datasets, "b1", "broken.csv", registry="other"))
+    bad = gate(outcome, "bad records")
+    assert not bad.passed and "limit 5.0%" in bad.detail
+    assert outcome.entry is None and not (datasets / "other" / "login-bot@b1").exists()
+
+
+def test_the_champion_gates_a_worse_model(spark: Any, datasets: Path) -> None:
+    Registry(datasets / "registry").alias("champion", "login-bot@1")
+    # A one-split tree cannot rank bots as well as the champion on the same held-out rows.
+    stump = train(
+        spark,
+        config(
+            datasets,
+            "2",
+            "clean.csv",
+            estimator="decision_tree",
+            grid={"maxDepth": [1]},
+            gates={"metric_margin": 0.0},
+        ),
+    )
+    held_out = gate(stump, "held-out AUC")
+    assert not held_out.passed and "vs champion" in held_out.detail
+    assert stump.entry is None
+
+
+def test_an_iteration_count_far_from_the_last_run_fails_its_gate(
+    spark: Any, datasets: Path
+) -> None:
+    cut_short = train(
+        spark, config(datasets, "5", "clean.csv", grid={"regParam": [0.0], "maxIter": [1]})
+    )
+    iterations = gate(cut_short, "iterations")
+    assert not iterations.passed and "iterations vs" in iterations.detail
+    assert cut_short.entry is None
+
+
+def test_shadow_replay_refuses_a_model_whose_scores_move(spark: Any, datasets: Path) -> None:
+    archive = Archive(datasets / "archive", "test", 10**6, 10**9, 3600)
+    for n, row in enumerate(login_rows(500, seed=9)):
+        request = new_request(
+            {"failed_logins": row["failed_logins"], "account_age_days": row["account_age_days"]},
+            {"country": row["country"], "device": row["device"]},
+        )
+        msg = Message("requests", 0, n, b"k", b"v", (), int(time.time() * 1000))
+        archive.add(msg, archive_row(msg, request, None, time.time_ns() // 1000))
+    archive.flush()
+    strict = {"max_psi": 0.0001, "metric_margin": 1.0, "iteration_band": 100.0, "replay": "archive"}
+    outcome = train(spark, config(datasets, "3", "drifted.csv", gates=strict))
+    replay = gate(outcome, "shadow replay")
+    assert not replay.passed and "on 500 archived inputs" in replay.detail
+    relaxed = train(spark, config(datasets, "4", "clean.csv", gates={**strict, "max_psi": 5.0}))
+    assert gate(relaxed, "shadow replay").passed and relaxed.entry is not None
