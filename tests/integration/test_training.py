@@ -121,3 +121,50 @@ def test_shadow_replay_refuses_a_model_whose_scores_move(spark: Any, datasets: P
     assert not replay.passed and "on 500 archived inputs" in replay.detail
     relaxed = train(spark, config(datasets, "4", "clean.csv", gates={**strict, "max_psi": 5.0}))
     assert gate(relaxed, "shadow replay").passed and relaxed.entry is not None
+
+
+def test_the_cli_generates_trains_registers_and_refuses(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def rdv(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "rdv.cli", *args],
+            text=True,
+            capture_output=True,
+            timeout=600,
+            check=False,
+            cwd=tmp_path,
+        )
+
+    made = rdv("data", "generate", "--out", "logins.csv", "--rows", "1500", "--bad-share", "0.2")
+    assert made.returncode == 0 and "wrote 1500 rows" in made.stderr
+    settings = {
+        "name": "cli-bot",
+        "version": "1",
+        "data": "logins.csv",
+        "positive": "bot",
+        "numeric": ["failed_logins", "account_age_days"],
+        "categorical": ["country"],
+        "estimator": "logistic_regression",
+        "folds": 2,
+        "registry": "reg",
+    }
+    (tmp_path / "train.yaml").write_text(yaml.safe_dump(settings))
+    refused = rdv("train", "--config", "train.yaml", "--master", "local[1]")
+    assert refused.returncode == 1, refused.stderr[-2000:]
+    assert "NO" in refused.stdout and "bad records" in refused.stdout
+    assert "not registered: a gate failed" in refused.stderr
+
+    relaxed = {**settings, "gates": {"max_bad_share": 0.5}}
+    (tmp_path / "train.yaml").write_text(yaml.safe_dump(relaxed))
+    trained = rdv("train", "--config", "train.yaml", "--master", "local[1]")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert "registered cli-bot@1" in trained.stderr
+    listed = rdv("models", "list", "--registry", "reg")
+    assert "cli-bot@1" in listed.stdout
+
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({**settings, "estimator": "svm"}))
+    wrong = rdv("train", "--config", "bad.yaml")
+    assert wrong.returncode == 2 and wrong.stderr.startswith("error: ")
+    assert "estimator" in wrong.stderr and "Traceback" not in wrong.stderr
