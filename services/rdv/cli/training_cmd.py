@@ -116,3 +116,18 @@ def alias(
     """Point an alias at a registered version."""
     Registry(registry).alias(name, model)
     console.print(f"{name} -> {model}")
+
+
+@models_app.command()
+def inspect(
+    model: Annotated[str, typer.Argument(help="name@version, an alias, or a path.")],
+    registry: RegistryOption = Path("registry"),
+    nodes: Annotated[int, typer.Option(help="Most tree nodes to print.")] = 40,
+) -> None:
+    """A readable model: coefficients by feature name, or the trees as if/else rules."""
+    from rdv.model import load_artifact
+    from rdv.model.inspect import describe
+
+    path = Path(model)
+    artifact = load_artifact(path) if path.is_dir() else Registry(registry).get(model).artifact
+    out.print(describe(artifact, nodes))
