@@ -1,15 +1,15 @@
-"""A whole rendezvous stack on its own topics: workers, rendezvous, one config topic."""
+"""A whole rendezvous stack on its own topics: the product's LocalStack, plus publishing."""
 
 from __future__ import annotations
 
-import uuid
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from rdv.kafka import create_topics
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.rollout_store import publish, read_history
 from rdv.settings import make_codec
-from rdv.topics import architecture_topics
+from rdv.stack import LocalStack
 
 
 class StackTopics:
@@ -17,27 +17,12 @@ class StackTopics:
 
     def __init__(self, bootstrap: str, partitions: int = 3) -> None:
         self.bootstrap = bootstrap
-        suffix = uuid.uuid4().hex[:8]
-        specs = architecture_topics(partitions)
-        self.names = {s.name: f"{s.name}-{suffix}" for s in specs}
-        create_topics(
-            bootstrap, [type(s)(self.names[s.name], s.partitions, s.config) for s in specs]
+        self._stack = LocalStack(
+            bootstrap, Path(tempfile.mkdtemp(prefix="rdv-stack-")), partitions=partitions
         )
-        n = self.names
-        self.env = {
-            "RDV_WORKER_REQUESTS_TOPIC": n["requests"],
-            "RDV_WORKER_RESULTS_TOPIC": n["results"],
-            "RDV_WORKER_DEAD_LETTERS_TOPIC": n["dead-letters"],
-            "RDV_RENDEZVOUS_REQUESTS_TOPIC": n["requests"],
-            "RDV_RENDEZVOUS_RESULTS_TOPIC": n["results"],
-            "RDV_RENDEZVOUS_FEEDBACK_TOPIC": n["feedback"],
-            "RDV_RENDEZVOUS_ANSWERS_TOPIC": n["answers"],
-            "RDV_RENDEZVOUS_LOG_TOPIC": n["rendezvous.log"],
-            "RDV_RENDEZVOUS_CONFIG_TOPIC": n["rendezvous.config"],
-            "RDV_RENDEZVOUS_STATE_TOPIC": n["rendezvous.state"],
-            "RDV_RENDEZVOUS_DEAD_LETTERS_TOPIC": n["dead-letters"],
-            "RDV_RENDEZVOUS_GROUP_ID": f"rdv-rendezvous-{suffix}",
-        }
+        self._stack.create_topics()
+        self.names = self._stack.topics
+        self.env = self._stack.env
 
     def __getitem__(self, name: str) -> str:
         return self.names[name]
