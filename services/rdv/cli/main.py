@@ -12,7 +12,7 @@ from rdv.cli.common import console
 from rdv.cli.demo_cmd import demo
 from rdv.cli.messages_cmd import consume, predict, produce
 from rdv.cli.services_cmd import decoy, rendezvous, worker
-from rdv.cli.training_cmd import data_app, models_app, train
+from rdv.cli.training_cmd import data_app, feedback_app, models_app, train
 from rdv.errors import RendezvousError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(rollout_cmd.app, name="rollout")
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
+app.add_typer(feedback_app, name="feedback")
 app.command()(produce)
 app.command()(consume)
 app.command()(predict)

@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from rdv.cli.common import console, out
+from rdv.cli.common import BootstrapOption, console, out
 from rdv.registry import Registry
 
 data_app = typer.Typer(help="Generated labelled data.", no_args_is_help=True)
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
+feedback_app = typer.Typer(help="Feedback for training.", no_args_is_help=True)
 RegistryOption = Annotated[Path, typer.Option("--registry", help="Registry directory.")]
 
 
@@ -131,3 +132,17 @@ def inspect(
     path = Path(model)
     artifact = load_artifact(path) if path.is_dir() else Registry(registry).get(model).artifact
     out.print(describe(artifact, nodes))
+
+
+@feedback_app.command("export")
+def export_feedback(
+    out_file: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+    topic: Annotated[str, typer.Option(help="Feedback topic.")] = "feedback",
+    bootstrap: BootstrapOption = None,
+) -> None:
+    """Write the feedback topic to Parquet (the last word per request), for `rdv train`."""
+    from rdv.settings import make_codec, resolve_bootstrap
+    from rdv.trainer.sources import export_feedback as run
+
+    count = run(resolve_bootstrap(bootstrap), topic, out_file, make_codec())
+    console.print(f"[green]wrote feedback for {count} requests[/] to {out_file}")

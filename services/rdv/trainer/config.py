@@ -28,7 +28,9 @@ class TrainConfig(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     version: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
-    data: Path  # CSV with a header row
+    data: Path | None = None  # CSV with a header row, or:
+    archive: Path | None = None  # a decoy archive ...
+    feedback: Path | None = None  # ... joined to feedback exported by `rdv feedback export`
     label: str = "label"
     positive: str  # the label value that is class 1
     numeric: list[str]
@@ -54,14 +56,22 @@ def load_train_config(path: Path) -> TrainConfig:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{path}: {problems}") from exc
+    if (config.data is None) == (config.archive is None) or (
+        (config.archive is None) != (config.feedback is None)
+    ):
+        raise ConfigError(f"{path}: give either data (a CSV file) or archive and feedback")
     base = path.parent
     gates = config.gates
+
+    def resolve(p: Path | None) -> Path | None:
+        return base / p if p is not None else None
+
     return config.model_copy(
         update={
-            "data": base / config.data,
+            "data": resolve(config.data),
+            "archive": resolve(config.archive),
+            "feedback": resolve(config.feedback),
             "registry": base / config.registry,
-            "gates": gates.model_copy(
-                update={"replay": base / gates.replay} if gates.replay else {}
-            ),
+            "gates": gates.model_copy(update={"replay": resolve(gates.replay)}),
         }
     )

@@ -17,6 +17,7 @@ from rdv.registry import Entry, Registry
 from rdv.trainer import gates
 from rdv.trainer.config import TrainConfig
 from rdv.trainer.export import export_pipeline
+from rdv.trainer.sources import archive_with_feedback
 
 
 @dataclass
@@ -78,14 +79,22 @@ def _pipeline(config: TrainConfig, estimator: Any) -> Any:
     return Pipeline(stages=[*stages, estimator])
 
 
-def load_data(spark: Any, config: TrainConfig) -> tuple[Any, int, int]:
+def load_data(spark: Any, config: TrainConfig) -> tuple[Any, int, int, dict[str, int]]:
     """Clean rows with a numeric label `y`, and counts of all rows and of broken ones: a
     missing or unknown label, or a number that does not parse (counted, never dropped
     silently)."""
     from pyspark.sql import functions as f
 
-    raw = spark.read.option("header", True).csv(str(config.data))
-    total = raw.count()
+    extra_bad, source = 0, dict[str, int]()
+    if config.archive is not None and config.feedback is not None:
+        frame, source = archive_with_feedback(
+            spark, config.archive, config.feedback, config.numeric, config.categorical, config.label
+        )
+        raw = frame.select(*[f.col(c).cast("string") for c in frame.columns])
+        extra_bad = source["undecodable"]
+    else:
+        raw = spark.read.option("header", True).csv(str(config.data))
+    total = raw.count() + extra_bad
     typed = raw.select(
         # try_cast: Spark 4 (ANSI) raises on a malformed number; a broken row is counted.
         *[f.col(n).try_cast("double").alias(n) for n in config.numeric],
@@ -100,14 +109,14 @@ def load_data(spark: Any, config: TrainConfig) -> tuple[Any, int, int]:
         "y", (f.col("label_text") == config.positive).cast("double")
     )
     bad = total - clean.count()
-    return clean.drop(*[f"{n}_text" for n in config.numeric]), total, bad
+    return clean.drop(*[f"{n}_text" for n in config.numeric]), total, bad, source
 
 
 def train(spark: Any, config: TrainConfig) -> Outcome:
     from pyspark.ml.evaluation import BinaryClassificationEvaluator
     from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
 
-    data, total, bad = load_data(spark, config)
+    data, total, bad, source = load_data(spark, config)
     # The held-out set is split off before anything is tuned on the rest.
     train_set, test_set = data.randomSplit(
         [1 - config.test_fraction, config.test_fraction], seed=config.seed
@@ -178,7 +187,9 @@ def train(spark: Any, config: TrainConfig) -> Outcome:
                 "rows": outcome.rows,
                 "registered_at": time.time(),
                 "lineage": {
-                    "data": str(config.data),
+                    "data": str(config.data or config.archive),
+                    "feedback": str(config.feedback) if config.feedback else None,
+                    "archive_rows": source,
                     "estimator": config.estimator,
                     "spark": spark.version,
                     "rendezvous": rdv.__version__,
