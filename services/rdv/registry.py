@@ -36,8 +36,11 @@ class Registry:
             raise ConfigError(f"{model_id!r} is not a model name@version")
         return self.root / model_id
 
-    def register(self, artifact_dir: Path, info: dict[str, Any]) -> Entry:
-        """Move an exported artifact in, with its metrics, params and lineage."""
+    def register(
+        self, artifact_dir: Path, info: dict[str, Any], spark_model: Path | None = None
+    ) -> Entry:
+        """Copy an exported artifact in, with its metrics, params and lineage, and the fitted
+        Spark pipeline when there is one (for `rdv score-batch`)."""
         artifact = load_artifact(artifact_dir)
         folder = self._folder(artifact.model_id)
         if folder.exists():
@@ -49,6 +52,8 @@ class Registry:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         shutil.copytree(artifact_dir, staging / "artifact")
+        if spark_model is not None:
+            shutil.copytree(spark_model, staging / "spark-model")
         (staging / "info.json").write_text(json.dumps(info, indent=2, default=str))
         os.rename(staging, folder)  # all or nothing
         return self.get(artifact.model_id)

@@ -68,6 +68,33 @@ def test_train_evaluate_gate_export_and_register(spark: Any, datasets: Path) -> 
         train(spark, config(datasets, "1", "clean.csv"))
 
 
+def test_score_batch_precomputes_on_spark_like_the_workers_score(
+    spark: Any, datasets: Path
+) -> None:
+    from rdv.model import Prediction
+    from rdv.trainer.batch import score_batch
+
+    entry = Registry(datasets / "registry").get("login-bot@1")
+    count = score_batch(spark, entry, datasets / "scored", csv=datasets / "clean.csv")
+    assert count == 3000  # every row, the broken ones with their numbers imputed
+    rows = spark.read.parquet(str(datasets / "scored")).limit(200).collect()
+    numpy = Scorer(entry.artifact).score(
+        [
+            {
+                "numeric": {
+                    "failed_logins": r["failed_logins"],
+                    "account_age_days": r["account_age_days"],
+                },
+                "categorical": {"country": r["country"], "device": r["device"]},
+            }
+            for r in rows
+        ]
+    )
+    for row, result in zip(rows, numpy, strict=True):
+        assert isinstance(result, Prediction)
+        assert abs(row["score"] - result.score) < 1e-9 and row["prediction"] == result.prediction
+
+
 def test_too_many_bad_records_fail_their_gate(spark: Any, datasets: Path) -> None:
     outcome = train(spark, config(datasets, "b1", "broken.csv", registry="other"))
     bad = gate(outcome, "bad records")

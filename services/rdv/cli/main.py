@@ -12,7 +12,7 @@ from rdv.cli.common import console
 from rdv.cli.demo_cmd import demo
 from rdv.cli.messages_cmd import consume, predict, produce
 from rdv.cli.services_cmd import decoy, rendezvous, worker
-from rdv.cli.training_cmd import data_app, feedback_app, models_app, train
+from rdv.cli.training_cmd import data_app, feedback_app, models_app, score_batch, train
 from rdv.errors import RendezvousError
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ app.command()(worker)
 app.command()(decoy)
 app.command()(rendezvous)
 app.command()(train)
+app.command("score-batch")(score_batch)
 
 
 def main() -> None:

@@ -146,3 +146,31 @@ def export_feedback(
 
     count = run(resolve_bootstrap(bootstrap), topic, out_file, make_codec())
     console.print(f"[green]wrote feedback for {count} requests[/] to {out_file}")
+
+
+def score_batch(
+    model: Annotated[str, typer.Argument(help="name@version or an alias.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Parquet directory to write.")],
+    input_csv: Annotated[Path | None, typer.Option("--input", help="CSV with a header.")] = None,
+    archive: Annotated[Path | None, typer.Option(help="A decoy archive directory.")] = None,
+    registry: RegistryOption = Path("registry"),
+    master: Annotated[str, typer.Option(help="Spark master URL.")] = "local[*]",
+) -> None:
+    """Score a file or the archive on Spark with a registered model (precompute)."""
+    from pyspark.sql import SparkSession
+
+    from rdv.trainer.batch import score_batch as run
+
+    entry = Registry(registry).get(model)
+    spark = (
+        SparkSession.builder.master(master)
+        .appName("rdv-score-batch")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        count = run(spark, entry, out_dir, input_csv, archive)
+    finally:
+        spark.stop()
+    console.print(f"[green]scored {count} rows[/] with {entry.model_id} into {out_dir}")

@@ -178,6 +178,7 @@ def train(spark: Any, config: TrainConfig) -> Outcome:
         if not all(g.passed for g in outcome.report):
             return outcome
         registry = Registry(config.registry)
+        best.write().overwrite().save(str(Path(tmp) / "spark-model"))
         outcome.entry = registry.register(
             exported,
             {
@@ -197,6 +198,7 @@ def train(spark: Any, config: TrainConfig) -> Outcome:
                 },
                 "gates": [vars(g) for g in outcome.report],
             },
+            spark_model=Path(tmp) / "spark-model",
         )
     return outcome
 
