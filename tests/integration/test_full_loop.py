@@ -117,3 +117,46 @@ def _rows(path: Path) -> int:
     import pyarrow.parquet as pq
 
     return int(pq.read_metadata(path).num_rows)
+
+
+def test_data_generate_produces_requests_and_their_feedback(kafka_bootstrap: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    stack = StackTopics(kafka_bootstrap)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rdv.cli",
+            "data",
+            "generate",
+            "--produce",
+            "--rows",
+            "40",
+            "--bad-share",
+            "0.2",
+            "--requests-topic",
+            stack["requests"],
+            "--feedback-topic",
+            stack["feedback"],
+        ],
+        env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap},
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    sent = int(result.stderr.split("sent ")[1].split()[0])
+    assert 20 <= sent < 40  # broken rows are skipped
+    requests = read_until(kafka_bootstrap, stack["requests"], lambda m: len(m) >= sent)
+    feedback = read_until(kafka_bootstrap, stack["feedback"], lambda m: len(m) >= sent)
+    ids = {CODEC.decode("Request", m.value)["request_id"] for m in requests}
+    labelled = {
+        CODEC.decode("Feedback", m.value)["request_id"]: CODEC.decode("Feedback", m.value)["label"]
+        for m in feedback
+    }
+    assert len(ids) == sent and set(labelled) == ids
+    assert set(labelled.values()) <= {"bot", "human"}

@@ -95,6 +95,14 @@ def test_score_batch_precomputes_on_spark_like_the_workers_score(
         assert abs(row["score"] - result.score) < 1e-9 and row["prediction"] == result.prediction
 
 
+def test_parquet_input_trains_like_csv(spark: Any, datasets: Path) -> None:
+    frame = spark.read.option("header", True).csv(str(datasets / "clean.csv"))
+    frame.write.mode("overwrite").parquet(str(datasets / "clean.parquet"))
+    outcome = train(spark, config(datasets, "p1", "clean.parquet", registry="parquet-registry"))
+    assert outcome.entry is not None and outcome.metrics["auc"] > 0.9
+    assert outcome.rows["total"] == 3000 and outcome.rows["bad"] > 0
+
+
 def test_too_many_bad_records_fail_their_gate(spark: Any, datasets: Path) -> None:
     outcome = train(spark, config(datasets, "b1", "broken.csv", registry="other"))
     bad = gate(outcome, "bad records")

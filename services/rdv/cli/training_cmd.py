@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from rdv.cli.common import BootstrapOption, console, out
+from rdv.errors import ConfigError
 from rdv.registry import Registry
 
 data_app = typer.Typer(help="Generated labelled data.", no_args_is_help=True)
@@ -20,19 +21,42 @@ RegistryOption = Annotated[Path, typer.Option("--registry", help="Registry direc
 
 @data_app.command()
 def generate(
-    out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="CSV file to write.")] = None,
+    produce: Annotated[
+        bool,
+        typer.Option(
+            help="Send the rows as requests, with feedback "
+            "carrying their labels, instead of a file."
+        ),
+    ] = False,
     rows: Annotated[int, typer.Option(min=1, help="Rows to generate.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     drift: Annotated[
         float, typer.Option(min=0, max=1, help="Bots look this much more human (0..1).")
     ] = 0.0,
     bad_share: Annotated[float, typer.Option(min=0, max=1, help="Share of broken rows.")] = 0.0,
+    requests_topic: Annotated[str, typer.Option(help="With --produce.")] = "requests",
+    feedback_topic: Annotated[str, typer.Option(help="With --produce.")] = "feedback",
+    bootstrap: BootstrapOption = None,
 ) -> None:
-    """Labelled login-bot rows (seed 001's detector) as CSV, for training."""
+    """Labelled login-bot rows (seed 001's detector): a CSV for training, or requests on the
+    topic plus feedback for each (broken rows are skipped when producing)."""
     from rdv.trainer.data import login_rows, write_csv
 
-    count = write_csv(out_file, login_rows(rows, seed, drift=drift, bad_share=bad_share))
-    console.print(f"[green]wrote {count} rows[/] to {out_file}")
+    generated = login_rows(rows, seed, drift=drift, bad_share=bad_share)
+    if produce == (out_file is not None):
+        raise ConfigError("give either --out FILE or --produce")
+    if out_file is not None:
+        count = write_csv(out_file, generated)
+        console.print(f"[green]wrote {count} rows[/] to {out_file}")
+        return
+    from rdv.settings import resolve_bootstrap
+    from rdv.trainer.data import produce_rows
+
+    sent = produce_rows(resolve_bootstrap(bootstrap), generated, requests_topic, feedback_topic)
+    console.print(
+        f"[green]sent {sent} requests[/] to {requests_topic} and their labels to {feedback_topic}"
+    )
 
 
 def train(

@@ -28,7 +28,7 @@ class TrainConfig(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     version: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
-    data: Path | None = None  # CSV with a header row, or:
+    data: Path | None = None  # CSV with a header row or Parquet (*.parquet), or:
     archive: Path | None = None  # a decoy archive ...
     feedback: Path | None = None  # ... joined to feedback exported by `rdv feedback export`
     label: str = "label"

@@ -55,3 +55,43 @@ def write_csv(path: Path, rows: Iterator[dict[str, Any]]) -> int:
             writer.writerow(row)
             count += 1
     return count
+
+
+def produce_rows(
+    bootstrap: str, rows: Iterator[dict[str, Any]], requests_topic: str, feedback_topic: str
+) -> int:
+    """Each clean row as a Request, and a Feedback with its label; returns how many."""
+    import time
+
+    from rdv.kafka import Outgoing, Producer
+    from rdv.requests import new_request
+    from rdv.settings import make_codec
+
+    codec, producer, sent = make_codec(), Producer(bootstrap), 0
+    for row in rows:
+        logins = row["failed_logins"]
+        if row["label"] is None or not isinstance(logins, float):
+            continue  # a broken row has no place on a typed topic
+        request = new_request(
+            {"failed_logins": logins, "account_age_days": row["account_age_days"]},
+            {"country": row["country"], "device": row["device"]},
+            key=row["request_id"],
+        )
+        producer.send(
+            Outgoing(requests_topic, codec.encode("Request", request), request["key"].encode())
+        )
+        feedback = {
+            "request_id": request["request_id"],
+            "key": request["key"],
+            "label": row["label"],
+            "value": None,
+            "reward": None,
+            "created_at": time.time_ns() // 1_000_000,
+            "source": "rdv data generate",
+        }
+        producer.send(
+            Outgoing(feedback_topic, codec.encode("Feedback", feedback), request["key"].encode())
+        )
+        sent += 1
+    producer.flush()
+    return sent

@@ -92,6 +92,9 @@ def load_data(spark: Any, config: TrainConfig) -> tuple[Any, int, int, dict[str,
         )
         raw = frame.select(*[f.col(c).cast("string") for c in frame.columns])
         extra_bad = source["undecodable"]
+    elif str(config.data).endswith(".parquet"):
+        frame = spark.read.parquet(str(config.data))
+        raw = frame.select(*[f.col(c).cast("string") for c in frame.columns])
     else:
         raw = spark.read.option("header", True).csv(str(config.data))
     total = raw.count() + extra_bad
