@@ -90,6 +90,8 @@ def test_archive_feedback_train_register_serve(
     lineage = outcome.entry.info["lineage"]
     assert lineage["archive_rows"]["undecodable"] == 3
     assert lineage["archive_rows"]["unlabelled"] == 0
+    assert lineage["archive_rows"]["from"] <= lineage["archive_rows"]["to"]  # the data range
+    assert lineage["archive_rows"]["from"].startswith("20")
 
     served = outcome.entry.path / "artifact"
     assert load_artifact(served).model_id == "login-bot@7"

@@ -203,3 +203,39 @@ def test_the_cli_generates_trains_registers_and_refuses(tmp_path: Path) -> None:
     wrong = rdv("train", "--config", "bad.yaml")
     assert wrong.returncode == 2 and wrong.stderr.startswith("error: ")
     assert "estimator" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_a_regressor_trains_with_rmse_and_exports_with_parity(spark: Any, tmp_path: Path) -> None:
+    import csv
+    import random
+
+    rng = random.Random(4)
+    with open(tmp_path / "values.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["failed_logins", "account_age_days", "country", "value"])
+        for _ in range(1500):
+            logins, age = rng.randint(0, 10), rng.uniform(0, 100)
+            country = rng.choice(["US", "FR", "DE"])
+            value = 3 * logins - 0.05 * age + (2 if country == "FR" else 0) + rng.gauss(0, 0.5)
+            writer.writerow([logins, round(age, 2), country, round(value, 3)])
+        writer.writerow(["2", "10", "US", "not a number"])  # a broken label
+    raw = {
+        "name": "value-model",
+        "version": "1",
+        "data": "values.csv",
+        "label": "value",
+        "numeric": ["failed_logins", "account_age_days"],
+        "categorical": ["country"],
+        "estimator": "linear_regression",
+        "folds": 2,
+        "registry": "registry",
+    }
+    (tmp_path / "train.yaml").write_text(yaml.safe_dump(raw))
+    outcome = train(spark, load_train_config(tmp_path / "train.yaml"))
+    assert outcome.entry is not None, outcome.report
+    assert outcome.metrics["rmse"] < 0.7 and outcome.metrics["r2"] > 0.98
+    assert outcome.rows["bad"] == 1
+    assert gate(outcome, "held-out RMSE").passed
+    artifact = outcome.entry.artifact
+    assert artifact.kind == "regressor" and artifact.labels is None
+    assert Scorer(artifact).golden_mismatches() == []

@@ -10,7 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rdv.errors import ConfigError
 
-ESTIMATORS = ("logistic_regression", "decision_tree", "random_forest", "gbt")
+CLASSIFIERS = ("logistic_regression", "decision_tree", "random_forest", "gbt")
+REGRESSORS = (
+    "linear_regression",
+    "decision_tree_regressor",
+    "random_forest_regressor",
+    "gbt_regressor",
+)
 
 
 class Gates(BaseModel):
@@ -32,16 +38,29 @@ class TrainConfig(BaseModel):
     archive: Path | None = None  # a decoy archive ...
     feedback: Path | None = None  # ... joined to feedback exported by `rdv feedback export`
     label: str = "label"
-    positive: str  # the label value that is class 1
+    positive: str | None = None  # the label value that is class 1 (classifiers)
     numeric: list[str]
     categorical: list[str] = []
-    estimator: Literal["logistic_regression", "decision_tree", "random_forest", "gbt"]
+    estimator: Literal[
+        "logistic_regression",
+        "decision_tree",
+        "random_forest",
+        "gbt",
+        "linear_regression",
+        "decision_tree_regressor",
+        "random_forest_regressor",
+        "gbt_regressor",
+    ]
     grid: dict[str, list[Any]] = {}
     test_fraction: float = Field(0.2, gt=0, lt=1)
     folds: int = Field(3, ge=2)
     seed: int = 7
     registry: Path = Path("registry")
     gates: Gates = Gates()
+
+    @property
+    def regression(self) -> bool:
+        return self.estimator in REGRESSORS
 
 
 def load_train_config(path: Path) -> TrainConfig:
@@ -60,6 +79,10 @@ def load_train_config(path: Path) -> TrainConfig:
         (config.archive is None) != (config.feedback is None)
     ):
         raise ConfigError(f"{path}: give either data (a CSV file) or archive and feedback")
+    if not config.regression and config.positive is None:
+        raise ConfigError(
+            f"{path}: positive (the label value that is class 1) is required for {config.estimator}"
+        )
     base = path.parent
     gates = config.gates
 

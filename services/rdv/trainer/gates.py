@@ -63,6 +63,21 @@ def held_out(candidate: float, champion: float | None, margin: float) -> Gate:
     )
 
 
+def held_out_rmse(candidate: float, champion: float | None, margin: float) -> Gate:
+    if champion is None:
+        return Gate("held-out RMSE", True, f"candidate {candidate:.4f}; no champion to beat")
+    return Gate(
+        "held-out RMSE",
+        candidate <= champion + margin,
+        f"candidate {candidate:.4f} vs champion {champion:.4f} on the same test set; "
+        f"margin {margin}",
+    )
+
+
+def rmse(y: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((y - predicted) ** 2)))
+
+
 def shadow_replay(candidate: np.ndarray | None, champion: np.ndarray | None, limit: float) -> Gate:
     if candidate is None or champion is None or len(candidate) < 100:
         return Gate("shadow replay", True, "no archive or champion to replay against")

@@ -69,7 +69,8 @@ def archive_with_feedback(
     label: str,
 ) -> tuple[Any, dict[str, int]]:
     """Rows with the configured features as columns and the feedback label as `label`, plus
-    counts: archived, duplicates, undecodable, unlabelled."""
+    counts (archived, duplicates, undecodable, unlabelled) and the data range (the first and
+    last broker timestamps of the archived requests), for the lineage."""
     from pyspark.sql import functions as f
 
     raw = spark.read.parquet(str(archive))
@@ -85,10 +86,13 @@ def archive_with_feedback(
     labels = spark.read.parquet(str(feedback)).select("request_id", f.col("label").alias(label))
     joined = rows.join(labels, "request_id", "inner")
     labelled = joined.count()
+    first, last = unique.agg(f.min("broker_timestamp"), f.max("broker_timestamp")).first()
     counts = {
         "archived": archived,
         "duplicates": archived - distinct,
         "undecodable": undecodable,
         "unlabelled": distinct - undecodable - labelled,
+        "from": str(first),  # the data range: first and last broker timestamps archived
+        "to": str(last),
     }
     return joined.drop("request_id"), counts

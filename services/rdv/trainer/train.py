@@ -33,12 +33,17 @@ class Outcome:
 
 def _estimator(config: TrainConfig) -> Any:
     from pyspark.ml import classification as c
+    from pyspark.ml import regression as r
 
     kinds = {
         "logistic_regression": c.LogisticRegression,
         "decision_tree": c.DecisionTreeClassifier,
         "random_forest": c.RandomForestClassifier,
         "gbt": c.GBTClassifier,
+        "linear_regression": r.LinearRegression,
+        "decision_tree_regressor": r.DecisionTreeRegressor,
+        "random_forest_regressor": r.RandomForestRegressor,
+        "gbt_regressor": r.GBTRegressor,
     }
     return kinds[config.estimator](labelCol="y", featuresCol="features")
 
@@ -72,20 +77,20 @@ def _pipeline(config: TrainConfig, estimator: Any) -> Any:
         )
     )
     inputs = [f"{n}_filled" for n in config.numeric] + [f"{c}_vec" for c in cats]
-    scaled = config.estimator == "logistic_regression"
+    scaled = config.estimator in ("logistic_regression", "linear_regression")
     stages.append(VectorAssembler(inputCols=inputs, outputCol="raw" if scaled else "features"))
     if scaled:
         stages.append(StandardScaler(inputCol="raw", outputCol="features"))
     return Pipeline(stages=[*stages, estimator])
 
 
-def load_data(spark: Any, config: TrainConfig) -> tuple[Any, int, int, dict[str, int]]:
+def load_data(spark: Any, config: TrainConfig) -> tuple[Any, int, int, dict[str, Any]]:
     """Clean rows with a numeric label `y`, and counts of all rows and of broken ones: a
     missing or unknown label, or a number that does not parse (counted, never dropped
     silently)."""
     from pyspark.sql import functions as f
 
-    extra_bad, source = 0, dict[str, int]()
+    extra_bad, source = 0, dict[str, Any]()
     if config.archive is not None and config.feedback is not None:
         frame, source = archive_with_feedback(
             spark, config.archive, config.feedback, config.numeric, config.categorical, config.label
@@ -108,15 +113,18 @@ def load_data(spark: Any, config: TrainConfig) -> tuple[Any, int, int, dict[str,
     broken = f.col("label_text").isNull()
     for n in config.numeric:
         broken = broken | (f.col(f"{n}_text").isNotNull() & f.col(n).isNull())
-    clean = typed.filter(~broken).withColumn(
-        "y", (f.col("label_text") == config.positive).cast("double")
-    )
+    if config.regression:
+        broken = broken | f.col("label_text").try_cast("double").isNull()
+        target = f.col("label_text").try_cast("double")
+    else:
+        target = (f.col("label_text") == f.lit(config.positive)).cast("double")
+    clean = typed.filter(~broken).withColumn("y", target)
     bad = total - clean.count()
     return clean.drop(*[f"{n}_text" for n in config.numeric]), total, bad, source
 
 
 def train(spark: Any, config: TrainConfig) -> Outcome:
-    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator, RegressionEvaluator
     from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
 
     data, total, bad, source = load_data(spark, config)
@@ -133,26 +141,41 @@ def train(spark: Any, config: TrainConfig) -> Outcome:
         estimator=_pipeline(config, estimator),
         estimatorParamMaps=grid.build(),
         numFolds=config.folds,
-        evaluator=BinaryClassificationEvaluator(labelCol="y"),
+        evaluator=RegressionEvaluator(labelCol="y", metricName="rmse")
+        if config.regression
+        else BinaryClassificationEvaluator(labelCol="y"),
         seed=config.seed,
         parallelism=1,
     )
     best: Any = search.fit(train_set).bestModel
     fitted = best.stages[-1]
-    labels = sorted({r[0] for r in data.select("label_text").distinct().collect()})
-    negative = next((v for v in labels if v != config.positive), "not " + config.positive)
-    scored = best.transform(test_set).select("y", "probability", "prediction").collect()
-    y = np.array([r["y"] for r in scored])
-    p = np.array([float(r["probability"][1]) for r in scored])
-    clipped = np.clip(p, 1e-15, 1 - 1e-15)
-    metrics = {
-        "auc": gates.auc(y, p),
-        "log_loss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))),
-        "accuracy": float(np.mean((p > 0.5) == (y == 1))),
-    }
+    if config.regression:
+        labels = None
+        scored = best.transform(test_set).select("y", "prediction").collect()
+        y = np.array([r["y"] for r in scored])
+        predicted = np.array([r["prediction"] for r in scored])
+        residual = float(np.sum((y - y.mean()) ** 2)) or 1.0
+        metrics = {
+            "rmse": gates.rmse(y, predicted),
+            "mae": float(np.mean(np.abs(y - predicted))),
+            "r2": 1 - float(np.sum((y - predicted) ** 2)) / residual,
+        }
+    else:
+        values = sorted({r[0] for r in data.select("label_text").distinct().collect()})
+        positive = str(config.positive)
+        labels = [next((v for v in values if v != positive), "not " + positive), positive]
+        scored = best.transform(test_set).select("y", "probability", "prediction").collect()
+        y = np.array([r["y"] for r in scored])
+        p = np.array([float(r["probability"][1]) for r in scored])
+        clipped = np.clip(p, 1e-15, 1 - 1e-15)
+        metrics = {
+            "auc": gates.auc(y, p),
+            "log_loss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))),
+            "accuracy": float(np.mean((p > 0.5) == (y == 1))),
+        }
     iterations = (
         getattr(getattr(fitted, "summary", None), "totalIterations", None)
-        if config.estimator == "logistic_regression"
+        if config.estimator in ("logistic_regression", "linear_regression")
         else None
     )
     params = {
@@ -175,7 +198,7 @@ def train(spark: Any, config: TrainConfig) -> Outcome:
             Path(tmp) / "artifact",
             config.name,
             config.version,
-            labels=[negative, config.positive],
+            labels=labels,
         )
         _gate(outcome, spark, exported, test_set, features)
         if not all(g.passed for g in outcome.report):
@@ -224,7 +247,14 @@ def _gate(outcome: Outcome, spark: Any, exported: Path, test_set: Any, features:
         for r in test_set.select(*features, "y").collect()
     ]
     y = np.array([r["y"] for r in test_set.select("y").collect()])
-    champion_auc = gates.auc(y, _scores(champion, rows)) if champion else None
+    if config.regression:
+        champion_rmse = gates.rmse(y, _scores(champion, rows)) if champion else None
+        held_out = gates.held_out_rmse(
+            outcome.metrics["rmse"], champion_rmse, config.gates.metric_margin
+        )
+    else:
+        champion_auc = gates.auc(y, _scores(champion, rows)) if champion else None
+        held_out = gates.held_out(outcome.metrics["auc"], champion_auc, config.gates.metric_margin)
     candidate = Scorer(load_artifact(exported))
     replay = _replayed(config.gates.replay, config) if config.gates.replay else []
     outcome.report = [
@@ -234,7 +264,7 @@ def _gate(outcome: Outcome, spark: Any, exported: Path, test_set: Any, features:
             previous.info.get("iterations") if previous else None,
             config.gates.iteration_band,
         ),
-        gates.held_out(outcome.metrics["auc"], champion_auc, config.gates.metric_margin),
+        held_out,
         gates.shadow_replay(
             _scores(candidate, replay) if replay else None,
             _scores(champion, replay) if champion and replay else None,
