@@ -198,6 +198,13 @@ def test_the_cli_generates_trains_registers_and_refuses(tmp_path: Path) -> None:
     assert "registered cli-bot@1" in trained.stderr
     listed = rdv("models", "list", "--registry", "reg")
     assert "cli-bot@1" in listed.stdout
+    inspected = rdv("models", "inspect", "cli-bot@1", "--registry", "reg")
+    assert "cli-bot@1: LogisticRegression (classifier)" in inspected.stdout
+    assert "country=" in inspected.stdout
+    scored = rdv("score-batch", "cli-bot@1", "--input", "logins.csv", "--out", "scored",
+                 "--registry", "reg", "--master", "local[1]")
+    assert scored.returncode == 0, scored.stderr[-2000:]
+    assert "scored 1500 rows with cli-bot@1" in scored.stderr
 
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump({**settings, "estimator": "svm"}))
     wrong = rdv("train", "--config", "bad.yaml")

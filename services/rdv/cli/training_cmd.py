@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -17,6 +17,20 @@ data_app = typer.Typer(help="Generated labelled data.", no_args_is_help=True)
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 feedback_app = typer.Typer(help="Feedback for training.", no_args_is_help=True)
 RegistryOption = Annotated[Path, typer.Option("--registry", help="Registry directory.")]
+
+
+def _spark(master: str, app: str) -> Any:
+    """A quiet SparkSession (no UI, errors only) for the commands that run Spark."""
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master(master)
+        .appName(app)
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 @data_app.command()
@@ -65,19 +79,11 @@ def train(
 ) -> None:
     """Train on PySpark with cross-validation, evaluate on a held-out set, pass every gate,
     then export and register. Exits 1 with the gate report when a gate fails."""
-    from pyspark.sql import SparkSession
-
     from rdv.trainer.config import load_train_config
     from rdv.trainer.train import train as run
 
     settings = load_train_config(config)
-    spark = (
-        SparkSession.builder.master(master)
-        .appName(f"rdv-train-{settings.name}")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = _spark(master, f"rdv-train-{settings.name}")
     try:
         with console.status(f"training {settings.name}@{settings.version} on {master} ..."):
             outcome = run(spark, settings)
@@ -181,18 +187,10 @@ def score_batch(
     master: Annotated[str, typer.Option(help="Spark master URL.")] = "local[*]",
 ) -> None:
     """Score a file or the archive on Spark with a registered model (precompute)."""
-    from pyspark.sql import SparkSession
-
     from rdv.trainer.batch import score_batch as run
 
     entry = Registry(registry).get(model)
-    spark = (
-        SparkSession.builder.master(master)
-        .appName("rdv-score-batch")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = _spark(master, "rdv-score-batch")
     try:
         count = run(spark, entry, out_dir, input_csv, archive)
     finally:
