@@ -201,8 +201,18 @@ def test_the_cli_generates_trains_registers_and_refuses(tmp_path: Path) -> None:
     inspected = rdv("models", "inspect", "cli-bot@1", "--registry", "reg")
     assert "cli-bot@1: LogisticRegression (classifier)" in inspected.stdout
     assert "country=" in inspected.stdout
-    scored = rdv("score-batch", "cli-bot@1", "--input", "logins.csv", "--out", "scored",
-                 "--registry", "reg", "--master", "local[1]")
+    scored = rdv(
+        "score-batch",
+        "cli-bot@1",
+        "--input",
+        "logins.csv",
+        "--out",
+        "scored",
+        "--registry",
+        "reg",
+        "--master",
+        "local[1]",
+    )
     assert scored.returncode == 0, scored.stderr[-2000:]
     assert "scored 1500 rows with cli-bot@1" in scored.stderr
 
