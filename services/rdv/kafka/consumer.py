@@ -34,6 +34,30 @@ def _envelope(msg: Any) -> Message:
     )
 
 
+def take_batch(consumer: _Consumer, max_messages: int, timeout: float) -> list[Message]:
+    """Up to `max_messages` that are ready, waiting at most `timeout` for the first.
+
+    consume(n, timeout) would wait the whole timeout unless n messages arrive, which puts
+    the timeout on the latency of every lone request; so block on poll() for the first
+    message, then take only what is already fetched."""
+    first = consumer.poll(timeout)
+    if first is None:
+        return []
+    raw = [first]
+    if max_messages > 1:
+        raw.extend(consumer.consume(max_messages - 1, 0))
+    batch: list[Message] = []
+    for msg in raw:
+        err = msg.error()
+        if err is None:
+            batch.append(_envelope(msg))
+        elif err.fatal():
+            raise ConsumerError(f"fatal consumer error: {err.str()}")
+        elif err.code() != KafkaError._PARTITION_EOF:
+            log.warning("consumer: %s", err.str())
+    return batch
+
+
 def _ours(partitions: list[Any]) -> list[TopicPartition]:
     return [TopicPartition(p.topic, p.partition) for p in partitions]
 
@@ -79,27 +103,8 @@ class Consumer:
             self._on_revoke(_ours(partitions))
 
     def poll_batch(self, max_messages: int = 500, timeout: float = 0.1) -> list[Message]:
-        """Up to `max_messages` that are ready, waiting at most `timeout` for the first.
-
-        consume(n, timeout) would wait the whole timeout unless n messages arrive, which puts
-        the timeout on the latency of every lone request; so block on poll() for the first
-        message, then take only what is already fetched."""
-        first = self._consumer.poll(timeout)
-        if first is None:
-            return []
-        raw = [first]
-        if max_messages > 1:
-            raw.extend(self._consumer.consume(max_messages - 1, 0))
-        batch: list[Message] = []
-        for msg in raw:
-            err = msg.error()
-            if err is None:
-                batch.append(_envelope(msg))
-            elif err.fatal():
-                raise ConsumerError(f"fatal consumer error: {err.str()}")
-            elif err.code() != KafkaError._PARTITION_EOF:
-                log.warning("consumer: %s", err.str())
-        return batch
+        """Up to `max_messages` that are ready, waiting at most `timeout` for the first."""
+        return take_batch(self._consumer, max_messages, timeout)
 
     def store(self, messages: Iterable[Message]) -> None:
         """Mark these messages done: their offsets will be committed. Call only once what

@@ -13,7 +13,7 @@ from confluent_kafka import Consumer as _Consumer
 from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.errors import RendezvousError
-from rdv.kafka.consumer import _envelope
+from rdv.kafka.consumer import take_batch
 from rdv.kafka.envelopes import Message
 from rdv.kafka.settings import CONSUMER_LATENCY_DEFAULTS, KafkaSettings
 
@@ -40,6 +40,21 @@ def _end_offset(consumer: _Consumer, tp: _TopicPartition, timeout: float) -> int
             time.sleep(0.1)
 
 
+def _reader_config(bootstrap: str, settings: KafkaSettings | None) -> dict[str, Any]:
+    """A consumer outside any group: assigned partitions, nothing committed, committed
+    transactions only."""
+    return {
+        **(settings or KafkaSettings()).client_config(bootstrap),
+        **CONSUMER_LATENCY_DEFAULTS,
+        # A group id is required by the client but never used: nothing is committed.
+        "group.id": f"rdv-reader-{uuid.uuid4().hex[:8]}",
+        "enable.auto.commit": False,
+        "isolation.level": "read_committed",
+        "logger": logging.getLogger("rdv.kafka.librdkafka"),
+        **(settings or KafkaSettings()).extra,
+    }
+
+
 class PartitionReader:
     def __init__(
         self,
@@ -49,15 +64,7 @@ class PartitionReader:
         settings: KafkaSettings | None = None,
         start: int = OFFSET_BEGINNING,
     ) -> None:
-        config: dict[str, Any] = {
-            **(settings or KafkaSettings()).client_config(bootstrap),
-            **CONSUMER_LATENCY_DEFAULTS,
-            # A group id is required by the client but never used: nothing is committed.
-            "group.id": f"rdv-reader-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "logger": logging.getLogger("rdv.kafka.librdkafka"),
-        }
+        config = _reader_config(bootstrap, settings)
         self.topic, self.partition = topic, partition
         self._consumer = _Consumer(config)
         self._consumer.assign([_TopicPartition(topic, partition, start)])
@@ -66,11 +73,7 @@ class PartitionReader:
         return _end_offset(self._consumer, _TopicPartition(self.topic, self.partition), timeout)
 
     def poll(self, timeout: float = 0.0, max_messages: int = 500) -> list[Message]:
-        messages = []
-        for msg in self._consumer.consume(max_messages, timeout):
-            if msg.error() is None:
-                messages.append(_envelope(msg))
-        return messages
+        return take_batch(self._consumer, max_messages, timeout)
 
     def read_to_end(self, timeout: float = 30.0) -> list[Message]:
         """Everything up to the end as it is now (committed transactions only)."""
@@ -106,14 +109,7 @@ class TopicTail:
         settings: KafkaSettings | None = None,
         timeout: float = 30.0,
     ) -> None:
-        config: dict[str, Any] = {
-            **(settings or KafkaSettings()).client_config(bootstrap),
-            **CONSUMER_LATENCY_DEFAULTS,
-            "group.id": f"rdv-tail-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "logger": logging.getLogger("rdv.kafka.librdkafka"),
-        }
+        config = _reader_config(bootstrap, settings)
         self._consumer = _Consumer(config)
         metadata = self._consumer.list_topics(topic, timeout=timeout)
         info = metadata.topics.get(topic)
@@ -126,11 +122,7 @@ class TopicTail:
         self._consumer.assign(assignment)
 
     def poll(self, timeout: float = 0.1, max_messages: int = 500) -> list[Message]:
-        first = self._consumer.poll(timeout)
-        if first is None:
-            return []
-        raw = [first, *self._consumer.consume(max_messages - 1, 0)]
-        return [_envelope(m) for m in raw if m.error() is None]
+        return take_batch(self._consumer, max_messages, timeout)
 
     def close(self) -> None:
         self._consumer.close()
