@@ -17,7 +17,7 @@ jars: $(STAMP)
 	@$(BIN)/rdv broker fetch >/dev/null
 
 demo: jars
-	$(BIN)/rdv demo
+	$(BIN)/rdv up
 
 test: jars
 	$(BIN)/python -m pytest

@@ -18,11 +18,37 @@ from rdv.kafka import TopicSpec, create_topics
 
 
 def _testcontainers_broker() -> Iterator[str]:
-    from testcontainers.kafka import KafkaContainer
+    """The apache/kafka image (or the local stand-in of ops/images) as a single KRaft node.
+    testcontainers' KafkaContainer only knows Confluent's images, so this configures the
+    official image by its KAFKA_* variables, advertising the host port it is bound to."""
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
-    image = os.environ.get("RDV_KAFKA_IMAGE", "apache/kafka:4.1.0")
-    with KafkaContainer(image).with_kraft() as container:
-        yield container.get_bootstrap_server()
+    from rdv.broker.embedded import free_port
+
+    image = os.environ.get("RDV_KAFKA_IMAGE", "apache/kafka:4.3.1")
+    port = free_port()
+    settings = {
+        "KAFKA_NODE_ID": "1",
+        "KAFKA_PROCESS_ROLES": "broker,controller",
+        "KAFKA_LISTENERS": "PLAINTEXT://:9092,CONTROLLER://:9093",
+        "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://127.0.0.1:{port}",
+        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+        "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
+        "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
+    }
+    container = DockerContainer(image).with_bind_ports(9092, port)
+    for name, value in settings.items():
+        container = container.with_env(name, value)
+    container = container.waiting_for(
+        LogMessageWaitStrategy("Kafka Server started").with_startup_timeout(120)
+    )
+    with container:
+        yield f"127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="session")

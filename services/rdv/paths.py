@@ -30,6 +30,11 @@ def kafka_pom_dir() -> Path:
     return _first_existing(_CHECKOUT / "ops" / "kafka", _PACKAGE / "_data" / "kafka")
 
 
+def ops_file(name: str) -> Path:
+    """A file of ops/ (the Prometheus config and rules): the checkout's, or the wheel's copy."""
+    return _first_existing(_CHECKOUT / "ops" / name, _PACKAGE / "_data" / "ops" / name)
+
+
 def state_dir() -> Path:
     """Per-user state (embedded broker data, pid files): $RDV_HOME or ~/.rdv."""
     return Path(os.environ.get("RDV_HOME", Path.home() / ".rdv"))

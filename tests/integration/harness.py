@@ -118,3 +118,14 @@ def read_until(
 
 def scores_of(messages: list[Message]) -> list[tuple[Message, dict[str, Any]]]:
     return [(m, CODEC.decode("Score", m.value)) for m in messages]
+
+
+def free_block(size: int) -> int:
+    """A base port with `size` free ports above it (for `rdv up`'s metrics ports)."""
+    from rdv.broker.embedded import free_port
+
+    for _ in range(50):
+        base = free_port()
+        if base + size < 65000 and all(free_port(base + i) == base + i for i in range(size)):
+            return base
+    raise RuntimeError("no block of free ports")

@@ -14,17 +14,21 @@ pytestmark = pytest.mark.broker
 
 
 def rdv(
-    *args: str, bootstrap: str | None = None, home: Path | None = None, stdin: str | None = None
+    *args: str,
+    bootstrap: str | None = None,
+    home: Path | None = None,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    environ = {**os.environ, **(env or {})}
+    environ.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     if bootstrap:
-        env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+        environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
     if home:
-        env["RDV_HOME"] = str(home)
+        environ["RDV_HOME"] = str(home)
     return subprocess.run(
         [sys.executable, "-m", "rdv.cli", *args],
-        env=env,
+        env=environ,
         text=True,
         input=stdin,
         capture_output=True,
@@ -117,9 +121,19 @@ def test_bench_floor_prints_figures_and_writes_json(kafka_bootstrap: str, tmp_pa
     assert figures["machine"]["cpus"] >= 1
 
 
-def test_demo_runs_the_story_end_to_end_on_a_fresh_home(tmp_path: Path) -> None:
+def test_demo_trains_first_models_and_tells_the_story_on_a_fresh_home(tmp_path: Path) -> None:
+    """What `make demo` runs: `rdv up` on an empty home trains the four first models on
+    PySpark, starts everything, and tells the rollout story."""
+    from rdv.broker.embedded import free_port
+    from rdv.registry import Registry
+    from tests.integration.harness import free_block
+
+    ports = {
+        "RDV_UP_METRICS_PORT_BASE": str(free_block(6)),
+        "RDV_UP_PROMETHEUS_PORT": str(free_port()),
+    }
     try:
-        result = rdv("demo", "--seconds", "3", home=tmp_path)
+        result = rdv("demo", "--seconds", "3", home=tmp_path, env=ports)
         assert result.returncode == 0, result.stderr[-3000:]
         summary = result.stdout
         sent, answered = (
@@ -135,7 +149,16 @@ def test_demo_runs_the_story_end_to_end_on_a_fresh_home(tmp_path: Path) -> None:
         ):
             assert step in result.stderr
         assert "rollout v4: roll back to login-bot@2" in result.stderr
-        assert (tmp_path / "logs" / "rendezvous.log").exists()
+        assert "Restarted by the supervisor: login-bot@3 (1x)" in summary
+        registry = Registry(tmp_path / "registry")
+        trained = {e.model_id: e.info for e in registry.list()}
+        assert set(trained) == {"login-bot@1", "login-bot@2", "login-bot@3", "fast@1"}
+        assert all(info["lineage"]["spark"] for info in trained.values())
+        assert all(info["metrics"]["auc"] > 0.8 for info in trained.values())
+        assert registry.aliases()["champion"] == "login-bot@2"
+        for log in ("rendezvous", "login-bot@2", "decoy", "training"):
+            assert (tmp_path / "logs" / f"{log}.log").exists()
         assert list((tmp_path / "archive").rglob("*.parquet"))
+        assert not (tmp_path / "stack.json").exists()  # everything stopped at the end
     finally:
         rdv("broker", "stop", home=tmp_path)

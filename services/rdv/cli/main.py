@@ -7,9 +7,8 @@ import sys
 
 import typer
 
-from rdv.cli import bench_cmd, broker_cmd, rollout_cmd, topics_cmd
+from rdv.cli import bench_cmd, broker_cmd, rollout_cmd, topics_cmd, up_cmd
 from rdv.cli.common import console
-from rdv.cli.demo_cmd import demo
 from rdv.cli.messages_cmd import consume, predict, produce
 from rdv.cli.services_cmd import decoy, rendezvous, worker
 from rdv.cli.training_cmd import data_app, feedback_app, models_app, score_batch, train
@@ -31,7 +30,11 @@ app.add_typer(feedback_app, name="feedback")
 app.command()(produce)
 app.command()(consume)
 app.command()(predict)
-app.command()(demo)
+app.command()(up_cmd.up)
+app.command("demo", help="The same as `rdv up`.")(up_cmd.up)
+app.command()(up_cmd.down)
+app.command()(up_cmd.status)
+app.command()(up_cmd.logs)
 app.command()(worker)
 app.command()(decoy)
 app.command()(rendezvous)

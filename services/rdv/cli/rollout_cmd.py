@@ -90,6 +90,13 @@ def set_config(
     file: Annotated[Path, typer.Argument(help="YAML rollout config.")],
     bootstrap: BootstrapOption = None,
     comment: Comment = None,
+    if_absent: Annotated[
+        bool,
+        typer.Option(
+            "--if-absent",
+            help="Publish only when no config is on the topic yet (for first starts).",
+        ),
+    ] = False,
 ) -> None:
     """Validate FILE and publish it as the next version."""
     try:
@@ -98,7 +105,11 @@ def set_config(
         raise ConfigError(f"cannot read {file}: {exc.strerror}") from exc
     config = parse_config(text, str(file)).validated()
     servers = resolve_bootstrap(bootstrap)
-    _publish(servers, config, _latest(servers), comment)
+    latest = _latest(servers)
+    if if_absent and latest is not None:
+        console.print(f"rollout config v{latest.version} is in force; {file} not published")
+        return
+    _publish(servers, config, latest, comment)
 
 
 @app.command()

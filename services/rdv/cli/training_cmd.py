@@ -19,7 +19,7 @@ feedback_app = typer.Typer(help="Feedback for training.", no_args_is_help=True)
 RegistryOption = Annotated[Path, typer.Option("--registry", help="Registry directory.")]
 
 
-def _spark(master: str, app: str) -> Any:
+def quiet_spark(master: str, app: str) -> Any:
     """A quiet SparkSession (no UI, errors only) for the commands that run Spark."""
     from pyspark.sql import SparkSession
 
@@ -27,6 +27,7 @@ def _spark(master: str, app: str) -> Any:
         SparkSession.builder.master(master)
         .appName(app)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
@@ -83,7 +84,7 @@ def train(
     from rdv.trainer.train import train as run
 
     settings = load_train_config(config)
-    spark = _spark(master, f"rdv-train-{settings.name}")
+    spark = quiet_spark(master, f"rdv-train-{settings.name}")
     try:
         with console.status(f"training {settings.name}@{settings.version} on {master} ..."):
             outcome = run(spark, settings)
@@ -122,6 +123,16 @@ def list_models(registry: RegistryOption = Path("registry")) -> None:
             f"{rows.get('train')}/{rows.get('test')}/{rows.get('bad')}",
         )
     out.print(table)
+
+
+@models_app.command()
+def examples(registry: RegistryOption = Path("registry")) -> None:
+    """Register the hand-made login-bot example models (no Spark needed) with their aliases:
+    champion, challenger, canary and fallback. Models already there are kept."""
+    from rdv.up.first_models import first_models
+
+    paths = first_models(Registry(registry), examples=True, progress=console.print)
+    console.print(f"[green]example models ready[/] in {registry}: {', '.join(paths)}")
 
 
 @models_app.command()
@@ -190,7 +201,7 @@ def score_batch(
     from rdv.trainer.batch import score_batch as run
 
     entry = Registry(registry).get(model)
-    spark = _spark(master, "rdv-score-batch")
+    spark = quiet_spark(master, "rdv-score-batch")
     try:
         count = run(spark, entry, out_dir, input_csv, archive)
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
 
 from rdv.rendezvous.core import Quality
 from rdv.rendezvous.traffic import Posteriors
@@ -52,11 +52,20 @@ class RendezvousMetrics:
             buckets=DELTA_BUCKETS,
             registry=r,
         )
+        # A histogram with negative buckets exposes no _sum, so the mean comes from a summary.
+        self.delta_signed = Summary(
+            "rdv_score_delta_signed",
+            "The same deltas, whose _sum/_count is their mean",
+            ["model", "against"],
+            registry=r,
+        )
         self.canary_psi = Gauge(
             "rdv_canary_psi",
             "PSI of the canary's recent scores against its reference window",
             registry=r,
         )
+        # NaN until both windows are full: a 0 would claim "no drift" before anything is known.
+        self.canary_psi.set(float("nan"))
         self.config_version = Gauge(
             "rdv_config_version", "Rollout config version in force", registry=r
         )
@@ -121,6 +130,7 @@ class RendezvousMetrics:
         ):
             for model, delta in deltas.items():
                 self.delta.labels(model=model, against=against).observe(delta)
+                self.delta_signed.labels(model=model, against=against).observe(delta)
 
     def feedback_joined(self, outcomes: Sequence[Quality], posteriors: Posteriors) -> None:
         if outcomes:

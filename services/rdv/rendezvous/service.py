@@ -55,7 +55,7 @@ class RendezvousService:
         self.config: RolloutConfig | None = None
         self.core: DecisionCore | None = None
         self.metrics: RendezvousMetrics | None = None
-        self.drift = CanaryDrift()
+        self.drift = CanaryDrift(settings.drift_reference, settings.drift_window)
         self.restored: dict[str, state.Entry] = {}
         self.closed_pending: dict[int, dict[str, int]] = {}  # partition -> request id -> offset
         self.consumed: dict[tuple[str, int], int] = {}  # next offset to read

@@ -34,6 +34,10 @@ class RendezvousServiceSettings(BaseSettings):
     # (same request id, so clients can drop repeats). See docs/reliability.md.
     delivery: Literal["exactly_once", "at_least_once"] = "exactly_once"
     batch_max: int = Field(1000, ge=1)
+    # Canary drift: PSI of the latest `drift_window` canary scores against the first
+    # `drift_reference` ones.
+    drift_reference: int = Field(1000, ge=10)
+    drift_window: int = Field(1000, ge=100)
     requests_topic: str = REQUESTS
     results_topic: str = RESULTS
     feedback_topic: str = FEEDBACK

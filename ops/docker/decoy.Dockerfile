@@ -1,0 +1,25 @@
+# The decoy: archives every request exactly as seen, as Parquet under /archive.
+# Built from the same package as the other services: docker build -f ops/docker/decoy.Dockerfile .
+FROM python:3.11-slim-bookworm AS package
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY services/ services/
+COPY schemas/ schemas/
+COPY ops/kafka/ ops/kafka/
+COPY ops/prometheus.yml ops/prometheus-rules.yml ops/
+# No Spark: scoring runs on numpy, so the serving images stay small.
+RUN python -m venv /opt/rdv && /opt/rdv/bin/pip install --no-cache-dir --quiet /src
+
+FROM python:3.11-slim-bookworm
+COPY --from=package /opt/rdv /opt/rdv
+ENV PATH=/opt/rdv/bin:$PATH PYTHONUNBUFFERED=1 RDV_HOME=/var/lib/rdv
+RUN useradd --uid 10001 --create-home rdv \
+ && mkdir -p /var/lib/rdv /archive /registry \
+ && chown rdv /var/lib/rdv /archive /registry
+USER rdv
+ENV RDV_DECOY_METRICS_PORT=9400 RDV_DECOY_ARCHIVE=/archive
+VOLUME ["/archive"]
+EXPOSE 9400
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9400/metrics', timeout=2)"]
+ENTRYPOINT ["rdv", "decoy"]

@@ -1,0 +1,184 @@
+"""Supervised service processes for `rdv up`: one log file each, a crashed one restarted with
+backoff, all stopped together. The state file lets `rdv status` and `rdv down` find them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# A service that stays up this long has recovered: its next crash starts the backoff anew.
+HEALTHY_AFTER_S = 30.0
+MAX_BACKOFF_S = 30.0
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    command: Sequence[str]
+    role: str = ""
+    metrics_port: int | None = None
+
+
+@dataclass
+class Supervised:
+    spec: ServiceSpec
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    backoff_s: float = 1.0
+    restart_at: float | None = None
+    held: bool = False  # stopped on purpose (the demo's "champion killed"): not restarted
+    last_exit: int | None = None
+
+
+@dataclass
+class Supervisor:
+    """Runs `specs` as child processes with `env`; logs in `workdir/logs/<name>.log`."""
+
+    workdir: Path
+    env: dict[str, str]
+    specs: Sequence[ServiceSpec]
+    state_file: Path | None = None
+    extra_state: dict[str, Any] = field(default_factory=dict)
+    services: dict[str, Supervised] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _watcher: threading.Thread | None = None
+
+    def log_path(self, name: str) -> Path:
+        return self.workdir / "logs" / f"{name}.log"
+
+    def start(self) -> Supervisor:
+        (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
+        for spec in self.specs:
+            self.services[spec.name] = Supervised(spec)
+            self._launch(self.services[spec.name])
+        self._write_state()
+        self._watcher = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+        self._watcher.start()
+        return self
+
+    def _launch(self, service: Supervised) -> None:
+        with open(self.log_path(service.spec.name), "ab") as out:
+            out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting\n".encode())
+            out.flush()
+            service.process = subprocess.Popen(
+                list(service.spec.command),
+                env={**os.environ, **self.env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        service.started_at = time.monotonic()
+        service.restart_at = None
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.2):
+            changed = False
+            with self._lock:
+                for service in self.services.values():
+                    changed |= self._check(service)
+            if changed:
+                self._write_state()
+
+    def _check(self, service: Supervised) -> bool:
+        now = time.monotonic()
+        process = service.process
+        if process is not None and process.poll() is None:
+            if now - service.started_at > HEALTHY_AFTER_S:
+                service.backoff_s = 1.0
+            return False
+        if service.held or self._stopping.is_set():
+            return False
+        if service.restart_at is None:
+            assert process is not None
+            service.last_exit = process.returncode
+            service.restart_at = now + service.backoff_s
+            log.warning(
+                "%s exited with %s; restarting in %.0f s",
+                service.spec.name,
+                process.returncode,
+                service.backoff_s,
+            )
+            service.backoff_s = min(service.backoff_s * 2, MAX_BACKOFF_S)
+            return True
+        if now >= service.restart_at:
+            service.restarts += 1
+            self._launch(service)
+            return True
+        return False
+
+    def kill(self, name: str, hold: bool = True) -> None:
+        """SIGKILL one service, as a crash would. Held ones stay down until `release`."""
+        with self._lock:
+            service = self.services[name]
+            service.held = hold
+            if service.process is not None and service.process.poll() is None:
+                service.process.send_signal(signal.SIGKILL)
+                service.process.wait(10)
+        self._write_state()
+
+    def release(self, name: str) -> None:
+        with self._lock:
+            service = self.services[name]
+            if service.held:
+                service.held = False
+                service.restarts += 1
+                self._launch(service)
+        self._write_state()
+
+    def running(self, name: str) -> bool:
+        process = self.services[name].process
+        return process is not None and process.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(5)
+        processes = [s.process for s in self.services.values() if s.process is not None]
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + timeout
+        for process in processes:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        if self.state_file is not None:
+            self.state_file.unlink(missing_ok=True)
+
+    def snapshot(self) -> dict[str, Any]:
+        services = {}
+        for name, service in self.services.items():
+            process = service.process
+            alive = process is not None and process.poll() is None
+            services[name] = {
+                "pid": process.pid if process is not None else None,
+                "state": "held" if service.held else "running" if alive else "restarting",
+                "role": service.spec.role,
+                "restarts": service.restarts,
+                "last_exit": service.last_exit,
+                "metrics_port": service.spec.metrics_port,
+                "log": str(self.log_path(name)),
+            }
+        return {"supervisor_pid": os.getpid(), **self.extra_state, "services": services}
+
+    def _write_state(self) -> None:
+        if self.state_file is None:
+            return
+        staging = self.state_file.with_suffix(".tmp")
+        staging.write_text(json.dumps(self.snapshot(), indent=2))
+        os.replace(staging, self.state_file)  # readers never see half a file

@@ -1,0 +1,191 @@
+"""`rdv up --detach`, `rdv status`, `rdv down` as a user runs them, with a real Prometheus
+scraping the stack: targets up, every dashboard query answered, the alert rules loaded and the
+dead-letter alert firing on a real dead letter."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rdv.broker import running_state
+from rdv.broker.embedded import free_port
+from rdv.paths import ops_file
+from rdv.up.prometheus import find_binary
+from tests.integration.harness import free_block
+
+pytestmark = pytest.mark.broker
+DASHBOARD = ops_file("grafana/dashboards/rendezvous.json")
+ALERTS = {
+    "RendezvousSlaMisses",
+    "RendezvousDefaultAnswers",
+    "CanaryDrift",
+    "WorkerConsumerLag",
+    "DeadLetters",
+    "ServiceDown",
+}
+
+
+def rdv(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    return subprocess.run(
+        [sys.executable, "-m", "rdv.cli", *args],
+        env={**environ, "RDV_HOME": str(home), **env},
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
+    url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(url, timeout=5) as response:
+        body = json.load(response)
+    assert body["status"] == "success", (expr, body)
+    return list(body["data"]["result"])
+
+
+def api(prometheus: str, path: str) -> Any:
+    with urllib.request.urlopen(f"{prometheus}{path}", timeout=5) as response:
+        return json.load(response)["data"]
+
+
+def eventually(check: Any, timeout: float = 90, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except (OSError, AssertionError, KeyError):
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(1)
+
+
+@pytest.fixture
+def prometheus_available() -> None:
+    if find_binary(fetch=True) is None:
+        if os.environ.get("RDV_REQUIRE_PROMETHEUS") == "1":
+            pytest.fail("no Prometheus binary and Debian's package could not be fetched")
+        pytest.skip("no Prometheus binary (Debian's `prometheus` package) on this machine")
+
+
+def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_available: None) -> None:
+    ports = {
+        "RDV_UP_METRICS_PORT_BASE": str(free_block(6)),
+        "RDV_UP_PROMETHEUS_PORT": str(free_port()),
+    }
+    home = tmp_path
+    try:
+        started = rdv(home, "up", "--detach", "--example-models", **ports)
+        assert started.returncode == 0, started.stderr[-3000:] + started.stdout[-2000:]
+        stack = json.loads((home / "stack.json").read_text())
+        services = stack["services"]
+        assert set(services) == {
+            "login-bot@1",
+            "login-bot@2",
+            "login-bot@3",
+            "fast@1",
+            "decoy",
+            "rendezvous",
+            "prometheus",
+        }
+        assert all(s["state"] == "running" for s in services.values())
+        status = rdv(home, "status")
+        assert status.returncode == 0 and status.stdout.count("running") == 7, status.stdout
+
+        answer = rdv(home, "predict", "--json", '{"failed_logins": 12, "country": "FR"}')
+        assert answer.returncode == 0, answer.stderr
+        assert json.loads(answer.stdout)["model"] in {"login-bot@2", "fast@1"}
+        sent = rdv(home, "produce", "--count", "200", "--rate", "100")
+        assert sent.returncode == 0, sent.stderr
+        _dead_letter(stack["bootstrap"])
+
+        # A crashed worker comes back under the supervisor, with a new pid.
+        champion = services["login-bot@2"]
+        os.kill(int(champion["pid"]), signal.SIGKILL)
+
+        def restarted() -> bool:
+            now = json.loads((home / "stack.json").read_text())["services"]["login-bot@2"]
+            return (
+                now["restarts"] == 1 and now["state"] == "running" and now["pid"] != champion["pid"]
+            )
+
+        eventually(restarted, 30, "the champion's restart")
+        assert "restarting in" in (home / "logs" / "supervisor.log").read_text()
+
+        prometheus = stack["prometheus"]
+        eventually(
+            lambda: len([r for r in query(prometheus, "up") if r["value"][1] == "1"]) == 6,
+            90,
+            "all six targets up",
+        )
+        eventually(
+            lambda: float(query(prometheus, "sum(rdv_answers_total)")[0]["value"][1]) >= 200,
+            90,
+            "200 answers in Prometheus",
+        )
+        rules = api(prometheus, "/api/v1/rules")["groups"]
+        loaded = {rule["name"]: rule for group in rules for rule in group["rules"]}
+        assert set(loaded) >= ALERTS
+        assert all(rule["health"] == "ok" for rule in loaded.values()), loaded
+        eventually(
+            lambda: any(
+                a["labels"]["alertname"] == "DeadLetters" and a["state"] == "firing"
+                for a in api(prometheus, "/api/v1/alerts")["alerts"]
+            ),
+            60,
+            "the DeadLetters alert",
+        )
+        _every_dashboard_query_answers(prometheus)
+    finally:
+        stopped = rdv(home, "down")
+    assert stopped.returncode == 0, stopped.stderr
+    assert not (home / "stack.json").exists()
+    for service in services.values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(service["pid"]), 0)
+    assert running_state(home / "broker") is None  # `rdv down` stopped the Kafka it started
+
+
+def _dead_letter(bootstrap: str) -> None:
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap})
+    producer.produce("requests", b"\x00 not a request", key=b"junk")
+    assert producer.flush(10) == 0
+
+
+def _every_dashboard_query_answers(prometheus: str) -> None:
+    """Each panel's query is valid PromQL against the real server, and the panels a user looks
+    at first have data."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    empty = []
+    for panel in dashboard["panels"]:
+        results = [query(prometheus, target["expr"]) for target in panel["targets"]]
+        if not any(results):
+            empty.append(panel["title"])
+    must_have_data = {
+        "Answers per second by role and reason",
+        "Answer latency (rendezvous arrival to answer)",
+        "Answers inside the SLA",
+        "Score deltas against the champion and canary (mean)",
+        "Rollout config version",
+        "Worker model time per micro-batch, p99",
+        "Dead letters per minute",
+        "Decoy: requests archived per second",
+    }
+    assert not must_have_data & set(empty), empty
