@@ -5,6 +5,7 @@
 #   python:3.11-slim-bookworm   Debian's Python 3.11 (ops/images/python)
 #   apache/kafka:4.3.1          the broker jars from Maven Central (ops/images/kafka)
 #   prom/prometheus:v2.42.0     Debian's prometheus package (ops/images/prometheus)
+# It also builds the `docker compose` plugin from the Go module proxy when it is missing.
 # Images that already exist are kept; --rebuild builds them again. grafana/grafana has no
 # Debian package, so it has no stand-in: run the stack without it (README, "Containers").
 # Usage: ops/images/build-stand-ins.sh [--rebuild]   (as root: debootstrap needs it)
@@ -21,6 +22,16 @@ step() { echo "==> $*"; }
 command -v docker >/dev/null || die "no docker client: apt-get install docker.io"
 docker info >/dev/null 2>&1 || die "no Docker engine answers: start one with 'dockerd &' (as root)"
 mkdir -p "$cache"
+
+# Debian's docker.io has no compose v2 plugin; the Go module proxy has its source.
+if ! docker compose version >/dev/null 2>&1; then
+  command -v go >/dev/null || die "no 'docker compose' and no Go to build it"
+  step "building the docker compose plugin from the Go module proxy (once, a few minutes)"
+  GOBIN="$cache/go-bin" go install github.com/docker/compose/v2/cmd@v2.29.7 \
+    >"$cache/compose-build.log" 2>&1 || die "building compose failed: see $cache/compose-build.log"
+  mkdir -p /usr/local/lib/docker/cli-plugins
+  install -m 0755 "$cache/go-bin/cmd" /usr/local/lib/docker/cli-plugins/docker-compose
+fi
 
 if have debian:bookworm-slim; then
   step "debian:bookworm-slim exists"

@@ -14,7 +14,12 @@ def new_cluster_id() -> str:
 
 
 def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
-    settings = {
+    settings = server_settings(port, controller_port, log_dir)
+    return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+
+def server_settings(port: int, controller_port: int, log_dir: Path) -> dict[str, str]:
+    return {
         # One process is both broker and KRaft controller: the smallest real Kafka there is.
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -42,4 +47,24 @@ def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
         "auto.create.topics.enable": "false",
         "num.partitions": "6",
     }
-    return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+
+# Properties that depend on where the broker runs, not on how it behaves.
+PLACEMENT = (
+    "listeners",
+    "advertised.listeners",
+    "listener.security.protocol.map",
+    "controller.quorum.voters",
+    "log.dirs",
+)
+
+
+def container_environment() -> dict[str, str]:
+    """The embedded broker's behaviour as the apache/kafka image's KAFKA_* variables
+    (`a.b_c-d` is KAFKA_A_B__C___D), so a container broker behaves like the embedded one."""
+    settings = server_settings(9092, 9093, Path("/var/lib/kafka/data"))
+    return {
+        "KAFKA_" + key.replace("_", "__").replace("-", "___").replace(".", "_").upper(): value
+        for key, value in settings.items()
+        if key not in PLACEMENT
+    }

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from rdv.cli.common import BootstrapOption, console
-from rdv.decoy.service import Decoy
 from rdv.decoy.settings import DecoySettings
+from rdv.errors import ConfigError
 from rdv.settings import make_codec, resolve_bootstrap
 from rdv.settings_util import load_settings
 from rdv.worker.service import Worker
@@ -96,6 +96,13 @@ def decoy(
         roll_seconds=roll_seconds,
         roll_rows=roll_rows,
     )
+    try:
+        from rdv.decoy.service import Decoy
+    except ImportError as exc:  # pyarrow is an extra: the model and rendezvous images skip it
+        raise ConfigError(
+            f"the decoy writes Parquet and needs pyarrow ({exc}): "
+            "pip install 'rendezvous-serving[decoy]'"
+        ) from exc
     service = Decoy(settings, resolve_bootstrap(bootstrap), make_codec())
     service.install_signal_handlers()
     console.print(
