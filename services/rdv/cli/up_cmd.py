@@ -58,6 +58,11 @@ def up(
             settings,
         )
     console.print(f"Kafka on {launch.bootstrap}; models in {home / 'registry'}")
+    if prometheus and launch.prometheus_url is None:
+        console.print(
+            "[yellow]no Prometheus[/]: none on the PATH and Debian's package could not be "
+            "fetched; the services still serve /metrics"
+        )
     if detach:
         _detach(launch, bootstrap, example_models, prometheus)
         return
