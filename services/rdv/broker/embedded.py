@@ -12,19 +12,24 @@ import contextlib
 import ctypes
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 
+from pydantic import SecretStr
+
 from rdv.broker.jars import ensure_jars, pinned_kafka_version
-from rdv.broker.properties import new_cluster_id, server_properties
+from rdv.broker.properties import BROKER_USER, new_cluster_id, server_properties
 from rdv.errors import BrokerError
+from rdv.kafka.settings import KafkaSettings
 from rdv.paths import kafka_pom_dir, state_dir
 
 STATE_FILE = "broker.json"
@@ -111,19 +116,30 @@ class EmbeddedBroker:
         owned: bool = False,
         heap: str = "768m",
         ephemeral: bool = False,
+        sasl_users: Mapping[str, str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.requested_port = port
         self.owned = owned
         self.heap = heap
         self.ephemeral = ephemeral
+        # SASL/PLAIN users (name -> password) for a SASL_PLAINTEXT client listener; the broker's
+        # own user is added with a random password.
+        self.sasl_users = (
+            {BROKER_USER: secrets.token_urlsafe(16), **sasl_users} if sasl_users else None
+        )
         self.state: BrokerState | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def throwaway(cls) -> EmbeddedBroker:
+    def throwaway(cls, sasl_users: Mapping[str, str] | None = None) -> EmbeddedBroker:
         """A broker on a fresh temporary dir and free port, deleted when stopped (tests)."""
-        return cls(Path(tempfile.mkdtemp(prefix="rdv-kafka-")), owned=True, ephemeral=True)
+        return cls(
+            Path(tempfile.mkdtemp(prefix="rdv-kafka-")),
+            owned=True,
+            ephemeral=True,
+            sasl_users=sasl_users,
+        )
 
     @property
     def bootstrap(self) -> str:
@@ -182,7 +198,9 @@ class EmbeddedBroker:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         properties = self.data_dir / "server.properties"
         log_dirs = self.data_dir / "kafka-logs"
-        properties.write_text(server_properties(port, controller_port, log_dirs))
+        # The file may hold SASL passwords: readable by this user only.
+        properties.touch(mode=0o600)
+        properties.write_text(server_properties(port, controller_port, log_dirs, self.sasl_users))
         self._format_storage(libs, java, properties)
         cmd = [
             java,
@@ -228,11 +246,22 @@ class EmbeddedBroker:
                 raise BrokerError(
                     f"the broker exited during start-up; see {self.log_file}:\n" + self._log_tail()
                 )
-            if cluster_ready(self.state.bootstrap, timeout=1.0):
+            if cluster_ready(self.state.bootstrap, timeout=1.0, settings=self._own_client()):
                 return
             time.sleep(0.1)
         self.stop()
         raise BrokerError(f"the broker was not ready within {timeout:.0f} s; see {self.log_file}")
+
+    def _own_client(self) -> KafkaSettings | None:
+        """Client settings as the broker's own user, when the listener wants SASL."""
+        if not self.sasl_users:
+            return None
+        return KafkaSettings(
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="PLAIN",
+            sasl_username=BROKER_USER,
+            sasl_password=SecretStr(self.sasl_users[BROKER_USER]),
+        )
 
     def _log_tail(self, lines: int = 15) -> str:
         for path in (self.log_file, self.data_dir / "logs" / "stdout.log"):

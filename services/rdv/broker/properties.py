@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -13,9 +14,39 @@ def new_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
-def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
+def server_properties(
+    port: int, controller_port: int, log_dir: Path, sasl_users: Mapping[str, str] | None = None
+) -> str:
     settings = server_settings(port, controller_port, log_dir)
+    if sasl_users:
+        settings.update(sasl_plain_settings(port, controller_port, sasl_users))
     return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+
+BROKER_USER = "rdv-broker"
+
+
+def sasl_plain_settings(
+    port: int, controller_port: int, users: Mapping[str, str]
+) -> dict[str, str]:
+    """The client listener as SASL_PLAINTEXT with the PLAIN mechanism and these users (the
+    broker's own user, `BROKER_USER`, among them). The controller listener stays on loopback
+    without SASL: only the broker itself talks to it."""
+    if BROKER_USER not in users:
+        raise ValueError(f"the users must include the broker's own, {BROKER_USER!r}")
+    accounts = " ".join(f'user_{name}="{password}"' for name, password in users.items())
+    return {
+        "listeners": f"SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}",
+        "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "SASL_PLAINTEXT",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "sasl.mechanism.inter.broker.protocol": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": (
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="{BROKER_USER}" password="{users[BROKER_USER]}" {accounts};'
+        ),
+    }
 
 
 def server_settings(port: int, controller_port: int, log_dir: Path) -> dict[str, str]:

@@ -11,6 +11,7 @@ import typer
 from rdv.broker import EmbeddedBroker, default_data_dir, running_state
 from rdv.broker.jars import ensure_jars
 from rdv.cli.common import console, out
+from rdv.errors import ConfigError
 
 app = typer.Typer(
     help="Run a real Apache Kafka broker on this machine (KRaft, loopback).", no_args_is_help=True
@@ -33,6 +34,14 @@ def start(
     ] = None,
     data_dir: DataDirOption = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait until it is ready.")] = 90.0,
+    sasl_users_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Require SASL/PLAIN (SASL_PLAINTEXT) from clients; one `user:password` per "
+            "line. Clients then set KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM=PLAIN, "
+            "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD."
+        ),
+    ] = None,
 ) -> None:
     """Start the broker in the background; return once it answers."""
     directory = data_dir or default_data_dir()
@@ -41,7 +50,8 @@ def start(
         console.print(f"Kafka already runs on {running.bootstrap} (pid {running.pid})")
         out.print(running.bootstrap)
         return
-    broker = EmbeddedBroker(directory, port=port)
+    users = read_sasl_users(sasl_users_file) if sasl_users_file else None
+    broker = EmbeddedBroker(directory, port=port, sasl_users=users)
     began = time.monotonic()
     with console.status("starting Kafka ..."):
         broker.start(timeout=timeout)
@@ -50,6 +60,25 @@ def start(
         f"({time.monotonic() - began:.1f} s; data in {broker.data_dir})"
     )
     out.print(broker.bootstrap)
+
+
+def read_sasl_users(path: Path) -> dict[str, str]:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    users = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, colon, password = line.strip().partition(":")
+        if not colon or not name or not password:
+            # The line itself is not echoed: it holds a password.
+            raise ConfigError(f"{path}:{number}: expected user:password")
+        users[name] = password
+    if not users:
+        raise ConfigError(f"{path} names no users: one user:password per line")
+    return users
 
 
 @app.command()

@@ -23,10 +23,29 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-def _admin(bootstrap: str, settings: KafkaSettings | None, quiet: bool = False) -> AdminClient:
+def _admin(
+    bootstrap: str,
+    settings: KafkaSettings | None,
+    quiet: bool = False,
+    errors: list[KafkaError] | None = None,
+) -> AdminClient:
     config: dict[str, Any] = (settings or KafkaSettings()).client_config(bootstrap)
     config["logger"] = _quiet if quiet else logging.getLogger("rdv.kafka.librdkafka")
+    if errors is not None:
+        config["error_cb"] = errors.append
     return AdminClient(config)
+
+
+def _unreachable(bootstrap: str, exc: KafkaException, errors: list[KafkaError]) -> str:
+    """Why a cluster could not be reached, naming a failed login (which librdkafka reports
+    only to the error callback) rather than the transport failure that follows it."""
+    refused = next((e for e in errors if e.code() == KafkaError._AUTHENTICATION), None)
+    if refused is not None:
+        return (
+            f"Kafka at {bootstrap} refused the login: {refused.str()}; check "
+            "KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM"
+        )
+    return f"cannot reach Kafka at {bootstrap}: {exc}"
 
 
 def cluster_ready(
@@ -42,10 +61,13 @@ def cluster_ready(
 
 def topic_partitions(bootstrap: str, settings: KafkaSettings | None = None) -> dict[str, int]:
     """Partition count of every topic on the cluster."""
+    errors: list[KafkaError] = []
+    admin = _admin(bootstrap, settings, errors=errors)
     try:
-        metadata = _admin(bootstrap, settings).list_topics(timeout=10)
+        metadata = admin.list_topics(timeout=10)
     except KafkaException as exc:
-        raise RendezvousError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+        admin.poll(0.1)  # error callbacks run only when the client is polled
+        raise RendezvousError(_unreachable(bootstrap, exc, errors)) from exc
     return {name: len(t.partitions) for name, t in metadata.topics.items()}
 
 
