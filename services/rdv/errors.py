@@ -19,6 +19,8 @@ class DecodeError(CodecError):
     """Bytes that are not a valid message of the expected schema. ``reason`` is one line."""
 
     def __init__(self, reason: str) -> None:
+        # Reasons travel in dead letters and log lines: whatever a library said, one line.
+        reason = " ".join(reason.split())
         super().__init__(reason)
         self.reason = reason
 

@@ -23,3 +23,12 @@ def load_settings(cls: type[S], **overrides: Any) -> S:
             name = ".".join(str(p) for p in error["loc"])
             problems.append(f"{name} ({prefix}{name.upper()}): {error['msg']}")
         raise ConfigError("; ".join(problems)) from exc
+
+
+def yaml_problem(source: str, exc: Exception) -> str:
+    """One line for a YAML syntax error: what and where (PyYAML's own message spans lines
+    and draws a caret)."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{source} is not valid YAML: {problem}{where}"

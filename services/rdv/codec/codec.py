@@ -131,5 +131,8 @@ class Codec:
         try:
             validate(record, reader.parsed, raise_errors=True)
         except ValidationError as exc:
-            raise DecodeError(f"JSON {reader.short_name} does not fit the schema: {exc}") from exc
+            problems = "; ".join(str(e) for e in getattr(exc, "errors", None) or [exc])
+            raise DecodeError(
+                f"JSON {reader.short_name} does not fit the schema: {problems}"
+            ) from exc
         return record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,7 +107,24 @@ def create_topics(
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise RendezvousError(f"cannot create topic {name}: {exc}") from exc
                 outcome[name] = "exists"
+        _await_leaders(admin, {s.name: s.partitions for s in missing})
     return outcome
+
+
+def _await_leaders(admin: AdminClient, partitions: dict[str, int], timeout: float = 15) -> None:
+    """Wait until every new partition has a leader in the metadata: created is not yet
+    usable, and a reader that asks for offsets before then gets 'unknown partition'."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        topics = admin.list_topics(timeout=5).topics
+        if all(
+            name in topics
+            and len(topics[name].partitions) == count
+            and all(p.leader >= 0 for p in topics[name].partitions.values())
+            for name, count in partitions.items()
+        ):
+            return
+        time.sleep(0.05)
 
 
 def delete_topics(bootstrap: str, names: list[str], settings: KafkaSettings | None = None) -> None:

@@ -67,7 +67,10 @@ class LogisticRegression:
         x = frame.vector(self.spec.inputs[0])
         margins = x @ self.coefficients.T + self.intercepts
         if not self.multinomial:
-            p1 = 1.0 / (1.0 + np.exp(-margins[:, 0]))
+            # Spark's formula, for parity; a huge margin overflows exp to inf and p1 to 0, which is
+            # the right answer, so the warning is noise.
+            with np.errstate(over="ignore"):
+                p1 = 1.0 / (1.0 + np.exp(-margins[:, 0]))
             return Output((p1 > self.threshold).astype(np.float64), np.column_stack([1 - p1, p1]))
         shifted = np.exp(margins - margins.max(axis=1, keepdims=True))
         probability = shifted / shifted.sum(axis=1, keepdims=True)

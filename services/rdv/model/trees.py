@@ -124,7 +124,8 @@ class TreeEnsemble:
             if self.kind == "regressor":
                 return Output(margin, None)
             # Spark's GBT classifier: logistic loss with a factor 2 on the margin.
-            p1 = 1.0 / (1.0 + np.exp(-2.0 * margin))
+            with np.errstate(over="ignore"):  # as in the logistic regression: p1 -> 0 is right
+                p1 = 1.0 / (1.0 + np.exp(-2.0 * margin))
             return Output((margin > 0).astype(np.float64), np.column_stack([1 - p1, p1]))
         if self.kind == "regressor":
             return Output(self.leaf_value[leaf].mean(axis=1), None)

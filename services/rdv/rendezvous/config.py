@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from rdv.errors import ConfigError
+from rdv.settings_util import yaml_problem
 
 MODEL_ID = re.compile(r"^[A-Za-z0-9_.\-]+@[A-Za-z0-9_.\-]+$")
 TIER_ROLES = ("preferred", "champion", "challenger", "fallback")
@@ -210,7 +211,7 @@ def parse_config(text: str, source: str = "config") -> RolloutConfig:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source} is not valid YAML: {exc}") from exc
+        raise ConfigError(yaml_problem(source, exc)) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{source} must be a mapping of settings")
     known = {

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rdv.errors import ConfigError
+from rdv.settings_util import yaml_problem
 
 CLASSIFIERS = ("logistic_regression", "decision_tree", "random_forest", "gbt")
 REGRESSORS = (
@@ -69,7 +70,7 @@ def load_train_config(path: Path) -> TrainConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        raise ConfigError(yaml_problem(str(path), exc)) from exc
     try:
         config = TrainConfig.model_validate(raw)
     except ValidationError as exc:

@@ -88,3 +88,10 @@ def test_registry_framing_without_a_registry_says_how_to_configure_one() -> None
 def test_unknown_registry_id_is_a_decode_error() -> None:
     with pytest.raises(DecodeError, match="unknown to the registry"):
         Codec(registry=InMemoryRegistry()).decode("Request", frame_confluent(42, b"\x00"))
+
+
+def test_a_schema_mismatch_in_json_is_one_line_naming_the_field() -> None:
+    with pytest.raises(DecodeError) as error:
+        CODEC.decode("Request", b'{"key": 42, "features": {}}', "application/json")
+    assert "\n" not in error.value.reason
+    assert "key" in error.value.reason and "expected string" in error.value.reason
