@@ -32,6 +32,14 @@ class AnswerTimeoutError(RendezvousError, TimeoutError):
     """No answer within the client's timeout (is the rendezvous running?)."""
 
 
+class AnswerFuture(Future[Answer]):
+    """The answer to come for one request; `request_id` names the request that was sent."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__()
+        self.request_id = request_id
+
+
 class RendezvousClient:
     def __init__(
         self,
@@ -66,13 +74,13 @@ class RendezvousClient:
 
     def submit(
         self, features: dict[str, Any], key: str | None = None, deadline_ms: int | None = None
-    ) -> Future[Answer]:
-        """Send one request; the Future resolves to its Answer record."""
+    ) -> AnswerFuture:
+        """Send one request; the future resolves to its Answer record."""
         split = split_features(features)
         request = new_request(
             split["numeric"], split["categorical"], key=key, deadline_ms=deadline_ms
         )
-        future: Future[Answer] = Future()
+        future = AnswerFuture(request["request_id"])
         with self._lock:
             self._pending[request["request_id"]] = future
         self._producer.send(
@@ -121,7 +129,12 @@ class RendezvousClient:
             raise AnswerTimeoutError(f"no answer within {timeout:g} s") from exc
 
     def flush(self) -> None:
+        """Wait until every request sent is acknowledged (DeliveryError after 30 s)."""
         self._producer.flush()
+
+    def poll(self) -> None:
+        """Hand queued requests on and serve delivery reports, without waiting."""
+        self._producer.poll(0)
 
     def close(self) -> None:
         self._closed.set()

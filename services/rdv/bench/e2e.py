@@ -80,7 +80,7 @@ def _drive(
         )
         future.add_done_callback(done)
         futures.append(future)
-        client._producer.poll(0)
+        client.poll()
     client.flush()
     deadline = time.perf_counter() + sla_ms / 1000 + 5
     while time.perf_counter() < deadline and not all(f.done() for f in futures):

@@ -12,12 +12,14 @@ import contextlib
 import ctypes
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -51,6 +53,30 @@ class BrokerState:
 
 def default_data_dir() -> Path:
     return state_dir() / "broker"
+
+
+def listening_port(preferred: int | None = None) -> int:
+    """A port for a broker to listen on: `preferred` if free, else a free one below the
+    kernel's ephemeral range. Kernel-picked ports come from that range, and while a broker
+    is down its clients' reconnects can take its port there (a connect to a closed local
+    port may bind to that very port), so a restart would have to move."""
+    if preferred and free_port(preferred) == preferred:
+        return preferred
+    low, _ = _ephemeral_range()
+    rng = random.Random()
+    for _ in range(200):
+        candidate = rng.randrange(max(1024, low - 12000), low)
+        if free_port(candidate) == candidate:
+            return candidate
+    return free_port()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -179,13 +205,18 @@ class EmbeddedBroker:
         else:
             # Kafka's customary port for the long-lived broker, so kcat and friends find it.
             customary = 9092 if self.data_dir == default_data_dir() else None
-            port = free_port(previous.port if previous else customary)
-        controller = free_port(previous.controller_port if previous else None)
+            port = listening_port(previous.port if previous else customary)
+        controller = listening_port(previous.controller_port if previous else None)
         if controller == port:
-            controller = free_port()
+            controller = listening_port()
         return port, controller
 
-    def start(self, timeout: float = 60.0) -> EmbeddedBroker:
+    def start(self, timeout: float = 60.0, wait: bool = True) -> EmbeddedBroker:
+        """Start the JVM; with `wait`, return once it answers (else at once)."""
+        if self.owned and threading.current_thread() is not threading.main_thread():
+            # PR_SET_PDEATHSIG fires when the *thread* that started the broker ends, so an
+            # owned broker started from a short-lived thread would be killed right away.
+            raise BrokerError("an owned broker must be started from the main thread")
         running = running_state(self.data_dir)
         if running:
             raise BrokerError(
@@ -230,7 +261,8 @@ class EmbeddedBroker:
             self._process.pid, port, controller_port, pinned_kafka_version(), time.time()
         )
         (self.data_dir / STATE_FILE).write_text(json.dumps(asdict(self.state)))
-        self._wait_ready(timeout)
+        if wait:
+            self._wait_ready(timeout)
         return self
 
     def _wait_ready(self, timeout: float) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -40,7 +42,18 @@ def take_batch(consumer: _Consumer, max_messages: int, timeout: float) -> list[M
     consume(n, timeout) would wait the whole timeout unless n messages arrive, which puts
     the timeout on the latency of every lone request; so block on poll() for the first
     message, then take only what is already fetched."""
-    first = consumer.poll(timeout)
+    try:
+        first = consumer.poll(timeout)
+    except KafkaException as exc:
+        # Raised from poll when the group's bookkeeping fails inside a rebalance, e.g. fetching
+        # committed offsets while the broker is down. The group retries on its own; dying
+        # here would turn a broker restart into a lost service.
+        error = exc.args[0] if exc.args else exc
+        if isinstance(error, KafkaError) and error.fatal():
+            raise ConsumerError(f"fatal consumer error: {error.str()}") from exc
+        log.warning("consumer: %s; retrying", error)
+        time.sleep(min(timeout, 0.5))
+        return []
     if first is None:
         return []
     raw = [first]
@@ -131,6 +144,20 @@ class Consumer:
             if exc.args and exc.args[0].code() == KafkaError._NO_OFFSET:
                 return
             raise
+
+    def committed(self, stopping: threading.Event) -> list[Any]:
+        """The group's committed offsets of the current assignment, asked again (with backoff)
+        while the broker cannot answer, until `stopping` is set."""
+        pause = 0.5
+        while True:
+            try:
+                return list(self._consumer.committed(self._consumer.assignment(), timeout=10))
+            except KafkaException as exc:
+                if stopping.is_set():
+                    raise
+                log.warning("committed offsets not available yet (%s); retrying", exc)
+                stopping.wait(pause)
+                pause = min(pause * 2, 5.0)
 
     def assignment(self) -> list[TopicPartition]:
         return _ours(self._consumer.assignment())

@@ -120,8 +120,13 @@ class RendezvousService:
     def _assigned(self, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
             if tp.topic == self.s.requests_topic:
-                entries = state.restore(
-                    self.bootstrap, self.codec, self.s.state_topic, tp.partition, self.kafka
+                entries = state.restore_patiently(
+                    self.bootstrap,
+                    self.codec,
+                    self.s.state_topic,
+                    tp.partition,
+                    self.kafka,
+                    self.stopping,
                 )
                 self.restored.update(entries)
                 log.info("partition %d: %d mailboxes to restore", tp.partition, len(entries))
@@ -398,7 +403,7 @@ class RendezvousService:
         self.closed_pending.clear()
         self.consumed.clear()
         assigned = raw.assignment()
-        for tp in raw.committed(assigned, timeout=30):
+        for tp in self._consumer.committed(self.stopping):
             raw.seek(
                 _TopicPartition(
                     tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING

@@ -8,12 +8,19 @@ come back."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
+from confluent_kafka import KafkaException
+
 from rdv.codec import Codec
+from rdv.errors import RendezvousError
 from rdv.kafka import KafkaSettings, Message, Outgoing
 from rdv.kafka.reader import PartitionReader
+
+log = logging.getLogger(__name__)
 
 ANSWERED, CLOSED = b"answered", b"closed"
 
@@ -59,6 +66,28 @@ def restore(
     for msg in messages:
         _apply(codec, msg, entries)
     return entries
+
+
+def restore_patiently(
+    bootstrap: str,
+    codec: Codec,
+    topic: str,
+    partition: int,
+    kafka: KafkaSettings | None,
+    stopping: threading.Event,
+) -> dict[str, Entry]:
+    """`restore`, retried with backoff while Kafka is away: answering without the state could
+    answer a request twice, so there is no going on without it."""
+    pause = 0.5
+    while True:
+        try:
+            return restore(bootstrap, codec, topic, partition, kafka)
+        except (RendezvousError, KafkaException) as exc:
+            if stopping.is_set():
+                raise
+            log.warning("partition %d: cannot restore state yet (%s); retrying", partition, exc)
+            stopping.wait(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def _apply(codec: Codec, msg: Message, entries: dict[str, Entry]) -> None:

@@ -88,12 +88,29 @@ class TransactionalWriter:
             for message in outgoing:
                 self._producer.send(message)
             if offsets:
-                raw.send_offsets_to_transaction(offsets, metadata, 30)
-            raw.commit_transaction(30)
+                self._again(lambda: raw.send_offsets_to_transaction(offsets, metadata, 30))
+            self._again(lambda: raw.commit_transaction(30))
             self._observe(time.perf_counter() - started)
         except KafkaException as exc:
             error = exc.args[0]
             log.error("transaction failed: %s", error)
             if error.txn_requires_abort():
-                raw.abort_transaction(30)
+                self._again(lambda: raw.abort_transaction(30))
             self.failure = error
+
+    def _again(self, call: Callable[[], Any]) -> None:
+        """`call` until it stops failing retriably. librdkafka's rule: a retriable error of a
+        transactional call (a timeout while the broker is away) means the same call again;
+        anything else, even a new commit, conflicts with the one still in progress."""
+        pause = 0.2
+        while True:
+            try:
+                call()
+                return
+            except KafkaException as exc:
+                error = exc.args[0]
+                if not error.retriable() or self._closed:
+                    raise
+                log.warning("transaction call failed for now (%s); retrying", error)
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
