@@ -1,0 +1,24 @@
+"""Faults under steady load, through `rdv.bench.chaos` (what `rdv bench chaos` runs), in a
+bounded form: each scenario gets a fresh broker and stack, 30 requests/s for 9 seconds, the
+fault at 3 s and its repair at 6 s. What a user checks: every request answered, exactly once,
+none lost, and every request in the decoy's archive."""
+
+from __future__ import annotations
+
+import pytest
+
+from rdv.bench.chaos import FAULTS, combined, run_scenario
+from rdv.cli.chaos_cmd import COMBINED
+
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(600)]
+
+
+@pytest.mark.parametrize("scenario", ["rendezvous", "broker", "straggler", "rebalance", "combined"])
+def test_no_request_is_lost_or_answered_twice(scenario: str) -> None:
+    fault = combined(COMBINED) if scenario == "combined" else FAULTS[scenario]
+    result = run_scenario(scenario, fault, rate=30, seconds=9, sla_ms=50)
+    assert result.sent == 270
+    assert result.lost == 0, result
+    assert result.duplicated == 0, result
+    assert result.answered == result.exactly_once == result.sent
+    assert result.archived == 1.0, result

@@ -1,0 +1,45 @@
+"""Where an embedded broker listens, and who may start one it owns."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from rdv.broker import EmbeddedBroker
+from rdv.broker.embedded import _ephemeral_range, listening_port
+from rdv.errors import BrokerError
+
+
+def test_a_new_port_is_below_the_ephemeral_range() -> None:
+    low, _ = _ephemeral_range()
+    ports = {listening_port() for _ in range(20)}
+    assert all(1024 <= port < low for port in ports)
+
+
+def test_the_previous_port_is_kept_when_free_and_left_when_taken() -> None:
+    port = listening_port()
+    assert listening_port(port) == port
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        assert listening_port(port) != port
+
+
+def test_an_owned_broker_cannot_be_started_from_a_thread(tmp_path: Path) -> None:
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            EmbeddedBroker(tmp_path, owned=True).start()
+        except BrokerError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    thread.join(30)
+    assert errors and "main thread" in str(errors[0])
+    with pytest.raises(FileNotFoundError):
+        (tmp_path / "broker.json").read_text()  # nothing was started
