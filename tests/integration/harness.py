@@ -129,3 +129,17 @@ def free_block(size: int) -> int:
         if base + size < 65000 and all(free_port(base + i) == base + i for i in range(size)):
             return base
     raise RuntimeError("no block of free ports")
+
+
+def rdv_at_home(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`rdv ARGS` as a user on a machine whose RDV_HOME is `home`, with no Kafka settings
+    but those in `env` (the session broker's are not inherited)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
+    return subprocess.run(
+        [sys.executable, "-m", "rdv.cli", *args],
+        env={**environ, "RDV_HOME": str(home), **env},
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )

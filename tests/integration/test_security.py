@@ -5,10 +5,7 @@ metrics."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rdv.broker import EmbeddedBroker
-from tests.integration.harness import free_block
+from tests.integration.harness import free_block, rdv_at_home
 
 pytestmark = pytest.mark.broker
 PASSWORD = "pw-" + secrets.token_hex(12)
@@ -26,18 +23,6 @@ PASSWORD = "pw-" + secrets.token_hex(12)
 def sasl_bootstrap() -> Iterator[str]:
     with EmbeddedBroker.throwaway(sasl_users={"alice": PASSWORD}) as broker:
         yield broker.bootstrap
-
-
-def rdv(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
-    return subprocess.run(
-        [sys.executable, "-m", "rdv.cli", *args],
-        env={**environ, "RDV_HOME": str(home), **env},
-        text=True,
-        capture_output=True,
-        timeout=180,
-        check=False,
-    )
 
 
 def sasl(bootstrap: str, password: str = PASSWORD) -> dict[str, str]:
@@ -55,9 +40,9 @@ def test_the_stack_runs_on_sasl_settings_and_never_shows_the_password(
 ) -> None:
     env = {**sasl(sasl_bootstrap), "RDV_UP_METRICS_PORT_BASE": str(free_block(6))}
     try:
-        up = rdv(tmp_path, "up", "--detach", "--example-models", "--no-prometheus", **env)
+        up = rdv_at_home(tmp_path, "up", "--detach", "--example-models", "--no-prometheus", **env)
         assert up.returncode == 0, up.stderr[-3000:]
-        answer = rdv(tmp_path, "predict", "--json", '{"failed_logins": 11}', **env)
+        answer = rdv_at_home(tmp_path, "predict", "--json", '{"failed_logins": 11}', **env)
         assert answer.returncode == 0, answer.stderr
         assert json.loads(answer.stdout)["role"] in {"champion", "fallback"}
         stack = json.loads((tmp_path / "stack.json").read_text())
@@ -68,7 +53,7 @@ def test_the_stack_runs_on_sasl_settings_and_never_shows_the_password(
             for s in stack["services"].values()
         ]
     finally:
-        down = rdv(tmp_path, "down", **env)
+        down = rdv_at_home(tmp_path, "down", **env)
     assert down.returncode == 0, down.stderr
     logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "logs").glob("*.log"))
     assert "reading requests" in logs  # the services did log, and ran
@@ -78,7 +63,7 @@ def test_the_stack_runs_on_sasl_settings_and_never_shows_the_password(
 
 
 def test_plaintext_clients_are_refused_with_one_line(sasl_bootstrap: str, tmp_path: Path) -> None:
-    result = rdv(tmp_path, "topics", "list", KAFKA_BOOTSTRAP_SERVERS=sasl_bootstrap)
+    result = rdv_at_home(tmp_path, "topics", "list", KAFKA_BOOTSTRAP_SERVERS=sasl_bootstrap)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -86,7 +71,7 @@ def test_plaintext_clients_are_refused_with_one_line(sasl_bootstrap: str, tmp_pa
 
 def test_a_wrong_password_is_named_but_not_echoed(sasl_bootstrap: str, tmp_path: Path) -> None:
     wrong = "wrong-" + secrets.token_hex(8)
-    result = rdv(tmp_path, "topics", "list", **sasl(sasl_bootstrap, wrong))
+    result = rdv_at_home(tmp_path, "topics", "list", **sasl(sasl_bootstrap, wrong))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert "authentication" in result.stderr.lower(), result.stderr

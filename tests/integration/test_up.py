@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -21,7 +19,7 @@ from rdv.broker import running_state
 from rdv.broker.embedded import free_port
 from rdv.paths import ops_file
 from rdv.up.prometheus import find_binary
-from tests.integration.harness import free_block
+from tests.integration.harness import free_block, rdv_at_home
 
 pytestmark = pytest.mark.broker
 DASHBOARD = ops_file("grafana/dashboards/rendezvous.json")
@@ -33,18 +31,6 @@ ALERTS = {
     "DeadLetters",
     "ServiceDown",
 }
-
-
-def rdv(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
-    return subprocess.run(
-        [sys.executable, "-m", "rdv.cli", *args],
-        env={**environ, "RDV_HOME": str(home), **env},
-        text=True,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
@@ -90,7 +76,7 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
     }
     home = tmp_path
     try:
-        started = rdv(home, "up", "--detach", "--example-models", **ports)
+        started = rdv_at_home(home, "up", "--detach", "--example-models", **ports)
         assert started.returncode == 0, started.stderr[-3000:] + started.stdout[-2000:]
         stack = json.loads((home / "stack.json").read_text())
         services = stack["services"]
@@ -104,13 +90,13 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
             "prometheus",
         }
         assert all(s["state"] == "running" for s in services.values())
-        status = rdv(home, "status")
+        status = rdv_at_home(home, "status")
         assert status.returncode == 0 and status.stdout.count("running") == 7, status.stdout
 
-        answer = rdv(home, "predict", "--json", '{"failed_logins": 12, "country": "FR"}')
+        answer = rdv_at_home(home, "predict", "--json", '{"failed_logins": 12, "country": "FR"}')
         assert answer.returncode == 0, answer.stderr
         assert json.loads(answer.stdout)["model"] in {"login-bot@2", "fast@1"}
-        sent = rdv(home, "produce", "--count", "200", "--rate", "100")
+        sent = rdv_at_home(home, "produce", "--count", "200", "--rate", "100")
         assert sent.returncode == 0, sent.stderr
         _dead_letter(stack["bootstrap"])
 
@@ -152,7 +138,7 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
         )
         _every_dashboard_query_answers(prometheus)
     finally:
-        stopped = rdv(home, "down")
+        stopped = rdv_at_home(home, "down")
     assert stopped.returncode == 0, stopped.stderr
     assert not (home / "stack.json").exists()
     for service in services.values():

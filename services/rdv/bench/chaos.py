@@ -211,12 +211,18 @@ def run_scenario(
             progress(f"{scenario}: collecting answers")
             answers = _collect(stack.bootstrap, topics["answers"], set(sent), sla_ms)
         finally:
+            if keep_logs is not None:
+                for process in stack.stack.processes.values():
+                    if process.poll() is None:
+                        process.send_signal(signal.SIGUSR1)  # stacks into the logs
+                time.sleep(1)
             stack.stop()
             if keep_logs is not None:
                 shutil.copytree(Path(tmp) / "logs", keep_logs / scenario, dirs_exist_ok=True)
-                broker_log = Path(tmp) / "broker" / "logs" / "server.log"
-                if broker_log.exists():
-                    shutil.copy(broker_log, keep_logs / scenario / "kafka.log")
+                for name in ("logs/server.log", "logs/stdout.log", "broker.json"):
+                    source = Path(tmp) / "broker" / name
+                    if source.exists():
+                        shutil.copy(source, keep_logs / scenario / f"kafka-{source.name}")
         archived = _archived(Path(tmp) / "archive", set(sent))
         return _score(scenario, fault, sent, answers, stack.broker_down, sla_ms, archived)
 

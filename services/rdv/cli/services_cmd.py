@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +28,8 @@ def _service_logging() -> None:
     logging.getLogger("rdv.kafka.librdkafka").setLevel(
         max(logging.WARNING, logging.getLevelName(level))
     )
+    # `kill -USR1 <pid>` writes every thread's stack to the log: a stuck service explains itself.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 MetricsPort = Annotated[int | None, typer.Option(help="Serve Prometheus /metrics on this port.")]

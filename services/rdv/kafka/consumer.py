@@ -36,6 +36,28 @@ def _envelope(msg: Any) -> Message:
     )
 
 
+# Commit errors that pass once the group coordinator is back (librdkafka does not always mark
+# them retriable).
+_TRANSIENT_COMMIT_ERRORS = {
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+    KafkaError._WAIT_COORD,
+}
+
+
+# After these the group has moved on without this member.
+_MEMBERSHIP_LOST = {
+    KafkaError._ASSIGNMENT_LOST,
+    KafkaError.UNKNOWN_MEMBER_ID,
+    KafkaError.ILLEGAL_GENERATION,
+    KafkaError.REBALANCE_IN_PROGRESS,
+}
+
+
 def take_batch(consumer: _Consumer, max_messages: int, timeout: float) -> list[Message]:
     """Up to `max_messages` that are ready, waiting at most `timeout` for the first.
 
@@ -136,14 +158,29 @@ class Consumer:
             # messages, which is the at-least-once contract, so this is not fatal.
             log.info("could not store offsets (partition revoked?): %s", exc)
 
-    def commit(self) -> None:
-        """Commit the stored offsets now and wait for the broker to confirm."""
-        try:
-            self._consumer.commit(asynchronous=False)
-        except KafkaException as exc:
-            if exc.args and exc.args[0].code() == KafkaError._NO_OFFSET:
+    def commit(self, attempts: int = 30) -> None:
+        """Commit the stored offsets now and wait for the broker to confirm. Errors the broker
+        calls retriable (its coordinator still loading after a restart, say) are retried with
+        backoff. A lost membership (the session timed out while the broker was away) means
+        the partitions go to a new member, which reads from the last committed offsets and
+        redoes this work, so there is nothing left to commit here."""
+        pause = 0.2
+        for attempt in range(attempts):
+            try:
+                self._consumer.commit(asynchronous=False)
                 return
-            raise
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args else None
+                if error is None:
+                    raise
+                if error.code() in _MEMBERSHIP_LOST or error.code() == KafkaError._NO_OFFSET:
+                    return
+                transient = error.retriable() or error.code() in _TRANSIENT_COMMIT_ERRORS
+                if not transient or attempt == attempts - 1:
+                    raise
+                log.warning("commit failed for now (%s); retrying", error.str())
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     def committed(self, stopping: threading.Event) -> list[Any]:
         """The group's committed offsets of the current assignment, asked again (with backoff)
