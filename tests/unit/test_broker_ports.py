@@ -43,3 +43,11 @@ def test_an_owned_broker_cannot_be_started_from_a_thread(tmp_path: Path) -> None
     assert errors and "main thread" in str(errors[0])
     with pytest.raises(FileNotFoundError):
         (tmp_path / "broker.json").read_text()  # nothing was started
+
+
+def test_cluster_ids_never_look_like_options() -> None:
+    from rdv.broker.properties import new_cluster_id
+
+    ids = [new_cluster_id() for _ in range(2000)]  # a leading "-" would come ~30 times
+    assert not [i for i in ids if i.startswith("-")]
+    assert all(len(i) == 22 for i in ids)

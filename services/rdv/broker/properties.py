@@ -11,7 +11,12 @@ from pathlib import Path
 def new_cluster_id() -> str:
     """A Kafka cluster id: a random UUID in URL-safe base64 without padding, as
     `kafka-storage random-uuid` prints; made here to save a JVM start."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # One id in 64 starts with "-", which the storage tool's argument parser takes for an
+        # option (Kafka's own random-uuid never makes such ids for the same reason).
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def server_properties(

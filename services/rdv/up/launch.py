@@ -64,10 +64,10 @@ def state_file(home: Path) -> Path:
 
 def running_stack(home: Path) -> dict[str, Any] | None:
     """The state of a supervisor that is still alive, else None."""
-    path = state_file(home)
-    if not path.exists():
+    try:
+        state: dict[str, Any] = json.loads(state_file(home).read_text())
+    except FileNotFoundError:  # no stack, or its supervisor removed the file just now
         return None
-    state: dict[str, Any] = json.loads(path.read_text())
     try:
         os.kill(int(state["supervisor_pid"]), 0)
     except (ProcessLookupError, PermissionError, KeyError, ValueError):
