@@ -162,3 +162,11 @@ def test_demo_trains_first_models_and_tells_the_story_on_a_fresh_home(tmp_path: 
         assert not (tmp_path / "stack.json").exists()  # everything stopped at the end
     finally:
         rdv("broker", "stop", home=tmp_path)
+
+
+def test_status_and_logs_on_a_home_with_no_stack_say_so_in_one_line(tmp_path: Path) -> None:
+    status = rdv("status", home=tmp_path)
+    assert status.returncode == 1 and "no stack is running" in status.stdout
+    logs = rdv("logs", "rendezvous", home=tmp_path)
+    assert logs.returncode == 2
+    assert logs.stderr.strip() == ("error: no log for 'rendezvous'; services with logs: none yet")

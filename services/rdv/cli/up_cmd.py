@@ -217,7 +217,9 @@ def logs(
     path = state_dir() / "logs" / f"{service}.log"
     if not path.exists():
         known = sorted(p.stem for p in (state_dir() / "logs").glob("*.log"))
-        raise ConfigError(f"no log for {service!r}; services with logs: {', '.join(known)}")
+        raise ConfigError(
+            f"no log for {service!r}; services with logs: {', '.join(known) or 'none yet'}"
+        )
     for line in path.read_text(errors="replace").splitlines()[-lines:]:
         out.print(line, markup=False, highlight=False)
 
