@@ -67,6 +67,7 @@ class LocalStack:
     suffix: str = ""
     topics: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)  # name -> rdv arguments
 
     def create_topics(self) -> None:
         self.suffix = f"-{uuid.uuid4().hex[:8]}" if self.private else ""
@@ -113,6 +114,18 @@ class LocalStack:
                 stdin=subprocess.DEVNULL,
             )
         self.processes[name] = process
+        self.commands[name] = list(args)
+        return process
+
+    def restart(self, name: str, *extra: str) -> subprocess.Popen[bytes]:
+        """SIGKILL `name` if it runs, then start it again with its arguments plus `extra`."""
+        process = self.processes[name]
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        command = self.commands[name]
+        process = self.start(name, *command, *extra)
+        self.commands[name] = command  # `extra` is for this run only
         return process
 
     def start_workers(self, models: dict[str, Path]) -> None:

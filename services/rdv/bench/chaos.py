@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rdv.bench.e2e import warm_up
 from rdv.broker import EmbeddedBroker
 from rdv.client import RendezvousClient
 from rdv.data.generator import login_requests
@@ -51,25 +52,16 @@ class ChaosStack:
             "bench chaos",
             self.stack.topics["rendezvous.config"],
         )
-        self.commands: dict[str, list[str]] = {}
         self.broker_down: list[tuple[float, float]] = []  # wall-clock windows, seconds
 
     @property
     def bootstrap(self) -> str:
         return self.broker.bootstrap
 
-    def start(self, name: str, *args: str) -> None:
-        self.commands[name] = list(args)
-        self.stack.start(name, *args)
-
     def start_all(self) -> None:
-        for model, path in example_models(self.workdir / "models").items():
-            role = {"login-bot@2": "champion", "login-bot@3": "challenger"}.get(model)
-            role = role or {"login-bot@1": "canary", "fast@1": "fallback"}[model]
-            group = f"rdv-worker-{model}{self.stack.suffix}"
-            self.start(model, "worker", "--model", str(path), "--role", role, "--group", group)
-        self.start("decoy", "decoy", "--archive", str(self.workdir / "archive"))
-        self.start("rendezvous", "rendezvous")
+        self.stack.start_workers(example_models(self.workdir / "models"))
+        self.stack.start("decoy", "decoy", "--archive", str(self.workdir / "archive"))
+        self.stack.start("rendezvous", "rendezvous")
 
     def signal(self, name: str, sig: signal.Signals) -> None:
         process = self.stack.processes[name]
@@ -79,8 +71,10 @@ class ChaosStack:
                 process.wait(10)
 
     def restart(self, name: str, *extra: str) -> None:
-        self.signal(name, signal.SIGKILL)
-        self.stack.start(name, *self.commands[name], *extra)
+        self.stack.restart(name, *extra)
+
+    def add_rendezvous(self) -> None:
+        self.stack.start("rendezvous-2", "rendezvous")
 
     def stop_broker(self) -> None:
         self.broker_down.append((time.time(), float("inf")))
@@ -145,7 +139,7 @@ FAULTS: dict[str, Fault] = {
     ),
     "rebalance": Fault(
         "a second rendezvous joins (1 -> 2 instances)",
-        lambda s: s.start("rendezvous-2", "rendezvous"),
+        ChaosStack.add_rendezvous,
     ),
 }
 
@@ -205,7 +199,7 @@ def run_scenario(
             topics = stack.stack.topics
             with RendezvousClient(stack.bootstrap, topics["requests"], topics["answers"]) as client:
                 progress(f"{scenario}: warming up")
-                _warm_up(client)
+                warm_up(client, on_time=10, timeout=120)
                 progress(f"{scenario}: {rate:g} requests/s for {seconds:g} s, fault at 1/3")
                 sent = _drive(client, stack, fault, rate, seconds)
             progress(f"{scenario}: collecting answers")
@@ -271,18 +265,6 @@ def _drive(
         raise RuntimeError(f"the fault could not be injected or repaired: {failures[0]!r}")
     client.flush()
     return sent
-
-
-def _warm_up(client: RendezvousClient, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    good = 0
-    while good < 10:
-        try:
-            answer = client.predict({"failed_logins": 1.0, "country": "US"}, timeout=3)
-            good += answer["reason"] != "late"
-        except TimeoutError:
-            if time.monotonic() > deadline:
-                raise
 
 
 def _collect(

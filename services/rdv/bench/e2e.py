@@ -122,7 +122,7 @@ def run_e2e(
             with RendezvousClient(
                 bootstrap, stack.topics["requests"], stack.topics["answers"]
             ) as client:
-                _warm_up(client)
+                warm_up(client)
                 results = []
                 for n, rate in enumerate(rates):
                     progress(f"driving {rate:g} requests/s for {seconds:g} s")
@@ -132,10 +132,12 @@ def run_e2e(
     return E2EResult(sla_ms, delivery, floor, results)
 
 
-def _warm_up(client: RendezvousClient, timeout: float = 120) -> None:
+def warm_up(client: RendezvousClient, on_time: int = 20, timeout: float = 120) -> None:
+    """Send requests until `on_time` answers came back not late: groups joined, models
+    loaded, so that what is measured next is the steady state."""
     deadline = time.monotonic() + timeout
     answered = 0
-    while answered < 20:
+    while answered < on_time:
         try:
             answer = client.predict(
                 {"failed_logins": 1.0, "account_age_days": 10.0, "country": "US"}, timeout=2

@@ -17,7 +17,14 @@ from rdv.cli.common import BootstrapOption, console, out
 from rdv.errors import ConfigError
 from rdv.paths import state_dir
 from rdv.settings_util import load_settings
-from rdv.up.launch import Launch, has_rollout, prepare, publish_rollout, running_stack
+from rdv.up.launch import (
+    Launch,
+    has_rollout,
+    pid_alive,
+    prepare,
+    publish_rollout,
+    running_stack,
+)
 from rdv.up.plan import UpSettings
 
 
@@ -164,7 +171,7 @@ def status() -> None:
         raise typer.Exit(1)
     table = Table("service", "role", "state", "pid", "restarts", "metrics", "log", title="stack")
     for name, service in state["services"].items():
-        alive = service["pid"] is not None and _alive(int(service["pid"]))
+        alive = service["pid"] is not None and pid_alive(int(service["pid"]))
         shown = service["state"] if alive or service["state"] != "running" else "dead"
         table.add_row(
             name,
@@ -222,14 +229,6 @@ def logs(
         )
     for line in path.read_text(errors="replace").splitlines()[-lines:]:
         out.print(line, markup=False, highlight=False)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _summary(launch: Launch, phases: list[Any], supervisor: Any) -> None:

@@ -14,6 +14,7 @@ from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.errors import RendezvousError
 from rdv.kafka.envelopes import Message, TopicPartition
+from rdv.kafka.patience import patiently
 from rdv.kafka.settings import CONSUMER_LATENCY_DEFAULTS, KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -185,16 +186,12 @@ class Consumer:
     def committed(self, stopping: threading.Event) -> list[Any]:
         """The group's committed offsets of the current assignment, asked again (with backoff)
         while the broker cannot answer, until `stopping` is set."""
-        pause = 0.5
-        while True:
-            try:
-                return list(self._consumer.committed(self._consumer.assignment(), timeout=10))
-            except KafkaException as exc:
-                if stopping.is_set():
-                    raise
-                log.warning("committed offsets not available yet (%s); retrying", exc)
-                stopping.wait(pause)
-                pause = min(pause * 2, 5.0)
+        return patiently(
+            lambda: list(self._consumer.committed(self._consumer.assignment(), timeout=10)),
+            "committed offsets",
+            stopping,
+            (KafkaException,),
+        )
 
     def assignment(self) -> list[TopicPartition]:
         return _ours(self._consumer.assignment())

@@ -8,7 +8,6 @@ come back."""
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +17,8 @@ from confluent_kafka import KafkaException
 from rdv.codec import Codec
 from rdv.errors import RendezvousError
 from rdv.kafka import KafkaSettings, Message, Outgoing
+from rdv.kafka.patience import patiently
 from rdv.kafka.reader import PartitionReader
-
-log = logging.getLogger(__name__)
 
 ANSWERED, CLOSED = b"answered", b"closed"
 
@@ -78,16 +76,12 @@ def restore_patiently(
 ) -> dict[str, Entry]:
     """`restore`, retried with backoff while Kafka is away: answering without the state could
     answer a request twice, so there is no going on without it."""
-    pause = 0.5
-    while True:
-        try:
-            return restore(bootstrap, codec, topic, partition, kafka)
-        except (RendezvousError, KafkaException) as exc:
-            if stopping.is_set():
-                raise
-            log.warning("partition %d: cannot restore state yet (%s); retrying", partition, exc)
-            stopping.wait(pause)
-            pause = min(pause * 2, 5.0)
+    return patiently(
+        lambda: restore(bootstrap, codec, topic, partition, kafka),
+        f"state of partition {partition}",
+        stopping,
+        (RendezvousError, KafkaException),
+    )
 
 
 def _apply(codec: Codec, msg: Message, entries: dict[str, Entry]) -> None:

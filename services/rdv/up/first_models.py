@@ -13,15 +13,16 @@ from typing import Any
 
 from rdv.errors import ConfigError
 from rdv.registry import Registry
+from rdv.stack import ROLES, example_models
 
-# model id -> (alias, estimator, grid). The canary is the plain, stable reference model.
-FIRST_MODELS: dict[str, tuple[str, str, dict[str, list[Any]]]] = {
-    "login-bot@1": ("canary", "logistic_regression", {}),
-    "login-bot@2": ("champion", "gbt", {"maxDepth": [3]}),
-    "login-bot@3": ("challenger", "random_forest", {"numTrees": [20], "maxDepth": [5]}),
-    "fast@1": ("fallback", "decision_tree", {"maxDepth": [3]}),
+# model id -> (estimator, grid). Each model's alias is its role in the example rollout
+# (rdv.stack.ROLES); the canary is the plain, stable reference model.
+FIRST_MODELS: dict[str, tuple[str, dict[str, list[Any]]]] = {
+    "login-bot@1": ("logistic_regression", {}),
+    "login-bot@2": ("gbt", {"maxDepth": [3]}),
+    "login-bot@3": ("random_forest", {"numTrees": [20], "maxDepth": [5]}),
+    "fast@1": ("decision_tree", {"maxDepth": [3]}),
 }
-ROLE_OF = {model: spec[0] for model, spec in FIRST_MODELS.items()}
 TRAINING_ROWS = 4000
 
 Progress = Callable[[str], None]
@@ -37,15 +38,13 @@ def first_models(registry: Registry, examples: bool, progress: Progress) -> dict
         else:
             _train(registry, missing, progress)
     aliases = registry.aliases()
-    for model, (alias, _, _) in FIRST_MODELS.items():
-        if alias not in aliases:
-            registry.alias(alias, model)
+    for model in FIRST_MODELS:
+        if ROLES[model] not in aliases:
+            registry.alias(ROLES[model], model)
     return {model: registry.root / model / "artifact" for model in FIRST_MODELS}
 
 
 def _register_examples(registry: Registry, missing: list[str]) -> None:
-    from rdv.stack import example_models
-
     with tempfile.TemporaryDirectory() as tmp:
         paths = example_models(Path(tmp))
         for model in missing:
@@ -97,7 +96,7 @@ def train_here(registry: Registry, missing: list[str], progress: Progress) -> No
     try:
         for model in missing:
             name, version = model.split("@")
-            _, estimator, grid = FIRST_MODELS[model]
+            estimator, grid = FIRST_MODELS[model]
             progress(f"training {model} ({estimator.replace('_', ' ')}) on PySpark")
             config = TrainConfig(
                 name=name,

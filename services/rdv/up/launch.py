@@ -69,10 +69,18 @@ def running_stack(home: Path) -> dict[str, Any] | None:
     except FileNotFoundError:  # no stack, or its supervisor removed the file just now
         return None
     try:
-        os.kill(int(state["supervisor_pid"]), 0)
-    except (ProcessLookupError, PermissionError, KeyError, ValueError):
+        supervisor = int(state["supervisor_pid"])
+    except (KeyError, ValueError):
         return None
-    return state
+    return state if pid_alive(supervisor) else None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def _bootstrap(explicit: str | None, progress: Progress) -> tuple[str, bool]:

@@ -10,7 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rdv.errors import ConfigError
-from rdv.up.first_models import ROLE_OF
+from rdv.stack import ROLES
 from rdv.up.supervisor import ServiceSpec
 
 # Metrics port of each service: the base port plus this offset. Fixed, so that dashboards and
@@ -47,7 +47,7 @@ def service_specs(models: dict[str, Path], home: Path, base_port: int) -> list[S
     ports = metrics_ports(base_port)
     specs = []
     for model, artifact in models.items():
-        role = ROLE_OF[model]
+        role = ROLES[model]
         command = [*rdv, "worker", "--model", str(artifact), "--role", role]
         specs.append(
             ServiceSpec(model, [*command, "--metrics-port", str(ports[role])], role, ports[role])
