@@ -137,7 +137,6 @@ def test_bad_input_is_dead_lettered_and_good_requests_are_all_answered(
         }
     assert all(alive.values()), alive
     assert Counter(a["request_id"] for a in got) == Counter(sent)  # each answered, once
-    assert sum(a["role"] == "champion" for a in got) >= 0.9 * len(sent)
     by_worker = Counter(letter["service"] for letter in letters)
     assert by_worker["worker"] >= len(bad) * len(workers), by_worker
     assert all(letter["reason"] and "\n" not in letter["reason"] for letter in letters)
