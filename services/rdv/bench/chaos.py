@@ -29,6 +29,8 @@ from rdv.stack import LocalStack, example_config, example_models
 # A worker's micro-batch normally takes about 2 ms here (scoring plus Kafka hand-off); the
 # "slow" fault adds 20 ms to each, ten times that.
 SLOW_DELAY_MS = 20
+# Longer than the consumers' session timeout: the group moves on without its members.
+LONG_OUTAGE_S = 15.0
 
 
 class ChaosStack:
@@ -106,6 +108,8 @@ class Fault:
     # Run the repair on the sending thread: a broker tied to this process must be started by
     # a thread that outlives it (the kernel's parent-death signal follows the thread).
     repair_on_sender: bool = False
+    # Hold the fault at least this long, even past the last request sent.
+    min_seconds: float = 0.0
 
 
 def _kill(name: str) -> Fault:
@@ -137,6 +141,13 @@ FAULTS: dict[str, Fault] = {
         ChaosStack.start_broker,
         repair_on_sender=True,
     ),
+    "broker-long": Fault(
+        f"Kafka stopped for {LONG_OUTAGE_S:g} s (past the 10 s session timeout), then restarted",
+        ChaosStack.stop_broker,
+        ChaosStack.start_broker,
+        repair_on_sender=True,
+        min_seconds=LONG_OUTAGE_S,
+    ),
     "rebalance": Fault(
         "a second rendezvous joins (1 -> 2 instances)",
         ChaosStack.add_rendezvous,
@@ -160,6 +171,7 @@ def combined(names: list[str]) -> Fault:
         inject,
         repair,
         repair_on_sender=any(f.repair_on_sender for f in faults),
+        min_seconds=max(f.min_seconds for f in faults),
     )
 
 
@@ -224,7 +236,8 @@ def run_scenario(
 def _drive(
     client: RendezvousClient, stack: ChaosStack, fault: Fault, rate: float, seconds: float
 ) -> dict[str, float]:
-    """Send at `rate` for `seconds`; the fault strikes at 1/3 and is repaired at 2/3. Returns
+    """Send at `rate` for `seconds`; the fault strikes at 1/3 and is repaired at 2/3, or once
+    it has held `min_seconds`, whichever is later. Returns
     request id -> wall-clock send time."""
     sent: dict[str, float] = {}
     count = int(rate * seconds)
@@ -239,16 +252,28 @@ def _drive(
             failures.append(exc)
 
     started = time.perf_counter()
-    for i, request in enumerate(login_requests(count, seed=3)):
-        if i in actions and actions[i] is fault.repair:
-            for thread in threads:  # the fault must be in place before it is repaired
-                thread.join(120)
-        if i in actions and actions[i] is fault.repair and fault.repair_on_sender:
-            act(actions[i])
-        elif i in actions:
-            # Off the sending thread: stopping a process takes a while, traffic goes on.
-            threads.append(threading.Thread(target=act, args=(actions[i],), daemon=True))
+    injected_at = float("inf")
+    repair_due: float | None = None  # a repair held back by the fault's min_seconds
+
+    def repair() -> None:
+        for thread in threads:  # the fault must be in place before it is repaired
+            thread.join(120)
+        if fault.repair_on_sender:
+            act(fault.repair)
+        else:
+            threads.append(threading.Thread(target=act, args=(fault.repair,), daemon=True))
             threads[-1].start()
+
+    for i, request in enumerate(login_requests(count, seed=3)):
+        if i in actions and actions[i] is fault.inject:
+            injected_at = time.perf_counter()
+            threads.append(threading.Thread(target=act, args=(fault.inject,), daemon=True))
+            threads[-1].start()
+        elif i in actions:
+            repair_due = injected_at + fault.min_seconds
+        if repair_due is not None and time.perf_counter() >= repair_due:
+            repair()
+            repair_due = None
         pause = started + i / rate - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
@@ -259,6 +284,9 @@ def _drive(
         sent[future.request_id] = time.time()
         if i % 20 == 0:
             client.poll()
+    if repair_due is not None:
+        time.sleep(max(0.0, repair_due - time.perf_counter()))
+        repair()
     for thread in threads:
         thread.join(120)
     if failures:

@@ -4,22 +4,22 @@ received, and divided by the Kafka floor measured in the same run."""
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rdv.bench.floor import FloorResult, measure_floor
+from rdv.bench.served import served_stack
 from rdv.bench.stats import LatencySummary
 from rdv.client import AnswerTimeoutError, RendezvousClient
 from rdv.data.generator import login_requests
-from rdv.rendezvous.rollout_store import publish
-from rdv.settings import make_codec
-from rdv.stack import LocalStack, example_config, example_models
 
 
 @dataclass
@@ -31,10 +31,22 @@ class RateResult:
     latency: LatencySummary | None
     sla_met: float
     reasons: dict[str, int] = field(default_factory=dict)
+    # From the request's arrival at the rendezvous to its decision (the answer's latency_us):
+    # the part the SLA governs, without the client's and the transaction's share.
+    decided: LatencySummary | None = None
 
     @property
     def answers_per_s(self) -> float:
         return self.answered / self.seconds if self.seconds else 0.0
+
+    @property
+    def unanswered(self) -> int:
+        """Requests with no answer 5 s after the last was sent."""
+        return self.sent - self.answered
+
+    def inside_sla(self, sla_ms: int) -> bool:
+        """Every request answered and the client's p99 inside the SLA."""
+        return self.unanswered == 0 and self.latency is not None and self.latency.p99_ms <= sla_ms
 
 
 @dataclass
@@ -43,26 +55,58 @@ class E2EResult:
     delivery: str
     floor: FloorResult
     rates: list[RateResult]
+    partitions: int = 6
+    models: str = "all"
+
+    @property
+    def saturation(self) -> float | None:
+        """The highest rate driven with nothing lost and the client's p99 inside the SLA."""
+        good = [r.rate for r in self.rates if r.inside_sla(self.sla_ms)]
+        return max(good) if good else None
+
+    @property
+    def label(self) -> str:
+        return f"{self.models} models, {self.partitions} partitions, {self.delivery}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "sla_ms": self.sla_ms,
             "delivery": self.delivery,
+            "partitions": self.partitions,
+            "models": self.models,
+            "saturation_rate": self.saturation,
             "floor": self.floor.as_dict(),
-            "rates": [{**asdict(r), "answers_per_s": r.answers_per_s} for r in self.rates],
+            "rates": [
+                {**asdict(r), "answers_per_s": r.answers_per_s, "unanswered": r.unanswered}
+                for r in self.rates
+            ],
         }
 
 
-def _drive(
-    client: RendezvousClient, rate: float, seconds: float, sla_ms: int, seed: int
+class Driven(Protocol):
+    """What `drive` needs of a client: RendezvousClient, or a peer's client of the same shape."""
+
+    def submit(self, features: dict[str, Any], key: str | None = None) -> Future[Any]: ...
+    def poll(self) -> None: ...
+    def flush(self) -> None: ...
+
+
+def drive(
+    client: Driven,
+    rate: float,
+    seconds: float,
+    sla_ms: int,
+    requests: Callable[[int], Iterable[dict[str, Any]]],
 ) -> RateResult:
+    """Send `requests(count)` at `rate` for `seconds`, each timed from send to answer."""
     count = max(1, int(rate * seconds))
     latencies: list[float] = []
+    decided: list[float] = []
     reasons: Counter[str] = Counter()
     lock = threading.Lock()
     futures = []
     started = time.perf_counter()
-    for i, request in enumerate(login_requests(count, seed)):
+    for i, request in enumerate(requests(count)):
         pause = started + i / rate - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
@@ -70,9 +114,12 @@ def _drive(
 
         def done(future: Any, sent_at: float = sent_at) -> None:
             received = time.perf_counter()
+            answer = future.result()
             with lock:
                 latencies.append(received - sent_at)
-                reasons[future.result()["reason"]] += 1
+                reasons[answer["reason"]] += 1
+                if "latency_us" in answer:
+                    decided.append(answer["latency_us"] / 1e6)
 
         future = client.submit(
             {**request["features"]["numeric"], **request["features"]["categorical"]},
@@ -89,7 +136,16 @@ def _drive(
     with lock:
         summary = LatencySummary.of(latencies) if latencies else None
         met = sum(1 for x in latencies if x * 1000 <= sla_ms) / count
-        return RateResult(rate, count, len(latencies), elapsed, summary, met, dict(reasons))
+        return RateResult(
+            rate,
+            count,
+            len(latencies),
+            elapsed,
+            summary,
+            met,
+            dict(reasons),
+            LatencySummary.of(decided) if decided else None,
+        )
 
 
 def run_e2e(
@@ -99,37 +155,29 @@ def run_e2e(
     sla_ms: int,
     delivery: str = "exactly_once",
     progress: Callable[[str], None] = lambda _: None,
+    partitions: int = 6,
+    models: str = "all",
+    until_saturated: bool = False,
 ) -> E2EResult:
+    """Drive each rate in turn; with `until_saturated`, stop once two rates in a row had a
+    request unanswered or the client's p99 outside the SLA (one alone can be a noisy
+    neighbour; beyond two, the client only measures a queue)."""
     with tempfile.TemporaryDirectory(prefix="rdv-e2e-") as tmp:
-        workdir = Path(tmp)
         progress("measuring the Kafka floor")
         floor = measure_floor(bootstrap, round_trips=500, throughput_msgs=20_000)
-        stack = LocalStack(bootstrap, workdir, extra_env={"RDV_RENDEZVOUS_DELIVERY": delivery})
-        stack.create_topics()
-        publish(
-            bootstrap,
-            make_codec(),
-            example_config(sla_ms),
-            None,
-            "bench e2e",
-            stack.topics["rendezvous.config"],
-        )
-        try:
-            progress("starting champion, challenger, canary, fallback, decoy, rendezvous")
-            stack.start_workers(example_models(workdir / "models"))
-            stack.start("decoy", "decoy", "--archive", str(workdir / "archive"))
-            stack.start("rendezvous", "rendezvous")
-            with RendezvousClient(
-                bootstrap, stack.topics["requests"], stack.topics["answers"]
-            ) as client:
-                warm_up(client)
-                results = []
-                for n, rate in enumerate(rates):
-                    progress(f"driving {rate:g} requests/s for {seconds:g} s")
-                    results.append(_drive(client, rate, seconds, sla_ms, seed=n))
-        finally:
-            stack.stop()
-    return E2EResult(sla_ms, delivery, floor, results)
+        results: list[RateResult] = []
+        with served_stack(
+            bootstrap, Path(tmp), sla_ms, delivery, partitions, models, progress
+        ) as served:
+            for n, rate in enumerate(rates):
+                progress(f"driving {rate:g} requests/s for {seconds:g} s")
+                rows = functools.partial(login_requests, seed=n)
+                result = drive(served.client, rate, seconds, sla_ms, rows)
+                results.append(result)
+                failing = [r.inside_sla(sla_ms) for r in results[-2:]] == [False, False]
+                if until_saturated and failing:
+                    break
+    return E2EResult(sla_ms, delivery, floor, results, partitions, models)
 
 
 def warm_up(client: RendezvousClient, on_time: int = 20, timeout: float = 120) -> None:

@@ -146,59 +146,63 @@ def e2e(
     delivery: Annotated[
         str, typer.Option(help="exactly_once (Kafka transactions) or at_least_once.")
     ] = "exactly_once",
+    partitions: Annotated[int, typer.Option(min=1, help="Partitions of every topic.")] = 6,
+    models: Annotated[
+        str, typer.Option(help="all (champion, challenger, canary, fallback, decoy) or champion.")
+    ] = "all",
+    until_saturated: Annotated[
+        bool,
+        typer.Option(
+            "--until-saturated",
+            help="Stop once two rates in a row had a request unanswered or p99 outside the SLA.",
+        ),
+    ] = False,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Also write figures here.")
     ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also draw latency against rate into this PNG.")
+    ] = None,
     bootstrap: BootstrapOption = None,
 ) -> None:
-    """The whole stack at fixed rates: end-to-end latency, answers/s, SLA met, x floor."""
+    """The whole stack at rising rates: end-to-end latency, answers/s, SLA met, x floor, and
+    the highest rate with every request answered and p99 inside the SLA."""
     from rdv.bench.e2e import run_e2e
+    from rdv.bench.served import MODEL_SETS
+    from rdv.cli.load_cmd import e2e_table
 
     if delivery not in ("exactly_once", "at_least_once"):
         raise ConfigError(f"--delivery must be exactly_once or at_least_once, not {delivery!r}")
+    if models not in MODEL_SETS:
+        raise ConfigError(f"--models must be all or champion, not {models!r}")
     try:
         wanted = [float(r) for r in rates.split(",")]
     except ValueError as exc:
         raise ConfigError(f"--rates must be numbers separated by commas, got {rates!r}") from exc
     with broker_for_bench(bootstrap) as servers, console.status("starting") as status:
-        result = run_e2e(servers, wanted, seconds, sla_ms, delivery, status.update)
-    floor = result.floor.three_hop
-    table = Table(
-        title=f"end to end, {delivery}, SLA {sla_ms} ms (floor: Kafka three-hop p50 "
-        f"{floor.p50_ms:.2f} ms, p99 {floor.p99_ms:.2f} ms)"
+        result = run_e2e(
+            servers,
+            wanted,
+            seconds,
+            sla_ms,
+            delivery,
+            status.update,
+            partitions,
+            models,
+            until_saturated,
+        )
+    out.print(e2e_table(result))
+    best = result.saturation
+    out.print(
+        f"highest rate with every request answered and client p99 inside {sla_ms} ms: "
+        + (f"{best:g} requests/s" if best is not None else "none of the rates driven")
     )
-    for column in (
-        "rate/s",
-        "sent",
-        "answered",
-        "answers/s",
-        "p50 ms",
-        "p99 ms",
-        "p99.9 ms",
-        "SLA met",
-        "p50 x floor",
-        "p99 x floor",
-        "reasons",
-    ):
-        table.add_column(column, justify="left" if column == "reasons" else "right")
-    for r in result.rates:
-        lat = r.latency
-        table.add_row(
-            f"{r.rate:g}",
-            str(r.sent),
-            str(r.answered),
-            f"{r.answers_per_s:.0f}",
-            f"{lat.p50_ms:.1f}" if lat else "-",
-            f"{lat.p99_ms:.1f}" if lat else "-",
-            f"{lat.p999_ms:.1f}" if lat else "-",
-            f"{r.sla_met:.1%}",
-            f"{lat.p50_ms / floor.p50_ms:.1f}" if lat else "-",
-            f"{lat.p99_ms / floor.p99_ms:.1f}" if lat else "-",
-            ", ".join(f"{k} {v}" for k, v in sorted(r.reasons.items())),
-        )
-    out.print(table)
+    figures = {"benchmark": "e2e", "machine": machine(), **result.as_dict()}
     if json_file:
-        json_file.write_text(
-            json.dumps({"benchmark": "e2e", "machine": machine(), **result.as_dict()}, indent=2)
-        )
+        json_file.write_text(json.dumps(figures, indent=2))
         console.print(f"figures written to {json_file}")
+    if plot:
+        from rdv.bench.plot import latency_vs_rate
+
+        latency_vs_rate([figures], plot)
+        console.print(f"plot written to {plot}")

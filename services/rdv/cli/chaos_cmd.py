@@ -16,7 +16,7 @@ from rdv.errors import ConfigError
 # "combined" strikes several at once: the challenger and the decoy killed, the rendezvous
 # killed, the champion stopped (a straggler); all repaired together.
 COMBINED = ["worker", "decoy", "rendezvous", "straggler"]
-DEFAULT = "worker,champion,decoy,rendezvous,straggler,slow,broker,rebalance,combined"
+DEFAULT = "worker,champion,decoy,rendezvous,straggler,slow,broker,broker-long,rebalance,combined"
 
 
 def chaos(

@@ -7,7 +7,16 @@ import sys
 
 import typer
 
-from rdv.cli import bench_cmd, broker_cmd, chaos_cmd, rollout_cmd, topics_cmd, up_cmd
+from rdv.cli import (
+    bench_cmd,
+    broker_cmd,
+    chaos_cmd,
+    load_cmd,
+    peer_cmd,
+    rollout_cmd,
+    topics_cmd,
+    up_cmd,
+)
 from rdv.cli.common import console
 from rdv.cli.messages_cmd import consume, predict, produce
 from rdv.cli.services_cmd import decoy, rendezvous, worker
@@ -23,6 +32,9 @@ app = typer.Typer(
 app.add_typer(broker_cmd.app, name="broker")
 app.add_typer(topics_cmd.app, name="topics")
 bench_cmd.app.command()(chaos_cmd.chaos)
+bench_cmd.app.command()(peer_cmd.peer)
+bench_cmd.app.command()(load_cmd.soak)
+bench_cmd.app.command()(load_cmd.plot)
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(rollout_cmd.app, name="rollout")
 app.add_typer(data_app, name="data")

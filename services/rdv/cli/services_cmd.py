@@ -25,6 +25,10 @@ def _service_logging() -> None:
     changes it."""
     level = os.environ.get("RDV_LOG_LEVEL", "INFO").upper()
     logging.getLogger("rdv").setLevel(level)
+    # A service's log is read after the fact, next to other services' logs: times line them up.
+    stamped = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(stamped)
     logging.getLogger("rdv.kafka.librdkafka").setLevel(
         max(logging.WARNING, logging.getLevelName(level))
     )

@@ -100,7 +100,10 @@ def _ours(partitions: list[Any]) -> list[TopicPartition]:
 
 class Consumer:
     """One group member. `on_assign`/`on_revoke` get the partitions that changed hands
-    (cooperative rebalancing: only those), so a service can finish and store their work."""
+    (cooperative rebalancing: only those), so a service can finish and store their work.
+    `on_lost` gets an assignment the group took away while this member could not hear it (its
+    session timed out, as when Kafka is away longer than the session timeout): the work on it
+    can no longer be committed. Without `on_lost`, `on_revoke` gets those too."""
 
     def __init__(
         self,
@@ -111,6 +114,7 @@ class Consumer:
         overrides: dict[str, Any] | None = None,
         on_assign: RebalanceHook | None = None,
         on_revoke: RebalanceHook | None = None,
+        on_lost: RebalanceHook | None = None,
         client_id: str = "rdv",
     ) -> None:
         config = {
@@ -125,9 +129,10 @@ class Consumer:
         self._consumer = _Consumer(config)
         self._on_assign = on_assign
         self._on_revoke = on_revoke
+        self._on_lost = on_lost or on_revoke
         self._closed = False
         self._consumer.subscribe(
-            topics, on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._revoked
+            topics, on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._lost
         )
 
     def _assigned(self, _consumer: Any, partitions: list[Any]) -> None:
@@ -137,6 +142,10 @@ class Consumer:
     def _revoked(self, _consumer: Any, partitions: list[Any]) -> None:
         if self._on_revoke:
             self._on_revoke(_ours(partitions))
+
+    def _lost(self, _consumer: Any, partitions: list[Any]) -> None:
+        if self._on_lost:
+            self._on_lost(_ours(partitions))
 
     def poll_batch(self, max_messages: int = 500, timeout: float = 0.1) -> list[Message]:
         """Up to `max_messages` that are ready, waiting at most `timeout` for the first."""

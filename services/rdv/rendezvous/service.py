@@ -31,6 +31,7 @@ from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
 from rdv.rendezvous.drift import CanaryDrift
 from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
+from rdv.rendezvous.outputs import answer_messages, record_messages
 from rdv.rendezvous.rollout_store import decode_config
 from rdv.rendezvous.settings import RendezvousServiceSettings
 from rdv.rendezvous.writer import TransactionalWriter
@@ -118,6 +119,10 @@ class RendezvousService:
         return core
 
     def _assigned(self, partitions: list[TopicPartition]) -> None:
+        # A transaction abandoned with a lost assignment may still commit state entries;
+        # restoring before it has ended could miss them and answer those requests twice.
+        while self._writer is not None and self._writer.busy and not self.stopping.is_set():
+            self._writer.wait_idle(1.0)
         for tp in partitions:
             if tp.topic == self.s.requests_topic:
                 entries = state.restore_patiently(
@@ -135,6 +140,22 @@ class RendezvousService:
         # Hand over cleanly: what was decided is committed with the offsets, then forgotten;
         # the next owner restores it from the state topic.
         self._commit(offsets=True, wait=True)
+        self._forget()
+
+    def _lost(self, partitions: list[TopicPartition]) -> None:
+        # The group moved on while we could not hear it: nothing decided since the last commit
+        # can be committed now (the offsets would carry a dead generation), and waiting for the
+        # transaction in flight could take as long as Kafka is away. Drop it all; whoever owns
+        # the partitions next, this instance included, reads again from the committed offsets.
+        log.warning(
+            "lost %d partitions (session timed out): dropping what they held", len(partitions)
+        )
+        if self._writer is not None:
+            self._writer.abandon()
+        self.outgoing = []
+        self._forget()
+
+    def _forget(self) -> None:
         self.core = self._fresh_core()
         self.restored.clear()
         self.closed_pending.clear()
@@ -166,6 +187,7 @@ class RendezvousService:
             self.kafka,
             on_assign=self._assigned,
             on_revoke=self._revoked,
+            on_lost=self._lost,
             client_id="rdv-rendezvous",
             overrides={
                 "partition.assignment.strategy": "range",
@@ -241,50 +263,15 @@ class RendezvousService:
 
     def _take(self, actions: list[Action]) -> None:
         assert self.metrics is not None and self.config is not None
-        s, codec = self.s, self.codec
         for action in actions:
             if isinstance(action, SendAnswer):
-                answer = action.answer
-                encoded = codec.encode("Answer", answer)
-                key = answer["key"].encode()
-                self.outgoing.append(
-                    Outgoing(s.answers_topic, encoded, key, partition=action.partition)
-                )
-                if action.reply_to:
-                    self.outgoing.append(Outgoing(action.reply_to, encoded, key))
-                self.outgoing.append(
-                    state.entry_message(
-                        codec,
-                        s.state_topic,
-                        action.partition,
-                        answer,
-                        state.ANSWERED,
-                        action.offset,
-                    )
-                )
-                self.metrics.answered(answer, self.config.sla_ms)
+                self.outgoing.extend(answer_messages(action, self.codec, self.s))
+                self.metrics.answered(action.answer, self.config.sla_ms)
             elif isinstance(action, SendRecord):
                 record = action.record
-                offset = action.offset
-                self.outgoing.append(
-                    Outgoing(
-                        s.log_topic,
-                        codec.encode("Record", record),
-                        record["key"].encode(),
-                        partition=action.partition,
-                    )
-                )
-                self.outgoing.append(
-                    state.entry_message(
-                        codec,
-                        s.state_topic,
-                        action.partition,
-                        record["answer"],
-                        state.CLOSED,
-                        offset,
-                    )
-                )
-                self.closed_pending.setdefault(action.partition, {})[record["request_id"]] = offset
+                self.outgoing.extend(record_messages(action, self.codec, self.s))
+                pending = self.closed_pending.setdefault(action.partition, {})
+                pending[record["request_id"]] = action.offset
                 self.metrics.recorded(record)
                 self._watch_canary(record)
 
@@ -398,10 +385,7 @@ class RendezvousService:
         from the committed offsets, as a restarted instance would."""
         assert self._consumer is not None
         raw = self._consumer.raw
-        self.core = self._fresh_core()
-        self.restored.clear()
-        self.closed_pending.clear()
-        self.consumed.clear()
+        self._forget()
         assigned = raw.assignment()
         for tp in self._consumer.committed(self.stopping):
             raw.seek(

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as _TopicPartition
@@ -33,6 +33,7 @@ class TransactionalWriter:
         self._batch: tuple[list[Outgoing], list[_TopicPartition], Any] | None = None
         self._busy = False
         self._closed = False
+        self._abandoned = False  # the batch in flight is no longer wanted: abort, report nothing
         self.failure: KafkaError | None = None  # set by a failed transaction, read by the loop
         self._thread = threading.Thread(target=self._run, name="rdv-transactions", daemon=True)
         self._thread.start()
@@ -58,6 +59,15 @@ class TransactionalWriter:
             while self._busy and time.monotonic() < deadline:
                 self._ready.wait(0.05)
 
+    def abandon(self) -> None:
+        """Stop caring how the transaction in flight ends: its offsets belong to a group
+        generation that is gone. It still runs to its end (librdkafka allows nothing else
+        meanwhile); if it fails it is aborted and the failure is not reported, since the loop
+        has already dropped what it held. No wait here: Kafka may still be away."""
+        with self._ready:
+            if self._busy:
+                self._abandoned = True
+
     def close(self) -> None:
         self.wait_idle()
         with self._ready:
@@ -75,7 +85,7 @@ class TransactionalWriter:
                 outgoing, offsets, metadata = self._batch
             self._commit(outgoing, offsets, metadata)
             with self._ready:
-                self._batch, self._busy = None, False
+                self._batch, self._busy, self._abandoned = None, False, False
                 self._ready.notify_all()
 
     def _commit(
@@ -89,19 +99,35 @@ class TransactionalWriter:
                 self._producer.send(message)
             if offsets:
                 self._again(lambda: raw.send_offsets_to_transaction(offsets, metadata, 30))
-            self._again(lambda: raw.commit_transaction(30))
+            self._again(lambda: raw.commit_transaction(-1))
             self._observe(time.perf_counter() - started)
         except KafkaException as exc:
             error = exc.args[0]
-            log.error("transaction failed: %s", error)
+            if self._abandoned:
+                log.warning("the abandoned transaction failed (%s); aborting it", error)
+            else:
+                log.error("transaction failed: %s", error)
             if error.txn_requires_abort():
-                self._again(lambda: raw.abort_transaction(30))
-            self.failure = error
+                error = self._abort() or error
+            if not self._abandoned or error.fatal():
+                self.failure = error
+
+    def _abort(self) -> KafkaError | None:
+        """Abort until done (no transaction can begin before this one has ended); the error
+        if the abort itself failed."""
+        try:
+            self._again(lambda: self._producer.raw.abort_transaction(-1))
+            return None
+        except KafkaException as exc:
+            log.error("aborting the transaction failed: %s", exc.args[0])
+            return cast(KafkaError, exc.args[0])
 
     def _again(self, call: Callable[[], Any]) -> None:
         """`call` until it stops failing retriably. librdkafka's rule: a retriable error of a
         transactional call (a timeout while the broker is away) means the same call again;
-        anything else, even a new commit, conflicts with the one still in progress."""
+        anything else, even a new commit or an abort, conflicts with the one still in progress.
+        The timeout is the transaction's remaining time (-1), as librdkafka recommends: shorter
+        ones risk desynchronising its state when a protocol request fails."""
         pause = 0.2
         while True:
             try:

@@ -1,0 +1,219 @@
+"""`rdv bench peer`: Rendezvous side by side with MLServer's Kafka server, in one run.
+
+Both serve the same login-bot logistic regression (MLServer a scikit-learn twin with the same
+coefficients, checked against the Rendezvous scorer before anything is timed) on the same
+broker, one system at a time so that neither steals the other's CPU. Each is driven by the
+same code: a fixed rate for latency (send to answer, p50/p99), then a burst sent as fast as
+the client can for throughput (model answers per second until the last one is back)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rdv.bench.e2e import Driven, RateResult, drive
+from rdv.bench.mlserver import (
+    MLSERVER_VERSION,
+    MLServerClient,
+    MLServerProcess,
+    build_twin,
+    ensure_mlserver,
+    logistic_spec,
+    wait_until_serving,
+)
+from rdv.bench.served import CHAMPION, served_stack
+from rdv.data.generator import login_requests
+from rdv.errors import RendezvousError
+from rdv.kafka import TopicSpec, create_topics
+from rdv.model.artifact import load_artifact
+from rdv.model.examples import COUNTRIES
+from rdv.model.scorer import Prediction, Scorer
+from rdv.stack import example_models
+
+# For the burst, Rendezvous's SLA is widened (a config rollout) so that every answer waits for
+# the model: throughput is then model answers, as MLServer's are, not defaults under overload.
+BURST_SLA_MS = 30_000
+PROBE = {"failed_logins": 1.0, "account_age_days": 10.0, "country": "US"}
+MODEL_ANSWERS = ("mlserver", "preferred", "champion", "challenger", "fallback")
+
+
+@dataclass
+class PeerRow:
+    system: str
+    models: str
+    delivery: str
+    fixed: RateResult
+    burst_sent: int
+    burst_answered: int
+    burst_model_answers_per_s: float
+    burst_reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class PeerResult:
+    rate: float
+    seconds: float
+    burst: int
+    sla_ms: int
+    twin_max_difference: float
+    rows: list[PeerRow]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def known_rows(count: int, seed: int = 0) -> Iterator[dict[str, Any]]:
+    """Login traffic from the countries the model knows: an unseen one is an error in both
+    systems (a dead letter in Rendezvous, an exception and no answer in MLServer)."""
+    rows = (
+        r
+        for r in login_requests(count * 2, seed)
+        if r["features"]["categorical"]["country"] in COUNTRIES
+    )
+    for _, row in zip(range(count), rows, strict=False):
+        yield row
+
+
+def _features(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row["features"]["numeric"], **row["features"]["categorical"]}
+
+
+def burst(client: Driven, count: int, timeout: float = 120) -> tuple[int, float, dict[str, int]]:
+    """Send `count` requests as fast as the client can; answers, model answers per second
+    (first send to last answer), answers by reason."""
+    futures = []
+    started = time.perf_counter()
+    for i, row in enumerate(known_rows(count, seed=99)):
+        futures.append(client.submit(_features(row), key=row["key"]))
+        if i % 100 == 0:
+            client.poll()
+    client.flush()
+    deadline = time.perf_counter() + timeout
+    last = started
+    while time.perf_counter() < deadline and not all(f.done() for f in futures):
+        time.sleep(0.01)
+        if any(f.done() for f in futures):
+            last = time.perf_counter()
+    reasons: dict[str, int] = {}
+    for f in futures:
+        if f.done():
+            reason = f.result()["reason"]
+            reasons[reason] = reasons.get(reason, 0) + 1
+    answered = sum(reasons.values())
+    model = sum(n for reason, n in reasons.items() if reason in MODEL_ANSWERS)
+    return answered, model / max(last - started, 1e-9), reasons
+
+
+def check_twin(python: Path, model_dir: Path, target: Path) -> float:
+    """Build the twin; the largest difference between its and Rendezvous's bot probability."""
+    rows = list(known_rows(200, seed=7))
+    check = [{**r["features"]["numeric"], **r["features"]["categorical"]} for r in rows]
+    twin = build_twin(python, logistic_spec(model_dir, check), target)
+    ours = Scorer(load_artifact(model_dir)).score([r["features"] for r in rows])
+    worst = 0.0
+    for mine, theirs in zip(ours, twin, strict=True):
+        assert isinstance(mine, Prediction) and mine.probabilities is not None
+        worst = max(worst, abs(mine.probabilities[-1] - theirs))
+    if worst > 1e-9:
+        raise RendezvousError(f"the scikit-learn twin disagrees with the model by {worst:.3g}")
+    return worst
+
+
+Measure = Callable[[Driven, Callable[[], None]], PeerRow]
+
+
+def _run_mlserver(
+    bootstrap: str, python: Path, models: Path, workdir: Path, measure: Measure
+) -> PeerRow:
+    suffix = f"-{int(time.time() * 1000) % 10**8}"
+    topics = (f"mlserver-input{suffix}", f"mlserver-output{suffix}")
+    create_topics(bootstrap, [TopicSpec(t, 6) for t in topics])
+    (workdir / "logs").mkdir(parents=True, exist_ok=True)
+    server = MLServerProcess(python, models, bootstrap, topics, workdir / "logs" / "mlserver.log")
+    try:
+        with MLServerClient(bootstrap, CHAMPION.split("@", maxsplit=1)[0], topics) as client:
+            wait_until_serving(client, server, timeout=180)
+            return measure(client, lambda: None)
+    finally:
+        server.stop()
+
+
+def _run_rendezvous(
+    bootstrap: str, workdir: Path, models: str, delivery: str, sla_ms: int, measure: Measure
+) -> PeerRow:
+    with served_stack(bootstrap, workdir, sla_ms, delivery, models=models) as served:
+
+        def widen() -> None:
+            published = served.roll_out(BURST_SLA_MS, "bench peer: the burst")
+            deadline = time.monotonic() + 30
+            while served.client.predict(PROBE, timeout=5)["config_version"] < published.version:
+                if time.monotonic() > deadline:
+                    raise RendezvousError("the rendezvous did not take the burst config")
+
+        return measure(served.client, widen)
+
+
+def run_peer(
+    bootstrap: str,
+    rate: float,
+    seconds: float,
+    burst_size: int,
+    sla_ms: int,
+    progress: Callable[[str], None] = lambda _: None,
+) -> PeerResult:
+    progress(f"MLServer {MLSERVER_VERSION}: its virtualenv (created on first use)")
+    python = ensure_mlserver()
+    rows: list[PeerRow] = []
+    with tempfile.TemporaryDirectory(prefix="rdv-peer-") as tmp:
+        workdir = Path(tmp)
+        models = example_models(workdir / "models")
+        twin_dir = workdir / "mlserver-models" / "login-bot"
+        worst = check_twin(python, models[CHAMPION], twin_dir)
+
+        def measurer(system: str, what: str, delivery: str) -> Measure:
+            def measure(client: Driven, widen: Callable[[], None]) -> PeerRow:
+                progress(f"{system}, {what}: {rate:g} requests/s for {seconds:g} s")
+                fixed = drive(client, rate, seconds, sla_ms, lambda n: known_rows(n, seed=1))
+                widen()
+                progress(f"{system}, {what}: a burst of {burst_size} requests")
+                answered, per_s, reasons = burst(client, burst_size)
+                return PeerRow(system, what, delivery, fixed, burst_size, answered, per_s, reasons)
+
+            return measure
+
+        progress("MLServer: starting")
+        rows.append(
+            _run_mlserver(
+                bootstrap,
+                python,
+                twin_dir.parent,
+                workdir / "mlserver",
+                measurer(f"MLServer {MLSERVER_VERSION}", "the model", "none (no commits)"),
+            )
+        )
+        for models_set, delivery in (
+            ("champion", "at_least_once"),
+            ("champion", "exactly_once"),
+            ("all", "exactly_once"),
+        ):
+            what = (
+                "champion, challenger, canary, fallback, decoy"
+                if models_set == "all"
+                else "the model"
+            )
+            progress(f"Rendezvous, {what}, {delivery}: starting")
+            rows.append(
+                _run_rendezvous(
+                    bootstrap,
+                    workdir / f"rdv-{models_set}-{delivery}",
+                    models_set,
+                    delivery,
+                    sla_ms,
+                    measurer("Rendezvous", what, delivery),
+                )
+            )
+    return PeerResult(rate, seconds, burst_size, sla_ms, worst, rows)

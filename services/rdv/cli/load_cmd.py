@@ -1,0 +1,166 @@
+"""`rdv bench soak` and `rdv bench plot`, and the e2e table they share with `rdv bench e2e`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from rdv.bench.e2e import E2EResult
+from rdv.cli.common import BootstrapOption, console, out
+from rdv.errors import ConfigError
+
+
+def e2e_table(result: E2EResult) -> Table:
+    floor = result.floor.three_hop
+    table = Table(
+        title=f"end to end, {result.label}, SLA {result.sla_ms} ms (floor: Kafka three-hop "
+        f"p50 {floor.p50_ms:.2f} ms, p99 {floor.p99_ms:.2f} ms)"
+    )
+    for column in (
+        "rate/s",
+        "sent",
+        "answered",
+        "answers/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "decided p99 ms",
+        "SLA met",
+        "p50 x floor",
+        "p99 x floor",
+        "reasons",
+    ):
+        table.add_column(column, justify="left" if column == "reasons" else "right")
+    for r in result.rates:
+        lat = r.latency
+        table.add_row(
+            f"{r.rate:g}",
+            str(r.sent),
+            str(r.answered),
+            f"{r.answers_per_s:.0f}",
+            f"{lat.p50_ms:.1f}" if lat else "-",
+            f"{lat.p99_ms:.1f}" if lat else "-",
+            f"{lat.p999_ms:.1f}" if lat else "-",
+            f"{r.decided.p99_ms:.1f}" if r.decided else "-",
+            f"{r.sla_met:.1%}",
+            f"{lat.p50_ms / floor.p50_ms:.1f}" if lat else "-",
+            f"{lat.p99_ms / floor.p99_ms:.1f}" if lat else "-",
+            ", ".join(f"{k} {v}" for k, v in sorted(r.reasons.items())),
+        )
+    return table
+
+
+def _soak_table(samples: list[Any], services: list[str]) -> Table:
+    table = Table(title="soak: one row per window")
+    for column in ("minute", "sent", "answered", "p50 ms", "p99 ms", "decided p99 ms", *services):
+        table.add_column(
+            column
+            if column in ("minute", "sent", "answered") or "ms" in column
+            else f"{column} MB",
+            justify="right",
+        )
+    for s in samples:
+        table.add_row(
+            f"{s.minute:.1f}",
+            str(s.sent),
+            str(s.answered),
+            f"{s.p50_ms:.1f}" if s.p50_ms is not None else "-",
+            f"{s.p99_ms:.1f}" if s.p99_ms is not None else "-",
+            f"{s.decided_p99_ms:.1f}" if s.decided_p99_ms is not None else "-",
+            *(f"{s.rss_mb[n]:.0f}" if n in s.rss_mb else "-" for n in services),
+        )
+    return table
+
+
+def soak(
+    rate: Annotated[float, typer.Option(min=1, help="Requests per second, held.")] = 100.0,
+    minutes: Annotated[float, typer.Option(min=0.1, help="How long to hold it.")] = 20.0,
+    window: Annotated[float, typer.Option(min=1, help="Seconds per reported window.")] = 60.0,
+    sla_ms: Annotated[int, typer.Option(min=1, help="SLA of the rollout config.")] = 50,
+    delivery: Annotated[
+        str, typer.Option(help="exactly_once (Kafka transactions) or at_least_once.")
+    ] = "exactly_once",
+    models: Annotated[
+        str, typer.Option(help="all (champion, challenger, canary, fallback, decoy) or champion.")
+    ] = "all",
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write figures here.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also draw latency and memory over time into this PNG.")
+    ] = None,
+    bootstrap: BootstrapOption = None,
+) -> None:
+    """One rate for a long time: latency and each service's memory per window, and how the
+    last window compares with the first (1.00 is flat)."""
+    from rdv.bench.soak import SoakSample, run_soak
+    from rdv.cli.bench_cmd import broker_for_bench, machine
+
+    from rdv.bench.served import MODEL_SETS
+
+    if delivery not in ("exactly_once", "at_least_once"):
+        raise ConfigError(f"--delivery must be exactly_once or at_least_once, not {delivery!r}")
+    if models not in MODEL_SETS:
+        raise ConfigError(f"--models must be all or champion, not {models!r}")
+    samples: list[SoakSample] = []
+    with broker_for_bench(bootstrap) as servers, Live(console=console, transient=False) as live:
+        live.update(f"starting: {rate:g} requests/s for {minutes:g} min")
+
+        def on_sample(sample: SoakSample) -> None:
+            samples.append(sample)
+            live.update(_soak_table(samples, sorted(samples[0].rss_mb)))
+
+        def progress(stage: str) -> None:
+            if not samples:  # once the table is up, it is the progress
+                live.update(stage)
+
+        result = run_soak(
+            servers,
+            rate,
+            minutes,
+            window,
+            sla_ms,
+            delivery,
+            models,
+            on_sample=on_sample,
+            progress=progress,
+        )
+    for name, ratio in result.drift().items():
+        out.print(f"{name}: last window / first = {ratio:.2f}")
+    figures = {"benchmark": "soak", "machine": machine(), **result.as_dict()}
+    if json_file:
+        json_file.write_text(json.dumps(figures, indent=2))
+        console.print(f"figures written to {json_file}")
+    if plot:
+        from rdv.bench.plot import soak_over_time
+
+        soak_over_time(figures["samples"], plot, sla_ms)
+        console.print(f"plot written to {plot}")
+
+
+def plot(
+    runs: Annotated[list[Path], typer.Argument(help="Figures from `rdv bench e2e --json`.")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="The PNG to write.")] = Path(
+        "latency.png"
+    ),
+) -> None:
+    """Overlay the latency-against-rate curves of several `rdv bench e2e` runs (other
+    partitions, models or delivery) in one PNG."""
+    from rdv.bench.plot import latency_vs_rate
+
+    figures = []
+    for path in runs:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path}: not readable JSON ({exc})") from exc
+        if data.get("benchmark") != "e2e":
+            raise ConfigError(f"{path}: not figures from `rdv bench e2e --json`")
+        figures.append(data)
+    latency_vs_rate(figures, output)
+    out.print(f"plot written to {output}")

@@ -1,0 +1,127 @@
+"""The load and peer benchmarks as a user runs them, in a bounded form: the figures they
+write hold what the tables claim, and the plots are real PNGs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_cli import rdv
+
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(900)]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_e2e_sweep_reports_saturation_and_draws_latency_against_rate(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    figures, plot = tmp_path / "e2e.json", tmp_path / "e2e.png"
+    result = rdv(
+        "bench",
+        "e2e",
+        "--rates",
+        "10,20",
+        "--seconds",
+        "3",
+        "--models",
+        "champion",
+        "--partitions",
+        "2",
+        "--delivery",
+        "at_least_once",
+        "--until-saturated",
+        "--json",
+        str(figures),
+        "--plot",
+        str(plot),
+        bootstrap=kafka_bootstrap,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "highest rate with every request answered" in result.stdout
+    data = json.loads(figures.read_text())
+    assert (data["models"], data["partitions"], data["delivery"]) == (
+        "champion",
+        2,
+        "at_least_once",
+    )
+    assert [r["rate"] for r in data["rates"]] == [10, 20]  # two rates: never two failures in a row
+    for rate in data["rates"]:
+        assert rate["answered"] == rate["sent"] == rate["rate"] * 3
+        assert rate["decided"]["p50_ms"] <= data["sla_ms"] + 5  # decided by the SLA at the latest
+        assert set(rate["reasons"]) <= {"preferred", "default"}  # the champion alone answers
+    good = [r["rate"] for r in data["rates"] if r["latency"]["p99_ms"] <= data["sla_ms"]]
+    assert data["saturation_rate"] == (max(good) if good else None)
+    assert plot.read_bytes().startswith(PNG)
+
+
+def test_soak_reports_every_window_with_memory_and_draws_it(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    figures, plot = tmp_path / "soak.json", tmp_path / "soak.png"
+    result = rdv(
+        "bench",
+        "soak",
+        "--rate",
+        "10",
+        "--minutes",
+        "0.1",
+        "--window",
+        "3",
+        "--models",
+        "champion",
+        "--delivery",
+        "at_least_once",
+        "--json",
+        str(figures),
+        "--plot",
+        str(plot),
+        bootstrap=kafka_bootstrap,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(figures.read_text())
+    assert len(data["samples"]) == 2
+    for sample in data["samples"]:
+        assert sample["answered"] == sample["sent"] == 30
+        assert set(sample["rss_mb"]) == {"login-bot@2", "rendezvous"}
+        assert all(20 < mb < 2000 for mb in sample["rss_mb"].values())
+    assert "rendezvous memory: last window / first" in result.stdout
+    assert plot.read_bytes().startswith(PNG)
+
+
+def test_peer_serves_the_same_model_through_mlserver_and_rendezvous(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Needs PyPI the first time (MLServer's virtualenv is created in the cache)."""
+    figures = tmp_path / "peer.json"
+    result = rdv(
+        "bench",
+        "peer",
+        "--rate",
+        "20",
+        "--seconds",
+        "2",
+        "--burst",
+        "200",
+        "--json",
+        str(figures),
+        bootstrap=kafka_bootstrap,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(figures.read_text())
+    assert data["twin_max_difference"] <= 1e-9
+    systems = [(r["system"], r["models"], r["delivery"]) for r in data["rows"]]
+    assert systems[0][0].startswith("MLServer")
+    assert systems[1:] == [
+        ("Rendezvous", "the model", "at_least_once"),
+        ("Rendezvous", "the model", "exactly_once"),
+        ("Rendezvous", "champion, challenger, canary, fallback, decoy", "exactly_once"),
+    ]
+    for row in data["rows"]:
+        assert row["fixed"]["answered"] == row["fixed"]["sent"] == 40
+        assert row["burst_answered"] == 200
+        assert "default" not in row["burst_reasons"]  # the burst SLA lets every model answer
+        assert row["burst_model_answers_per_s"] > 0
+    assert data["rows"][0]["burst_reasons"] == {"mlserver": 200}
+    assert "x MLServer" in result.stdout
