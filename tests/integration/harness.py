@@ -77,11 +77,20 @@ def services(tmp: Path, bootstrap: str, env: dict[str, str]) -> Iterator[Callabl
 
 
 def send_requests(
-    bootstrap: str, topic: str, count: int, make: Callable[[int], dict[str, Any]] | None = None
+    bootstrap: str,
+    topic: str,
+    count: int,
+    make: Callable[[int], dict[str, Any]] | None = None,
+    rate: float | None = None,
 ) -> list[dict[str, Any]]:
+    """Send `count` requests, all at once or at `rate` per second."""
     producer = Producer(bootstrap)
     sent = []
+    started = time.perf_counter()
     for i in range(count):
+        if rate:
+            time.sleep(max(0.0, started + i / rate - time.perf_counter()))
+            producer.poll(0)
         request = (
             make(i)
             if make

@@ -99,7 +99,9 @@ def test_every_request_is_answered_once_by_the_champion_and_recorded(
         start_workers(launch, models(tmp_path))
         launch("rendezvous", "--metrics-port", str(port))
         warm_up(stack)
-        sent = send_requests(stack.bootstrap, stack["requests"], 300)
+        # Paced: a burst of 300 on a busy 2-core machine rightly goes partly to the fallback,
+        # which is the SLA at work, not what this test is about.
+        sent = send_requests(stack.bootstrap, stack["requests"], 300, rate=100)
         got = [a for a in answers(stack, 301) if a["request_id"] != "warm"]
         got = [a for a in got if a["request_id"] in {r["request_id"] for r in sent}]
         logged = records(stack, 301)

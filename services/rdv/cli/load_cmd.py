@@ -98,10 +98,9 @@ def soak(
 ) -> None:
     """One rate for a long time: latency and each service's memory per window, and how the
     last window compares with the first (1.00 is flat)."""
+    from rdv.bench.served import MODEL_SETS
     from rdv.bench.soak import SoakSample, run_soak
     from rdv.cli.bench_cmd import broker_for_bench, machine
-
-    from rdv.bench.served import MODEL_SETS
 
     if delivery not in ("exactly_once", "at_least_once"):
         raise ConfigError(f"--delivery must be exactly_once or at_least_once, not {delivery!r}")

@@ -34,7 +34,7 @@ from rdv.rendezvous.metrics import RendezvousMetrics
 from rdv.rendezvous.outputs import answer_messages, record_messages
 from rdv.rendezvous.rollout_store import decode_config
 from rdv.rendezvous.settings import RendezvousServiceSettings
-from rdv.rendezvous.writer import TransactionalWriter
+from rdv.rendezvous.writer import TransactionalWriter, open_producer
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,9 @@ class RendezvousService:
         # A transaction abandoned with a lost assignment may still commit state entries;
         # restoring before it has ended could miss them and answer those requests twice.
         while self._writer is not None and self._writer.busy and not self.stopping.is_set():
+            if self._writer.stuck_for:
+                self._fence(self._writer)  # no rewind: the offsets of a fresh assignment are
+                break  # fetched from the committed ones once this returns
             self._writer.wait_idle(1.0)
         for tp in partitions:
             if tp.topic == self.s.requests_topic:
@@ -171,15 +174,9 @@ class RendezvousService:
         self.metrics.config_version.set(self.config.version)
         serve_metrics(self.metrics.registry, self.s.metrics_port)
         self.core = self._fresh_core()
-        txn = {"transactional.id": f"rdv-rendezvous-{self.s.instance}"}
-        self._producer = Producer(
-            self.bootstrap,
-            self.kafka,
-            client_id="rdv-rendezvous",
-            overrides=txn if self.transactional else {},
+        self._producer = open_producer(
+            self.bootstrap, self.kafka, self.s.instance, self.transactional, self.stopping
         )
-        if self.transactional:
-            self._producer.raw.init_transactions(30)
         self._consumer = Consumer(
             self.bootstrap,
             self.s.group_id,
@@ -325,6 +322,10 @@ class RendezvousService:
             if writer.failure is not None:
                 self._recover(writer.failure)
                 return
+            if writer.stuck_for:
+                self._fence(writer)
+                self._rewind()
+                return
             if wait:
                 writer.wait_idle()
             elif writer.busy:
@@ -367,6 +368,25 @@ class RendezvousService:
         self._writer.failure = None
         self.outgoing = []
         self._rewind()
+
+    def _fence(self, writer: TransactionalWriter) -> None:
+        """A stuck transactional call cannot be cancelled; a new producer of the same
+        transactional id fences it and aborts its transaction. What that held must then be
+        read again (a rewind), as after a crash."""
+        assert self._consumer is not None and self.metrics is not None
+        log.error(
+            "the transaction in flight has not ended in %.0f s (a known librdkafka hang after "
+            "the group coordinator moves): fencing it with a new producer, reading again",
+            writer.stuck_for,
+        )
+        writer.abandon()
+        self._producer = open_producer(
+            self.bootstrap, self.kafka, self.s.instance, True, self.stopping
+        )
+        self._writer = TransactionalWriter(
+            self._producer, self._consumer, self.metrics.commit_seconds.observe
+        )
+        self.outgoing = []
 
     def _send_at_least_once(self, watermarks: list[_TopicPartition]) -> None:
         """Send at once; commit offsets only after everything sent so far is delivered."""

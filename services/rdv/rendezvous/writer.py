@@ -16,9 +16,36 @@ from typing import Any, cast
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as _TopicPartition
 
-from rdv.kafka import Consumer, Outgoing, Producer
+from rdv.kafka import Consumer, KafkaSettings, Outgoing, Producer
+from rdv.kafka.patience import patiently
 
 log = logging.getLogger(__name__)
+
+# A transaction not ended after this long is stuck, not slow: every call in it has a 10 s
+# timeout, yet librdkafka can block in send_offsets_to_transaction for good once the group
+# coordinator moved (confluentinc/librdkafka#5456, #5511; seen here when Kafka restarts).
+STUCK_AFTER_S = 20.0
+
+
+def open_producer(
+    bootstrap: str,
+    kafka: KafkaSettings | None,
+    instance: str,
+    transactional: bool,
+    stopping: threading.Event,
+) -> Producer:
+    """The rendezvous's producer; a transactional one is initialised (which fences any
+    earlier producer of this instance and aborts what it left open), waiting for Kafka."""
+    overrides = {"transactional.id": f"rdv-rendezvous-{instance}"} if transactional else {}
+    producer = Producer(bootstrap, kafka, client_id="rdv-rendezvous", overrides=overrides)
+    if transactional:
+        patiently(
+            lambda: producer.raw.init_transactions(30),
+            "the transaction coordinator",
+            stopping,
+            (KafkaException,),
+        )
+    return producer
 
 
 class TransactionalWriter:
@@ -34,6 +61,7 @@ class TransactionalWriter:
         self._busy = False
         self._closed = False
         self._abandoned = False  # the batch in flight is no longer wanted: abort, report nothing
+        self._since: float | None = None  # when the transaction in flight began
         self.failure: KafkaError | None = None  # set by a failed transaction, read by the loop
         self._thread = threading.Thread(target=self._run, name="rdv-transactions", daemon=True)
         self._thread.start()
@@ -52,6 +80,13 @@ class TransactionalWriter:
             self._batch, self._busy = (outgoing, offsets, metadata), True
             self._ready.notify_all()
         return True
+
+    @property
+    def stuck_for(self) -> float:
+        """Seconds the transaction in flight has run, once past STUCK_AFTER_S; else 0."""
+        since = self._since
+        running = time.monotonic() - since if since is not None else 0.0
+        return running if running > STUCK_AFTER_S else 0.0
 
     def wait_idle(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -83,7 +118,9 @@ class TransactionalWriter:
                 if self._batch is None:
                     return
                 outgoing, offsets, metadata = self._batch
+            self._since = time.monotonic()
             self._commit(outgoing, offsets, metadata)
+            self._since = None
             with self._ready:
                 self._batch, self._busy, self._abandoned = None, False, False
                 self._ready.notify_all()
@@ -98,7 +135,7 @@ class TransactionalWriter:
             for message in outgoing:
                 self._producer.send(message)
             if offsets:
-                self._again(lambda: raw.send_offsets_to_transaction(offsets, metadata, 30))
+                self._again(lambda: raw.send_offsets_to_transaction(offsets, metadata, 10))
             self._again(lambda: raw.commit_transaction(-1))
             self._observe(time.perf_counter() - started)
         except KafkaException as exc:
