@@ -14,7 +14,7 @@ import asyncio
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from typing import Any, Self
 
 from rdv.codec import Codec
 from rdv.codec.json_input import split_features
@@ -40,7 +40,68 @@ class AnswerFuture(Future[Answer]):
         self.request_id = request_id
 
 
-class RendezvousClient:
+class ReplyReader:
+    """Requests out, replies in: a producer, a reader thread on every partition of the reply
+    topic, and futures by request id. Subclasses say how a reply names its request."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        replies_topic: str,
+        kafka: KafkaSettings | None = None,
+        client_id: str = "rdv-client",
+    ) -> None:
+        self._tail = TopicTail(bootstrap, replies_topic, kafka)
+        self._producer = Producer(bootstrap, kafka, client_id=client_id)
+        self._pending: dict[str, Future[Answer]] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._reader = threading.Thread(target=self._read, name="rdv-answers", daemon=True)
+        self._reader.start()
+
+    def _reply(self, value: bytes | None) -> tuple[str, Answer] | None:
+        """The request id a reply answers, and the answer; None for what is not a reply."""
+        raise NotImplementedError
+
+    def _read(self) -> None:
+        while not self._closed.is_set():
+            for msg in self._tail.poll(0.1):
+                reply = self._reply(msg.value)
+                if reply is None:
+                    continue
+                with self._lock:
+                    future = self._pending.pop(reply[0], None)
+                if future is not None and not future.done():
+                    future.set_result(reply[1])
+
+    def _expect(self, request_id: str) -> AnswerFuture:
+        future = AnswerFuture(request_id)
+        with self._lock:
+            self._pending[request_id] = future
+        return future
+
+    def flush(self) -> None:
+        """Wait until every request sent is acknowledged (DeliveryError after 30 s)."""
+        self._producer.flush()
+
+    def poll(self) -> None:
+        """Hand queued requests on and serve delivery reports, without waiting."""
+        self._producer.poll(0)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._reader.join(5)
+        self._tail.close()
+        self._producer.flush()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class RendezvousClient(ReplyReader):
     def __init__(
         self,
         bootstrap: str | None = None,
@@ -52,25 +113,14 @@ class RendezvousClient:
         self.bootstrap = resolve_bootstrap(bootstrap)
         self.requests_topic = requests_topic
         self.codec = codec or make_codec()
-        self._tail = TopicTail(self.bootstrap, answers_topic, kafka)
-        self._producer = Producer(self.bootstrap, kafka, client_id="rdv-client")
-        self._pending: dict[str, Future[Answer]] = {}
-        self._lock = threading.Lock()
-        self._closed = threading.Event()
-        self._reader = threading.Thread(target=self._read_answers, name="rdv-answers", daemon=True)
-        self._reader.start()
+        super().__init__(self.bootstrap, answers_topic, kafka)
 
-    def _read_answers(self) -> None:
-        while not self._closed.is_set():
-            for msg in self._tail.poll(0.1):
-                try:
-                    answer = self.codec.decode("Answer", msg.value)
-                except DecodeError:
-                    continue
-                with self._lock:
-                    future = self._pending.pop(answer["request_id"], None)
-                if future is not None and not future.done():
-                    future.set_result(answer)
+    def _reply(self, value: bytes | None) -> tuple[str, Answer] | None:
+        try:
+            answer = self.codec.decode("Answer", value)
+        except DecodeError:
+            return None
+        return answer["request_id"], answer
 
     def submit(
         self, features: dict[str, Any], key: str | None = None, deadline_ms: int | None = None
@@ -80,9 +130,7 @@ class RendezvousClient:
         request = new_request(
             split["numeric"], split["categorical"], key=key, deadline_ms=deadline_ms
         )
-        future = AnswerFuture(request["request_id"])
-        with self._lock:
-            self._pending[request["request_id"]] = future
+        future = self._expect(request["request_id"])
         self._producer.send(
             Outgoing(
                 self.requests_topic, self.codec.encode("Request", request), request["key"].encode()
@@ -127,23 +175,3 @@ class RendezvousClient:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
         except TimeoutError as exc:
             raise AnswerTimeoutError(f"no answer within {timeout:g} s") from exc
-
-    def flush(self) -> None:
-        """Wait until every request sent is acknowledged (DeliveryError after 30 s)."""
-        self._producer.flush()
-
-    def poll(self) -> None:
-        """Hand queued requests on and serve delivery reports, without waiting."""
-        self._producer.poll(0)
-
-    def close(self) -> None:
-        self._closed.set()
-        self._reader.join(5)
-        self._tail.close()
-        self._producer.flush()
-
-    def __enter__(self) -> RendezvousClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()

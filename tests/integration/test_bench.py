@@ -112,8 +112,12 @@ def test_peer_serves_the_same_model_through_mlserver_and_rendezvous(
     data = json.loads(figures.read_text())
     assert data["twin_max_difference"] <= 1e-9
     systems = [(r["system"], r["models"], r["delivery"]) for r in data["rows"]]
-    assert systems[0][0].startswith("MLServer")
-    assert systems[1:] == [
+    assert [s[1] for s in systems[:2]] == [
+        "the model, default settings",
+        "the model, parallel_workers 0",
+    ]
+    assert all(s[0].startswith("MLServer") for s in systems[:2])
+    assert systems[2:] == [
         ("Rendezvous", "the model", "at_least_once"),
         ("Rendezvous", "the model", "exactly_once"),
         ("Rendezvous", "champion, challenger, canary, fallback, decoy", "exactly_once"),
@@ -123,5 +127,5 @@ def test_peer_serves_the_same_model_through_mlserver_and_rendezvous(
         assert row["burst_answered"] == 200
         assert "default" not in row["burst_reasons"]  # the burst SLA lets every model answer
         assert row["burst_model_answers_per_s"] > 0
-    assert data["rows"][0]["burst_reasons"] == {"mlserver": 200}
+    assert data["rows"][0]["burst_reasons"] == data["rows"][1]["burst_reasons"] == {"mlserver": 200}
     assert "x MLServer" in result.stdout

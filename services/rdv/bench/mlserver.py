@@ -13,19 +13,16 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
 from rdv.broker.embedded import free_port
-from rdv.client import AnswerFuture, AnswerTimeoutError
+from rdv.client import AnswerFuture, AnswerTimeoutError, ReplyReader
 from rdv.errors import ConfigError
-from rdv.kafka import Outgoing, Producer
-from rdv.kafka.reader import TopicTail
+from rdv.kafka import Outgoing
 from rdv.model.artifact import load_artifact
 from rdv.paths import cache_dir
 
@@ -103,9 +100,15 @@ class MLServerProcess:
     """`mlserver start` on a model directory, Kafka enabled, REST/gRPC/metrics on free ports."""
 
     def __init__(
-        self, python: Path, models: Path, bootstrap: str, topics: tuple[str, str], log: Path
+        self,
+        python: Path,
+        models: Path,
+        bootstrap: str,
+        topics: tuple[str, str],
+        log: Path,
+        parallel_workers: int | None = None,
     ) -> None:
-        settings = {
+        settings: dict[str, object] = {
             "kafka_enabled": True,
             "kafka_servers": bootstrap,
             "kafka_topic_input": topics[0],
@@ -114,6 +117,8 @@ class MLServerProcess:
             "grpc_port": free_port(),
             "metrics_port": free_port(),
         }
+        if parallel_workers is not None:  # None: MLServer's default (1 inference process)
+            settings["parallel_workers"] = parallel_workers
         (models / "settings.json").write_text(json.dumps(settings))
         self.log = log
         env = {**os.environ, "PATH": f"{python.parent}:{os.environ.get('PATH', '')}"}
@@ -137,36 +142,26 @@ class MLServerProcess:
                 self.process.wait(5)
 
 
-class MLServerClient:
+class MLServerClient(ReplyReader):
     """V2 inference requests to MLServer's input topic; futures resolve to a dict shaped like
     a Rendezvous answer (`score`, `reason` "mlserver"), so benchmark code drives both."""
 
     def __init__(self, bootstrap: str, model: str, topics: tuple[str, str]) -> None:
-        self.model, (self.input_topic, output_topic) = model, topics
-        self._tail = TopicTail(bootstrap, output_topic)
-        self._producer = Producer(bootstrap, client_id="rdv-bench-mlserver")
-        self._pending: dict[str, Future[dict[str, Any]]] = {}
-        self._lock = threading.Lock()
-        self._closed = threading.Event()
-        self._reader = threading.Thread(target=self._read, name="mlserver-answers", daemon=True)
-        self._reader.start()
+        self.model, self.input_topic = model, topics[0]
+        super().__init__(bootstrap, topics[1], client_id="rdv-bench-mlserver")
 
-    def _read(self) -> None:
-        while not self._closed.is_set():
-            for msg in self._tail.poll(0.1):
-                response = json.loads(msg.value or b"{}")
-                with self._lock:
-                    future = self._pending.pop(response.get("id") or "", None)
-                if future is not None and not future.done():
-                    outputs = {o["name"]: o for o in response.get("outputs", [])}
-                    proba = outputs.get("predict_proba", {}).get("data", [None, None])
-                    future.set_result({"score": proba[-1], "reason": "mlserver"})
+    def _reply(self, value: bytes | None) -> tuple[str, dict[str, Any]] | None:
+        try:
+            response = json.loads(value or b"{}")
+        except ValueError:
+            return None
+        outputs = {o["name"]: o for o in response.get("outputs", [])}
+        proba = outputs.get("predict_proba", {}).get("data", [None, None])
+        return response.get("id") or "", {"score": proba[-1], "reason": "mlserver"}
 
     def submit(self, features: dict[str, Any], key: str | None = None) -> AnswerFuture:
         request_id = str(uuid.uuid4())
-        future = AnswerFuture(request_id)
-        with self._lock:
-            self._pending[request_id] = future
+        future = self._expect(request_id)
         inputs = [
             {
                 "name": name,
@@ -199,24 +194,6 @@ class MLServerClient:
             return future.result(timeout)
         except FutureTimeout as exc:
             raise AnswerTimeoutError(f"no MLServer answer within {timeout:g} s") from exc
-
-    def flush(self) -> None:
-        self._producer.flush()
-
-    def poll(self) -> None:
-        self._producer.poll(0)
-
-    def close(self) -> None:
-        self._closed.set()
-        self._reader.join(5)
-        self._tail.close()
-        self._producer.flush()
-
-    def __enter__(self) -> MLServerClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
 
 def wait_until_serving(client: MLServerClient, process: MLServerProcess, timeout: float) -> None:

@@ -127,13 +127,19 @@ Measure = Callable[[Driven, Callable[[], None]], PeerRow]
 
 
 def _run_mlserver(
-    bootstrap: str, python: Path, models: Path, workdir: Path, measure: Measure
+    bootstrap: str,
+    python: Path,
+    models: Path,
+    workdir: Path,
+    measure: Measure,
+    parallel_workers: int | None,
 ) -> PeerRow:
     suffix = f"-{int(time.time() * 1000) % 10**8}"
     topics = (f"mlserver-input{suffix}", f"mlserver-output{suffix}")
     create_topics(bootstrap, [TopicSpec(t, 6) for t in topics])
     (workdir / "logs").mkdir(parents=True, exist_ok=True)
-    server = MLServerProcess(python, models, bootstrap, topics, workdir / "logs" / "mlserver.log")
+    log = workdir / "logs" / "mlserver.log"
+    server = MLServerProcess(python, models, bootstrap, topics, log, parallel_workers)
     try:
         with MLServerClient(bootstrap, CHAMPION.split("@", maxsplit=1)[0], topics) as client:
             wait_until_serving(client, server, timeout=180)
@@ -185,16 +191,20 @@ def run_peer(
 
             return measure
 
-        progress("MLServer: starting")
-        rows.append(
-            _run_mlserver(
-                bootstrap,
-                python,
-                twin_dir.parent,
-                workdir / "mlserver",
-                measurer(f"MLServer {MLSERVER_VERSION}", "the model", "none (no commits)"),
+        # MLServer's default runs inference in a separate process; with parallel_workers 0 it
+        # runs in the server's own, which saves a hop for a model this small. Both are shown.
+        for workers, setup in ((None, "default settings"), (0, "parallel_workers 0")):
+            progress(f"MLServer, {setup}: starting")
+            rows.append(
+                _run_mlserver(
+                    bootstrap,
+                    python,
+                    twin_dir.parent,
+                    workdir / f"mlserver-{setup.replace(' ', '-')}",
+                    measurer(f"MLServer {MLSERVER_VERSION}", f"the model, {setup}", "none"),
+                    workers,
+                )
             )
-        )
         for models_set, delivery in (
             ("champion", "at_least_once"),
             ("champion", "exactly_once"),

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from rdv.bench.floor import measure_floor
 from rdv.broker import EmbeddedBroker
-from rdv.cli.common import BootstrapOption, console, out
+from rdv.cli.common import BootstrapOption, FiguresOption, console, out
 from rdv.errors import ConfigError
 from rdv.settings import resolve_bootstrap
 
@@ -57,9 +57,7 @@ def floor(
     messages: Annotated[
         int, typer.Option(min=1000, help="Messages for the throughput ceiling.")
     ] = 100_000,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", help="Also write figures here.")
-    ] = None,
+    json_file: FiguresOption = None,
     bootstrap: BootstrapOption = None,
 ) -> None:
     """What Kafka alone costs here: three-hop round trip and produce+consume ceiling."""
@@ -99,9 +97,7 @@ def floor(
 def scoring(
     width: Annotated[int, typer.Option(min=1, help="Numeric features per row.")] = 20,
     budget: Annotated[float, typer.Option(min=0.01, help="Seconds of timing per cell.")] = 0.5,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", help="Also write figures here.")
-    ] = None,
+    json_file: FiguresOption = None,
 ) -> None:
     """µs per row of the numpy scorer by estimator and batch size, against a bare dot product."""
     from rdv.bench.scoring import measure_scoring
@@ -157,9 +153,7 @@ def e2e(
             help="Stop once two rates in a row had a request unanswered or p99 outside the SLA.",
         ),
     ] = False,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", help="Also write figures here.")
-    ] = None,
+    json_file: FiguresOption = None,
     plot: Annotated[
         Path | None, typer.Option(help="Also draw latency against rate into this PNG.")
     ] = None,

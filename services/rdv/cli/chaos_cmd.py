@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from rdv.cli.bench_cmd import machine
-from rdv.cli.common import console, out
+from rdv.cli.common import FiguresOption, console, out
 from rdv.errors import ConfigError
 
 # "combined" strikes several at once: the challenger and the decoy killed, the rendezvous
@@ -26,9 +25,7 @@ def chaos(
         float, typer.Option(min=6, help="Seconds of traffic per scenario; fault at 1/3.")
     ] = 15.0,
     sla_ms: Annotated[int, typer.Option(min=10, help="SLA of the rollout config.")] = 50,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", help="Also write figures here.")
-    ] = None,
+    json_file: FiguresOption = None,
 ) -> None:
     """Each scenario runs on a fresh embedded broker and stack: requests sent, answered,
     exactly once, lost, duplicated, inside the SLA (outside Kafka's downtime), archived."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -13,6 +14,9 @@ from rich.console import Console
 console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 # Piped output is read by scripts and tests: wide enough that tables do not fold their cells.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+
+# Where a benchmark also writes its figures, for docs, plots and comparisons across runs.
+FiguresOption = Annotated[Path | None, typer.Option("--json", help="Also write figures here.")]
 
 BootstrapOption = Annotated[
     str | None,

@@ -11,7 +11,7 @@ from rich.live import Live
 from rich.table import Table
 
 from rdv.bench.e2e import E2EResult
-from rdv.cli.common import BootstrapOption, console, out
+from rdv.cli.common import BootstrapOption, FiguresOption, console, out
 from rdv.errors import ConfigError
 
 
@@ -88,9 +88,7 @@ def soak(
     models: Annotated[
         str, typer.Option(help="all (champion, challenger, canary, fallback, decoy) or champion.")
     ] = "all",
-    json_file: Annotated[
-        Path | None, typer.Option("--json", help="Also write figures here.")
-    ] = None,
+    json_file: FiguresOption = None,
     plot: Annotated[
         Path | None, typer.Option(help="Also draw latency and memory over time into this PNG.")
     ] = None,

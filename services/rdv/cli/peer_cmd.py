@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from rdv.cli.bench_cmd import broker_for_bench, machine
-from rdv.cli.common import BootstrapOption, console, out
+from rdv.cli.common import BootstrapOption, FiguresOption, console, out
 
 
 def peer(
-    rate: Annotated[float, typer.Option(min=1, help="Requests per second for latency.")] = 100.0,
+    rate: Annotated[float, typer.Option(min=1, help="Requests per second for latency.")] = 50.0,
     seconds: Annotated[float, typer.Option(min=1, help="Seconds at that rate.")] = 10.0,
     burst: Annotated[
         int, typer.Option(min=100, help="Requests sent at once for throughput.")
     ] = 3000,
     sla_ms: Annotated[int, typer.Option(min=1, help="SLA of the Rendezvous rollout.")] = 50,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", help="Also write figures here.")
-    ] = None,
+    json_file: FiguresOption = None,
     bootstrap: BootstrapOption = None,
 ) -> None:
-    """The same model served by MLServer (Kafka mode) and by Rendezvous alone, then Rendezvous
-    with champion, challenger, canary, fallback and decoy: p50/p99 at a fixed rate, answers/s
-    in a burst, and each as a ratio to MLServer."""
+    """The same model served by MLServer (Kafka mode; default settings, then parallel_workers
+    0) and by Rendezvous alone, then Rendezvous with champion, challenger, canary, fallback and
+    decoy: p50/p99 at a fixed rate, answers/s in a burst, each as a ratio to MLServer's first
+    row."""
     from rdv.bench.peer import run_peer
 
     with broker_for_bench(bootstrap) as servers, console.status("starting") as status:
