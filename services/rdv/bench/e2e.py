@@ -44,6 +44,12 @@ class RateResult:
         """Requests with no answer 5 s after the last was sent."""
         return self.sent - self.answered
 
+    def behind(self, sla_ms: int) -> bool:
+        """The stack did not keep up: a request unanswered, answers slower than 90% of the
+        rate, or a p99 of twenty SLAs (a queue, not a tail)."""
+        p99 = self.latency.p99_ms if self.latency else float("inf")
+        return bool(self.unanswered) or self.answers_per_s < 0.9 * self.rate or p99 > 20 * sla_ms
+
     def inside_sla(self, sla_ms: int) -> bool:
         """Every request answered and the client's p99 inside the SLA."""
         return self.unanswered == 0 and self.latency is not None and self.latency.p99_ms <= sla_ms
@@ -159,9 +165,8 @@ def run_e2e(
     models: str = "all",
     until_saturated: bool = False,
 ) -> E2EResult:
-    """Drive each rate in turn; with `until_saturated`, stop once two rates in a row had a
-    request unanswered or the client's p99 outside the SLA (one alone can be a noisy
-    neighbour; beyond two, the client only measures a queue)."""
+    """Drive each rate in turn; with `until_saturated`, stop after the first rate the stack
+    could not keep up with (see `RateResult.behind`): past it the client measures a queue."""
     with tempfile.TemporaryDirectory(prefix="rdv-e2e-") as tmp:
         progress("measuring the Kafka floor")
         floor = measure_floor(bootstrap, round_trips=500, throughput_msgs=20_000)
@@ -174,8 +179,7 @@ def run_e2e(
                 rows = functools.partial(login_requests, seed=n)
                 result = drive(served.client, rate, seconds, sla_ms, rows)
                 results.append(result)
-                failing = [r.inside_sla(sla_ms) for r in results[-2:]] == [False, False]
-                if until_saturated and failing:
+                if until_saturated and result.behind(sla_ms):
                     break
     return E2EResult(sla_ms, delivery, floor, results, partitions, models)
 

@@ -50,12 +50,14 @@ class SoakResult:
     samples: list[SoakSample]
 
     def drift(self) -> dict[str, float]:
-        """Last window over first, for p99 and each service's memory: 1.0 is flat. The first
-        window is the reference, so warm-up effects count against the service, not for it."""
+        """1.0 is flat. Latency: the last window's p99 over the median window's, since the
+        first window also holds the stack settling. Memory: the last window over the first,
+        so that all growth counts."""
         first, last = self.samples[0], self.samples[-1]
         out: dict[str, float] = {}
-        if first.p99_ms and last.p99_ms:
-            out["client p99"] = last.p99_ms / first.p99_ms
+        p99s = sorted(s.p99_ms for s in self.samples if s.p99_ms)
+        if p99s and last.p99_ms:
+            out["client p99"] = last.p99_ms / p99s[len(p99s) // 2]
         for name, mb in first.rss_mb.items():
             if mb and last.rss_mb.get(name):
                 out[f"{name} memory"] = last.rss_mb[name] / mb

@@ -150,7 +150,8 @@ def e2e(
         bool,
         typer.Option(
             "--until-saturated",
-            help="Stop once two rates in a row had a request unanswered or p99 outside the SLA.",
+            help="Stop after the first rate the stack could not keep up with (a request "
+            "unanswered, answers below 90% of the rate, or p99 over 20 SLAs).",
         ),
     ] = False,
     json_file: FiguresOption = None,

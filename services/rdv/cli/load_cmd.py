@@ -128,7 +128,8 @@ def soak(
             progress=progress,
         )
     for name, ratio in result.drift().items():
-        out.print(f"{name}: last window / first = {ratio:.2f}")
+        reference = "median" if name == "client p99" else "first"
+        out.print(f"{name}: last window / {reference} = {ratio:.2f}")
     figures = {"benchmark": "soak", "machine": machine(), **result.as_dict()}
     if json_file:
         json_file.write_text(json.dumps(figures, indent=2))

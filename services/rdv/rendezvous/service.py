@@ -113,7 +113,9 @@ class RendezvousService:
     # -- rebalancing ------------------------------------------------------------------------
     def _fresh_core(self) -> DecisionCore:
         assert self.config is not None
-        core = DecisionCore(self.config, late_tolerance_ms=self.s.late_tolerance_ms)
+        core = DecisionCore(
+            self.config, late_tolerance_ms=self.s.late_tolerance_ms, memory=self.s.memory
+        )
         if self.core is not None:
             core.posteriors = self.core.posteriors  # what feedback taught survives a rebalance
         return core

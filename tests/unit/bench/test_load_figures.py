@@ -37,13 +37,24 @@ def test_saturation_is_the_highest_rate_inside_the_sla_with_everything_answered(
     assert [r["unanswered"] for r in figures["rates"]] == [0, 0, 1, 0]
 
 
-def test_soak_drift_compares_the_last_window_with_the_first() -> None:
+def test_a_rate_is_behind_when_answers_lag_or_latency_is_a_queue() -> None:
+    assert not _rate(100, 90).behind(50)  # a p99 outside the SLA is a tail, not saturation
+    assert _rate(100, 1500).behind(50)  # twenty SLAs: a queue
+    assert _rate(100, 30, answered=999).behind(50)
+    slow = _rate(400, 30)
+    slow.seconds = 12.0  # 4000 answered over 12 s: 333/s for 400/s sent
+    assert slow.behind(50)
+
+
+def test_soak_drift_compares_latency_with_the_median_window_and_memory_with_the_first() -> None:
     samples = [
-        SoakSample(1.0, 6000, 6000, 10.0, 40.0, 30.0, {"rendezvous": 100.0, "decoy": 200.0}),
-        SoakSample(2.0, 6000, 6000, 11.0, 44.0, 31.0, {"rendezvous": 100.0, "decoy": 300.0}),
+        # The first window holds the stack settling: it must not make the rest look better.
+        SoakSample(1.0, 6000, 6000, 10.0, 1200.0, 30.0, {"rendezvous": 100.0, "decoy": 200.0}),
+        SoakSample(2.0, 6000, 6000, 10.0, 40.0, 30.0, {"rendezvous": 150.0, "decoy": 200.0}),
+        SoakSample(3.0, 6000, 6000, 11.0, 44.0, 31.0, {"rendezvous": 100.0, "decoy": 300.0}),
     ]
     drift = SoakResult(100, 60, 50, "exactly_once", "all", samples).drift()
-    assert drift == {"client p99": 1.1, "rendezvous memory": 1.0, "decoy memory": 1.5}
+    assert drift == {"client p99": 1.0, "rendezvous memory": 1.0, "decoy memory": 1.5}
 
 
 def test_rss_of_this_process_is_read_and_of_a_dead_one_is_none() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+from rdv.rendezvous.core import DecisionCore
 from rdv.rendezvous.traffic import Posteriors, preferred_model
 from tests.unit.rendezvous.sim import CONFIG, Sim, request, score
 
@@ -52,3 +53,18 @@ def test_feedback_joins_the_recorded_scores() -> None:
     assert outcomes["m@3"].log_loss > outcomes["m@2"].log_loss > 0
     assert sim.core.posteriors.alpha["m@2"] == 2.0  # label matched the answer: reward 1
     assert sim.core.on_feedback("unknown", "bot", None, None) == []
+
+
+def test_feedback_memory_is_bounded_and_forgets_the_oldest_first() -> None:
+    # RDV_RENDEZVOUS_MEMORY: the soak showed the rendezvous's memory grow until this bound.
+    sim = Sim()
+    sim.core = DecisionCore(CONFIG, memory=3)  # what RendezvousServiceSettings(memory=3) builds
+    for i in range(5):
+        sim.at(i * 1000).request(request(f"r{i}"))
+        sim.at(i * 1000 + 1).score(score(f"r{i}", "m@2", 0.8, label="bot"))
+        sim.score(score(f"r{i}", "m@3", 0.1, label="human"))
+    sim.at(10_000)
+    assert len(sim.records) == 5
+    assert list(sim.core.closed) == ["r2", "r3", "r4"]
+    assert sim.core.on_feedback("r0", "bot", 1.0, None) == []  # forgotten
+    assert sim.core.on_feedback("r4", "bot", 1.0, None) != []
