@@ -72,7 +72,9 @@ class E2EResult:
 
     @property
     def label(self) -> str:
-        return f"{self.models} models, {self.partitions} partitions, {self.delivery}"
+        from rdv.bench.plot import run_label
+
+        return run_label(self.models, self.partitions, self.delivery)
 
     def as_dict(self) -> dict[str, Any]:
         return {

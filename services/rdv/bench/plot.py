@@ -12,6 +12,11 @@ from typing import Any
 from rdv.errors import ConfigError
 
 
+def run_label(models: str, partitions: int, delivery: str) -> str:
+    who = "champion only" if models == "champion" else "every role"
+    return f"{who}, {partitions} partition{'s' if partitions != 1 else ''}, {delivery}"
+
+
 def _pyplot() -> Any:
     try:
         import matplotlib
@@ -33,8 +38,7 @@ def latency_vs_rate(runs: list[dict[str, Any]], path: Path, title: str | None = 
     slas = set()
     for run in runs:
         rates = [r for r in run["rates"] if r["latency"]]
-        models, partitions = run.get("models", "all"), run.get("partitions", 6)
-        label = f"{models} models, {partitions} partitions, {run['delivery']}"
+        label = run_label(run.get("models", "all"), run.get("partitions", 6), run["delivery"])
         x = [r["rate"] for r in rates]
         (line,) = ax.plot(
             x, [r["latency"]["p99_ms"] for r in rates], marker="o", label=f"p99, {label}"
