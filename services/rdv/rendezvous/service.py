@@ -31,6 +31,7 @@ from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
 from rdv.rendezvous.drift import CanaryDrift
 from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
+from rdv.rendezvous.offsets import tombstones, watermarks
 from rdv.rendezvous.outputs import answer_messages, record_messages
 from rdv.rendezvous.rollout_store import decode_config
 from rdv.rendezvous.settings import RendezvousServiceSettings
@@ -298,23 +299,6 @@ class RendezvousService:
             self.metrics.dead_letters.labels(topic=msg.topic).inc()
 
     # -- transactions -----------------------------------------------------------------------
-    def _watermarks(self) -> list[_TopicPartition]:
-        """The lowest offset per partition that an open mailbox (or a score waiting for its
-        request) still needs; everything below it is done."""
-        assert self.core is not None
-        low = dict(self.consumed)
-        for mailbox in self.core.mailboxes.values():
-            key = (self.s.requests_topic, mailbox.request.partition)
-            low[key] = min(low.get(key, mailbox.request.offset), mailbox.request.offset)
-            for arrival in mailbox.scores.values():
-                rkey = (self.s.results_topic, arrival.score.partition)
-                low[rkey] = min(low.get(rkey, arrival.score.offset), arrival.score.offset)
-        for arrivals in self.core.orphans.values():
-            for arrival in arrivals:
-                rkey = (self.s.results_topic, arrival.score.partition)
-                low[rkey] = min(low.get(rkey, arrival.score.offset), arrival.score.offset)
-        return [_TopicPartition(t, p, o) for (t, p), o in low.items()]
-
     def _commit(self, offsets: bool, wait: bool = False) -> None:
         """Hand this turn's output (and, when due, the offsets) to be written; with `wait`,
         return only once everything decided so far is committed."""
@@ -332,13 +316,13 @@ class RendezvousService:
                 writer.wait_idle()
             elif writer.busy:
                 return  # keep deciding; this output joins the next transaction
-        watermarks = self._offsets_with_tombstones() if offsets else []
-        if self.outgoing or watermarks:
+        marks = self._offsets_with_tombstones() if offsets else []
+        if self.outgoing or marks:
             if writer is None:
-                self._send_at_least_once(watermarks)
-            elif writer.submit(self.outgoing, watermarks):
+                self._send_at_least_once(marks)
+            elif writer.submit(self.outgoing, marks):
                 self.outgoing = []
-                if watermarks:
+                if marks:
                     self._last_offsets = time.monotonic()
         if wait and writer is not None:
             writer.wait_idle()
@@ -348,19 +332,11 @@ class RendezvousService:
             self.metrics.open_mailboxes.set(len(self.core.mailboxes))
 
     def _offsets_with_tombstones(self) -> list[_TopicPartition]:
-        """The watermarks, and tombstones for closed requests that can no longer come back."""
-        watermarks = self._watermarks()
-        for tp in watermarks:
-            if tp.topic != self.s.requests_topic:
-                continue
-            pending = self.closed_pending.get(tp.partition, {})
-            for request_id, offset in list(pending.items()):
-                if offset < tp.offset:
-                    del pending[request_id]
-                    self.outgoing.append(
-                        state.tombstone(self.s.state_topic, tp.partition, request_id)
-                    )
-        return watermarks
+        assert self.core is not None
+        s = self.s
+        marks = watermarks(self.core, self.consumed, s.requests_topic, s.results_topic)
+        self.outgoing += tombstones(marks, self.closed_pending, s.requests_topic, s.state_topic)
+        return marks
 
     def _recover(self, error: KafkaError) -> None:
         assert self._writer is not None

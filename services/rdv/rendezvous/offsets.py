@@ -1,0 +1,53 @@
+"""Which offsets the rendezvous may commit, and which state entries that lets it delete.
+
+A partition's offset can move only to the lowest offset an open mailbox (or a score waiting
+for its request) still needs: everything below it is done. A closed request's state entry can
+be deleted (a tombstone) once the committed offset has passed its request, since it can no
+longer be read again."""
+
+from __future__ import annotations
+
+from confluent_kafka import TopicPartition as _TopicPartition
+
+from rdv.kafka import Outgoing
+from rdv.rendezvous import state
+from rdv.rendezvous.core import DecisionCore
+
+
+def watermarks(
+    core: DecisionCore,
+    consumed: dict[tuple[str, int], int],
+    requests_topic: str,
+    results_topic: str,
+) -> list[_TopicPartition]:
+    low = dict(consumed)
+    for mailbox in core.mailboxes.values():
+        key = (requests_topic, mailbox.request.partition)
+        low[key] = min(low.get(key, mailbox.request.offset), mailbox.request.offset)
+        for arrival in mailbox.scores.values():
+            rkey = (results_topic, arrival.score.partition)
+            low[rkey] = min(low.get(rkey, arrival.score.offset), arrival.score.offset)
+    for arrivals in core.orphans.values():
+        for arrival in arrivals:
+            rkey = (results_topic, arrival.score.partition)
+            low[rkey] = min(low.get(rkey, arrival.score.offset), arrival.score.offset)
+    return [_TopicPartition(t, p, o) for (t, p), o in low.items()]
+
+
+def tombstones(
+    marks: list[_TopicPartition],
+    closed_pending: dict[int, dict[str, int]],
+    requests_topic: str,
+    state_topic: str,
+) -> list[Outgoing]:
+    """Tombstones for the closed requests these watermarks pass; they leave `closed_pending`."""
+    out = []
+    for tp in marks:
+        if tp.topic != requests_topic:
+            continue
+        pending = closed_pending.get(tp.partition, {})
+        for request_id, offset in list(pending.items()):
+            if offset < tp.offset:
+                del pending[request_id]
+                out.append(state.tombstone(state_topic, tp.partition, request_id))
+    return out
