@@ -130,3 +130,18 @@ def test_peer_serves_the_same_model_through_mlserver_and_rendezvous(
         assert row["burst_model_answers_per_s"] > 0
     assert data["rows"][0]["burst_reasons"] == data["rows"][1]["burst_reasons"] == {"mlserver": 200}
     assert "x MLServer" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("e2e", "--models", "most"), "--models must be all or champion, not 'most'"),
+        (("soak", "--delivery", "twice"), "--delivery must be exactly_once or at_least_once"),
+        (("e2e", "--rates", "fast"), "--rates must be numbers separated by commas"),
+    ],
+)
+def test_a_bad_benchmark_choice_is_one_line(args: tuple[str, ...], said: str) -> None:
+    result = rdv("bench", *args)
+    assert result.returncode == 2
+    assert said in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -16,7 +16,15 @@ from rich.table import Table
 
 from rdv.bench.floor import measure_floor
 from rdv.broker import EmbeddedBroker
-from rdv.cli.common import BootstrapOption, FiguresOption, console, out
+from rdv.cli.common import (
+    BootstrapOption,
+    DeliveryOption,
+    FiguresOption,
+    ModelsOption,
+    check_stack,
+    console,
+    out,
+)
 from rdv.errors import ConfigError
 from rdv.settings import resolve_bootstrap
 
@@ -139,13 +147,9 @@ def e2e(
     rates: Annotated[str, typer.Option(help="Request rates to drive, per second.")] = "50,100,200",
     seconds: Annotated[float, typer.Option(min=1, help="Seconds at each rate.")] = 10.0,
     sla_ms: Annotated[int, typer.Option(min=1, help="SLA of the rollout config.")] = 50,
-    delivery: Annotated[
-        str, typer.Option(help="exactly_once (Kafka transactions) or at_least_once.")
-    ] = "exactly_once",
+    delivery: DeliveryOption = "exactly_once",
     partitions: Annotated[int, typer.Option(min=1, help="Partitions of every topic.")] = 6,
-    models: Annotated[
-        str, typer.Option(help="all (champion, challenger, canary, fallback, decoy) or champion.")
-    ] = "all",
+    models: ModelsOption = "all",
     until_saturated: Annotated[
         bool,
         typer.Option(
@@ -163,13 +167,9 @@ def e2e(
     """The whole stack at rising rates: end-to-end latency, answers/s, SLA met, x floor, and
     the highest rate with every request answered and p99 inside the SLA."""
     from rdv.bench.e2e import run_e2e
-    from rdv.bench.served import MODEL_SETS
     from rdv.cli.load_cmd import e2e_table
 
-    if delivery not in ("exactly_once", "at_least_once"):
-        raise ConfigError(f"--delivery must be exactly_once or at_least_once, not {delivery!r}")
-    if models not in MODEL_SETS:
-        raise ConfigError(f"--models must be all or champion, not {models!r}")
+    check_stack(delivery, models)
     try:
         wanted = [float(r) for r in rates.split(",")]
     except ValueError as exc:

@@ -11,12 +11,30 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from rdv.errors import ConfigError
+
 console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 # Piped output is read by scripts and tests: wide enough that tables do not fold their cells.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 # Where a benchmark also writes its figures, for docs, plots and comparisons across runs.
 FiguresOption = Annotated[Path | None, typer.Option("--json", help="Also write figures here.")]
+
+DeliveryOption = Annotated[
+    str, typer.Option(help="exactly_once (Kafka transactions) or at_least_once.")
+]
+ModelsOption = Annotated[
+    str, typer.Option(help="all (champion, challenger, canary, fallback, decoy) or champion.")
+]
+
+
+def check_stack(delivery: str, models: str) -> None:
+    """One line for a benchmark's --delivery or --models that is not one of the choices."""
+    if delivery not in ("exactly_once", "at_least_once"):
+        raise ConfigError(f"--delivery must be exactly_once or at_least_once, not {delivery!r}")
+    if models not in ("all", "champion"):
+        raise ConfigError(f"--models must be all or champion, not {models!r}")
+
 
 BootstrapOption = Annotated[
     str | None,

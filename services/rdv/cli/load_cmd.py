@@ -11,7 +11,15 @@ from rich.live import Live
 from rich.table import Table
 
 from rdv.bench.e2e import E2EResult
-from rdv.cli.common import BootstrapOption, FiguresOption, console, out
+from rdv.cli.common import (
+    BootstrapOption,
+    DeliveryOption,
+    FiguresOption,
+    ModelsOption,
+    check_stack,
+    console,
+    out,
+)
 from rdv.errors import ConfigError
 
 
@@ -82,12 +90,8 @@ def soak(
     minutes: Annotated[float, typer.Option(min=0.1, help="How long to hold it.")] = 20.0,
     window: Annotated[float, typer.Option(min=1, help="Seconds per reported window.")] = 60.0,
     sla_ms: Annotated[int, typer.Option(min=1, help="SLA of the rollout config.")] = 50,
-    delivery: Annotated[
-        str, typer.Option(help="exactly_once (Kafka transactions) or at_least_once.")
-    ] = "exactly_once",
-    models: Annotated[
-        str, typer.Option(help="all (champion, challenger, canary, fallback, decoy) or champion.")
-    ] = "all",
+    delivery: DeliveryOption = "exactly_once",
+    models: ModelsOption = "all",
     json_file: FiguresOption = None,
     plot: Annotated[
         Path | None, typer.Option(help="Also draw latency and memory over time into this PNG.")
@@ -96,14 +100,10 @@ def soak(
 ) -> None:
     """One rate for a long time: latency and each service's memory per window, and how the
     last window compares with the first (1.00 is flat)."""
-    from rdv.bench.served import MODEL_SETS
     from rdv.bench.soak import SoakSample, run_soak
     from rdv.cli.bench_cmd import broker_for_bench, machine
 
-    if delivery not in ("exactly_once", "at_least_once"):
-        raise ConfigError(f"--delivery must be exactly_once or at_least_once, not {delivery!r}")
-    if models not in MODEL_SETS:
-        raise ConfigError(f"--models must be all or champion, not {models!r}")
+    check_stack(delivery, models)
     samples: list[SoakSample] = []
     with broker_for_bench(bootstrap) as servers, Live(console=console, transient=False) as live:
         live.update(f"starting: {rate:g} requests/s for {minutes:g} min")
