@@ -19,7 +19,7 @@ from typing import Any
 from rdv.bench.e2e import warm_up
 from rdv.broker import EmbeddedBroker
 from rdv.client import RendezvousClient
-from rdv.data.generator import login_requests
+from rdv.data.generator import flat_features, login_requests
 from rdv.kafka import Consumer
 from rdv.kafka.admin import cluster_ready
 from rdv.rendezvous.rollout_store import publish
@@ -277,10 +277,7 @@ def _drive(
         pause = started + i / rate - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        future = client.submit(
-            {**request["features"]["numeric"], **request["features"]["categorical"]},
-            key=request["key"],
-        )
+        future = client.submit(flat_features(request), key=request["key"])
         sent[future.request_id] = time.time()
         if i % 20 == 0:
             client.poll()

@@ -19,7 +19,7 @@ from rdv.bench.floor import FloorResult, measure_floor
 from rdv.bench.served import served_stack
 from rdv.bench.stats import LatencySummary
 from rdv.client import AnswerTimeoutError, RendezvousClient
-from rdv.data.generator import login_requests
+from rdv.data.generator import flat_features, login_requests
 
 
 @dataclass
@@ -129,10 +129,7 @@ def drive(
                 if "latency_us" in answer:
                     decided.append(answer["latency_us"] / 1e6)
 
-        future = client.submit(
-            {**request["features"]["numeric"], **request["features"]["categorical"]},
-            key=request["key"],
-        )
+        future = client.submit(flat_features(request), key=request["key"])
         future.add_done_callback(done)
         futures.append(future)
         client.poll()

@@ -26,7 +26,7 @@ from rdv.bench.mlserver import (
     wait_until_serving,
 )
 from rdv.bench.served import CHAMPION, served_stack
-from rdv.data.generator import login_requests
+from rdv.data.generator import flat_features, login_requests
 from rdv.errors import RendezvousError
 from rdv.kafka import TopicSpec, create_topics
 from rdv.model.artifact import load_artifact
@@ -78,17 +78,13 @@ def known_rows(count: int, seed: int = 0) -> Iterator[dict[str, Any]]:
         yield row
 
 
-def _features(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row["features"]["numeric"], **row["features"]["categorical"]}
-
-
 def burst(client: Driven, count: int, timeout: float = 120) -> tuple[int, float, dict[str, int]]:
     """Send `count` requests as fast as the client can; answers, model answers per second
     (first send to last answer), answers by reason."""
     futures = []
     started = time.perf_counter()
     for i, row in enumerate(known_rows(count, seed=99)):
-        futures.append(client.submit(_features(row), key=row["key"]))
+        futures.append(client.submit(flat_features(row), key=row["key"]))
         if i % 100 == 0:
             client.poll()
     client.flush()
@@ -111,7 +107,7 @@ def burst(client: Driven, count: int, timeout: float = 120) -> tuple[int, float,
 def check_twin(python: Path, model_dir: Path, target: Path) -> float:
     """Build the twin; the largest difference between its and Rendezvous's bot probability."""
     rows = list(known_rows(200, seed=7))
-    check = [{**r["features"]["numeric"], **r["features"]["categorical"]} for r in rows]
+    check = [flat_features(r) for r in rows]
     twin = build_twin(python, logistic_spec(model_dir, check), target)
     ours = Scorer(load_artifact(model_dir)).score([r["features"] for r in rows])
     worst = 0.0

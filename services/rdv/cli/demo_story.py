@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from rdv.client import RendezvousClient
-from rdv.data.generator import login_requests
+from rdv.data.generator import flat_features, login_requests
 
 
 @dataclass
@@ -177,7 +177,7 @@ def drive(
                 phase.answers.append(future.result())
                 phase.client_ms.append((time.perf_counter() - sent_at) * 1000)
 
-        features = {**request["features"]["numeric"], **request["features"]["categorical"]}
+        features = flat_features(request)
         client.submit(features, key=request["key"]).add_done_callback(done)
         phase.sent += 1
         if i % 10 == 0:

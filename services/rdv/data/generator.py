@@ -12,6 +12,11 @@ from rdv.requests import new_request
 COUNTRIES = ("US", "FR", "DE", "BR", "IN")
 
 
+def flat_features(request: dict[str, Any]) -> dict[str, Any]:
+    """A request's features as a client sends them: one flat mapping of name to value."""
+    return {**request["features"]["numeric"], **request["features"]["categorical"]}
+
+
 def login_requests(
     count: int, seed: int = 0, bot_share: float = 0.2, users: int = 1000
 ) -> Iterator[dict[str, Any]]:
