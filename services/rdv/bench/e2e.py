@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from rdv.bench.floor import FloorResult, measure_floor
 from rdv.bench.served import served_stack
 from rdv.bench.stats import LatencySummary
-from rdv.client import AnswerTimeoutError, RendezvousClient
+from rdv.client import AnswerTimeoutError
 from rdv.data.generator import flat_features, login_requests
 
 
@@ -112,7 +112,9 @@ def drive(
     decided: list[float] = []
     reasons: Counter[str] = Counter()
     lock = threading.Lock()
-    futures = []
+    # Set by the last answer's callback: a future is done before its callbacks have run, so
+    # waiting on the futures could count before the last latency is in.
+    all_in = threading.Event()
     started = time.perf_counter()
     for i, request in enumerate(requests(count)):
         pause = started + i / rate - time.perf_counter()
@@ -128,15 +130,13 @@ def drive(
                 reasons[answer["reason"]] += 1
                 if "latency_us" in answer:
                     decided.append(answer["latency_us"] / 1e6)
+                if len(latencies) == count:
+                    all_in.set()
 
-        future = client.submit(flat_features(request), key=request["key"])
-        future.add_done_callback(done)
-        futures.append(future)
+        client.submit(flat_features(request), key=request["key"]).add_done_callback(done)
         client.poll()
     client.flush()
-    deadline = time.perf_counter() + sla_ms / 1000 + 5
-    while time.perf_counter() < deadline and not all(f.done() for f in futures):
-        time.sleep(0.05)
+    all_in.wait(sla_ms / 1000 + 5)
     elapsed = time.perf_counter() - started
     with lock:
         summary = LatencySummary.of(latencies) if latencies else None
@@ -183,17 +183,30 @@ def run_e2e(
     return E2EResult(sla_ms, delivery, floor, results, partitions, models)
 
 
-def warm_up(client: RendezvousClient, on_time: int = 20, timeout: float = 120) -> None:
+class Probed(Protocol):
+    def predict(self, features: dict[str, Any], timeout: float = 1.0) -> dict[str, Any]: ...
+
+
+# A request every model of the examples scores: a warm-up and config probe.
+PROBE = {"failed_logins": 1.0, "account_age_days": 10.0, "country": "US"}
+
+
+def warm_up(
+    client: Probed,
+    on_time: int = 20,
+    timeout: float = 120,
+    check: Callable[[], None] = lambda: None,
+) -> None:
     """Send requests until `on_time` answers came back not late: groups joined, models
-    loaded, so that what is measured next is the steady state."""
+    loaded, so that what is measured next is the steady state. `check` runs after each
+    unanswered probe, to fail fast (it raises) when what should answer has died."""
     deadline = time.monotonic() + timeout
     answered = 0
     while answered < on_time:
         try:
-            answer = client.predict(
-                {"failed_logins": 1.0, "account_age_days": 10.0, "country": "US"}, timeout=2
-            )
+            answer = client.predict(PROBE, timeout=2)
             answered += answer["reason"] != "late"
         except AnswerTimeoutError:
+            check()
             if time.monotonic() > deadline:
                 raise

@@ -8,14 +8,18 @@ the client can for throughput (model answers per second until the last one is ba
 
 from __future__ import annotations
 
+import itertools
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rdv.bench.e2e import Driven, RateResult, drive
+from rdv.bench.e2e import PROBE, Driven, RateResult, drive, warm_up
 from rdv.bench.mlserver import (
     MLSERVER_VERSION,
     MLServerClient,
@@ -23,7 +27,6 @@ from rdv.bench.mlserver import (
     build_twin,
     ensure_mlserver,
     logistic_spec,
-    wait_until_serving,
 )
 from rdv.bench.served import CHAMPION, served_stack
 from rdv.data.generator import flat_features, login_requests
@@ -37,7 +40,6 @@ from rdv.stack import example_models
 # For the burst, Rendezvous's SLA is widened (a config rollout) so that every answer waits for
 # the model: throughput is then model answers, as MLServer's are, not defaults under overload.
 BURST_SLA_MS = 30_000
-PROBE = {"failed_logins": 1.0, "account_age_days": 10.0, "country": "US"}
 MODEL_ANSWERS = ("mlserver", "preferred", "champion", "challenger", "fallback")
 
 
@@ -69,39 +71,42 @@ class PeerResult:
 def known_rows(count: int, seed: int = 0) -> Iterator[dict[str, Any]]:
     """Login traffic from the countries the model knows: an unseen one is an error in both
     systems (a dead letter in Rendezvous, an exception and no answer in MLServer)."""
-    rows = (
-        r
-        for r in login_requests(count * 2, seed)
-        if r["features"]["categorical"]["country"] in COUNTRIES
+    rows = login_requests(count * 2, seed)
+    return itertools.islice(
+        (r for r in rows if r["features"]["categorical"]["country"] in COUNTRIES), count
     )
-    for _, row in zip(range(count), rows, strict=False):
-        yield row
 
 
 def burst(client: Driven, count: int, timeout: float = 120) -> tuple[int, float, dict[str, int]]:
     """Send `count` requests as fast as the client can; answers, model answers per second
     (first send to last answer), answers by reason."""
-    futures = []
+    answered_at: list[float] = []
+    reasons: Counter[str] = Counter()
+    lock = threading.Lock()
+    all_in = threading.Event()  # set by the last answer's callback (see e2e.drive)
+
+    def done(future: Future[dict[str, Any]]) -> None:
+        with lock:
+            answered_at.append(time.perf_counter())
+            reasons[future.result()["reason"]] += 1
+            if len(answered_at) == count:
+                all_in.set()
+
     started = time.perf_counter()
     for i, row in enumerate(known_rows(count, seed=99)):
-        futures.append(client.submit(flat_features(row), key=row["key"]))
+        client.submit(flat_features(row), key=row["key"]).add_done_callback(done)
         if i % 100 == 0:
             client.poll()
     client.flush()
-    deadline = time.perf_counter() + timeout
-    last = started
-    while time.perf_counter() < deadline and not all(f.done() for f in futures):
-        time.sleep(0.01)
-        if any(f.done() for f in futures):
-            last = time.perf_counter()
-    reasons: dict[str, int] = {}
-    for f in futures:
-        if f.done():
-            reason = f.result()["reason"]
-            reasons[reason] = reasons.get(reason, 0) + 1
-    answered = sum(reasons.values())
-    model = sum(n for reason, n in reasons.items() if reason in MODEL_ANSWERS)
-    return answered, model / max(last - started, 1e-9), reasons
+    all_in.wait(timeout)
+    with lock:  # answers still arriving after the timeout are not counted
+        last, answered, by_reason = (
+            max(answered_at, default=started),
+            len(answered_at),
+            dict(reasons),
+        )
+    model = sum(n for reason, n in by_reason.items() if reason in MODEL_ANSWERS)
+    return answered, model / max(last - started, 1e-9), by_reason
 
 
 def check_twin(python: Path, model_dir: Path, target: Path) -> float:
@@ -138,7 +143,8 @@ def _run_mlserver(
     server = MLServerProcess(python, models, bootstrap, topics, log, parallel_workers)
     try:
         with MLServerClient(bootstrap, CHAMPION.split("@", maxsplit=1)[0], topics) as client:
-            wait_until_serving(client, server, timeout=180)
+            # MLServer's consumer starts at the end of the topic once its group settles.
+            warm_up(client, on_time=10, timeout=180, check=server.check_alive)
             return measure(client, lambda: None)
     finally:
         server.stop()
