@@ -237,11 +237,11 @@ def _drive(
     client: RendezvousClient, stack: ChaosStack, fault: Fault, rate: float, seconds: float
 ) -> dict[str, float]:
     """Send at `rate` for `seconds`; the fault strikes at 1/3 and is repaired at 2/3, or once
-    it has held `min_seconds`, whichever is later. Returns
-    request id -> wall-clock send time."""
+    it has held `min_seconds`, whichever is later. Returns request id -> wall-clock send
+    time."""
     sent: dict[str, float] = {}
     count = int(rate * seconds)
-    actions = {count // 3: fault.inject, 2 * count // 3: fault.repair}
+    inject_at, repair_at = count // 3, 2 * count // 3  # request indexes
     threads: list[threading.Thread] = []
     failures: list[BaseException] = []
 
@@ -265,11 +265,11 @@ def _drive(
             threads[-1].start()
 
     for i, request in enumerate(login_requests(count, seed=3)):
-        if i in actions and actions[i] is fault.inject:
+        if i == inject_at:
             injected_at = time.perf_counter()
             threads.append(threading.Thread(target=act, args=(fault.inject,), daemon=True))
             threads[-1].start()
-        elif i in actions:
+        elif i == repair_at:
             repair_due = injected_at + fault.min_seconds
         if repair_due is not None and time.perf_counter() >= repair_due:
             repair()
