@@ -97,6 +97,13 @@ class RendezvousMetrics:
             buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25),
             registry=r,
         )
+        self.producer_replaced = Counter(
+            "rdv_producer_replacements",
+            "Transactional producers replaced (after a lost assignment, a stuck transaction or "
+            "a fatal producer error)",
+            ["reason"],
+            registry=r,
+        )
         self.turn_messages = Histogram(
             "rdv_turn_messages",
             "Messages consumed per turn of the loop",

@@ -20,7 +20,7 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaError
 from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.codec import Codec
-from rdv.errors import ConfigError, DecodeError, RendezvousError
+from rdv.errors import ConfigError, DecodeError
 from rdv.kafka import Consumer, KafkaSettings, Message, Outgoing, Producer, TopicPartition
 from rdv.kafka.dead_letters import dead_letter
 from rdv.kafka.reader import PartitionReader
@@ -35,7 +35,8 @@ from rdv.rendezvous.offsets import tombstones, watermarks
 from rdv.rendezvous.outputs import answer_messages, record_messages
 from rdv.rendezvous.rollout_store import decode_config
 from rdv.rendezvous.settings import RendezvousServiceSettings
-from rdv.rendezvous.writer import TransactionalWriter, open_producer
+from rdv.rendezvous.transactions import Transactions
+from rdv.rendezvous.writer import open_producer
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,9 @@ class RendezvousService:
         self._last_offsets = 0.0
         self.transactional = settings.delivery == "exactly_once"
         self._consumer: Consumer | None = None
-        self._producer: Producer | None = None
-        self._writer: TransactionalWriter | None = None
+        self._producer: Producer | None = None  # at-least-once only
+        self._tx: Transactions | None = None  # exactly-once only
+        self._replace_on_assign = False  # set when an assignment is lost
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -122,13 +124,18 @@ class RendezvousService:
         return core
 
     def _assigned(self, partitions: list[TopicPartition]) -> None:
-        # A transaction abandoned with a lost assignment may still commit state entries;
-        # restoring before it has ended could miss them and answer those requests twice.
-        while self._writer is not None and self._writer.busy and not self.stopping.is_set():
-            if self._writer.stuck_for:
-                self._fence(self._writer)  # no rewind: the offsets of a fresh assignment are
-                break  # fetched from the committed ones once this returns
-            self._writer.wait_idle(1.0)
+        # The state must be final before it is restored: a transaction left open by a lost
+        # assignment (or stuck) could otherwise commit entries the restore did not see, and
+        # those requests would be answered twice. Replacing the producer ends it at the
+        # coordinator. No rewind: a fresh assignment's offsets are fetched once this returns.
+        if self._replace_on_assign and self._tx is not None:
+            self._replace_producer("lost", "the partitions were lost while Kafka was away")
+        self._replace_on_assign = False
+        while self._tx is not None and self._tx.writer.busy and not self.stopping.is_set():
+            if self._tx.writer.stuck_for:
+                self._replace_producer("stuck", self._tx.stuck_reason())
+                break
+            self._tx.writer.wait_idle(1.0)
         for tp in partitions:
             if tp.topic == self.s.requests_topic:
                 entries = state.restore_patiently(
@@ -156,12 +163,14 @@ class RendezvousService:
         log.warning(
             "lost %d partitions (session timed out): dropping what they held", len(partitions)
         )
-        if self._writer is not None:
-            self._writer.abandon()
-        self.outgoing = []
+        if self._tx is not None:
+            self._tx.writer.abandon()
+            self._replace_on_assign = True
         self._forget()
 
     def _forget(self) -> None:
+        """Drop everything not yet committed; it is read again from the committed offsets."""
+        self.outgoing = []
         self.core = self._fresh_core()
         self.restored.clear()
         self.closed_pending.clear()
@@ -177,9 +186,18 @@ class RendezvousService:
         self.metrics.config_version.set(self.config.version)
         serve_metrics(self.metrics.registry, self.s.metrics_port)
         self.core = self._fresh_core()
-        self._producer = open_producer(
-            self.bootstrap, self.kafka, self.s.instance, self.transactional, self.stopping
-        )
+        if self.transactional:
+            self._tx = Transactions(
+                self.bootstrap,
+                self.kafka,
+                self.s.instance,
+                self.stopping,
+                self.metrics.commit_seconds.observe,
+            )
+        else:
+            self._producer = open_producer(
+                self.bootstrap, self.kafka, self.s.instance, False, self.stopping
+            )
         self._consumer = Consumer(
             self.bootstrap,
             self.s.group_id,
@@ -195,17 +213,15 @@ class RendezvousService:
                 "isolation.level": "read_committed",
             },
         )
-        if self.transactional:
-            self._writer = TransactionalWriter(
-                self._producer, self._consumer, self.metrics.commit_seconds.observe
-            )
+        if self._tx is not None:
+            self._tx.attach(self._consumer)
         try:
             while not self.stopping.is_set():
                 self._turn(reader)
             self._commit(offsets=True, wait=True)
         finally:
-            if self._writer is not None:
-                self._writer.close()
+            if self._tx is not None:
+                self._tx.close()
             self._consumer.close()
             reader.close()
 
@@ -302,14 +318,14 @@ class RendezvousService:
     def _commit(self, offsets: bool, wait: bool = False) -> None:
         """Hand this turn's output (and, when due, the offsets) to be written; with `wait`,
         return only once everything decided so far is committed."""
-        assert self._producer is not None and self._consumer is not None
-        writer = self._writer
-        if writer is not None:
+        writer = None
+        if self._tx is not None:
+            writer = self._tx.writer
             if writer.failure is not None:
                 self._recover(writer.failure)
                 return
             if writer.stuck_for:
-                self._fence(writer)
+                self._replace_producer("stuck", self._tx.stuck_reason())
                 self._rewind()
                 return
             if wait:
@@ -339,32 +355,21 @@ class RendezvousService:
         return marks
 
     def _recover(self, error: KafkaError) -> None:
-        assert self._writer is not None
+        """After a failed transaction nothing it held happened: read it all again."""
+        assert self._tx is not None
         if error.fatal():
-            raise RendezvousError(f"the transactional producer failed for good: {error}")
-        log.error("transaction aborted (%s): rewinding to the committed offsets", error)
-        self._writer.failure = None
-        self.outgoing = []
+            self._tx.check_fatal(error)
+            self._replace_producer("fatal", f"it failed for good ({error})")
+        else:
+            log.error("transaction aborted (%s): rewinding to the committed offsets", error)
+            self._tx.writer.failure = None
         self._rewind()
 
-    def _fence(self, writer: TransactionalWriter) -> None:
-        """A stuck transactional call cannot be cancelled; a new producer of the same
-        transactional id fences it and aborts its transaction. What that held must then be
-        read again (a rewind), as after a crash."""
-        assert self._consumer is not None and self.metrics is not None
-        log.error(
-            "the transaction in flight has not ended in %.0f s (a known librdkafka hang after "
-            "the group coordinator moves): fencing it with a new producer, reading again",
-            writer.stuck_for,
-        )
-        writer.abandon()
-        self._producer = open_producer(
-            self.bootstrap, self.kafka, self.s.instance, True, self.stopping
-        )
-        self._writer = TransactionalWriter(
-            self._producer, self._consumer, self.metrics.commit_seconds.observe
-        )
+    def _replace_producer(self, reason: str, why: str) -> None:
+        assert self._tx is not None and self.metrics is not None
+        self._tx.replace(why)
         self.outgoing = []
+        self.metrics.producer_replaced.labels(reason=reason).inc()
 
     def _send_at_least_once(self, watermarks: list[_TopicPartition]) -> None:
         """Send at once; commit offsets only after everything sent so far is delivered."""

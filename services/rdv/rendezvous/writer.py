@@ -103,6 +103,15 @@ class TransactionalWriter:
             if self._busy:
                 self._abandoned = True
 
+    def retire(self) -> None:
+        """Let go of this writer once a new producer has replaced its own: what is in flight is
+        abandoned and no longer retried, and the thread ends when its current call returns. A
+        call blocked inside librdkafka keeps the thread (and the old producer) until then."""
+        with self._ready:
+            self._abandoned = self._abandoned or self._busy
+            self._closed = True
+            self._ready.notify_all()
+
     def close(self) -> None:
         self.wait_idle()
         with self._ready:
