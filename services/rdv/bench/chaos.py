@@ -188,6 +188,9 @@ class ChaosResult:
     late: int
     archived: float  # share of sent requests in the decoy archive
     reasons: dict[str, int] = field(default_factory=dict)
+    # For a request answered more than once: each answer's reason and whether it was late,
+    # the first few only (what an investigation starts from).
+    repeats: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -346,6 +349,7 @@ def _score(
     first = {a["request_id"]: a for a in reversed(answers)}
     judged = [a for rid, a in first.items() if not any(lo <= sent[rid] <= hi for lo, hi in outage)]
     met = sum(a["latency_us"] <= sla_ms * 1000 and not a["late"] for a in judged)
+    repeated = [rid for rid, c in counts.items() if c > 1][:5]
     return ChaosResult(
         scenario=scenario,
         fault=fault.name,
@@ -358,4 +362,9 @@ def _score(
         late=sum(a["late"] for a in first.values()),
         archived=archived,
         reasons=dict(Counter(a["reason"] for a in first.values())),
+        repeats={rid: [_told(a) for a in answers if a["request_id"] == rid] for rid in repeated},
     )
+
+
+def _told(answer: dict[str, Any]) -> str:
+    return f"{answer['reason']}{' (late)' if answer['late'] else ''}"
