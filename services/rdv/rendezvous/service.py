@@ -190,7 +190,7 @@ class RendezvousService:
             self._tx = Transactions(
                 self.bootstrap,
                 self.kafka,
-                self.s.instance,
+                self.s,
                 self.stopping,
                 self.metrics.commit_seconds.observe,
             )

@@ -4,7 +4,16 @@ A new producer of the same transactional id fences the current one: before its
 init_transactions returns, the coordinator aborts whatever the old one left open (or completes
 its commit, if that had begun), so what the state topic says afterwards is final. That is the
 way past a call blocked in librdkafka, the end of a transaction left behind by a lost
-assignment, and librdkafka's rule after a fatal producer error."""
+assignment, and librdkafka's rule after a fatal producer error.
+
+One case the coordinator cannot end: a transaction whose records reached a partition while
+Kafka was shutting down, but which the coordinator no longer knows after its restart. Its
+records hold that partition's last stable offset back for good, and its pending offsets make
+every read_committed fetch of the group's committed offsets wait for good: the rendezvous
+would take its partitions back and read nothing. So each new producer first runs one
+transaction that touches every partition it may write, and the group's offsets, and aborts
+it: the abort marker of the new epoch ends, as aborted, whatever the same producer id left
+open there."""
 
 from __future__ import annotations
 
@@ -13,10 +22,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from confluent_kafka import KafkaError
+from confluent_kafka import Consumer as _Consumer
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.errors import RendezvousError
 from rdv.kafka import Consumer, KafkaSettings, Producer
+from rdv.kafka.patience import patiently
+from rdv.rendezvous.settings import RendezvousServiceSettings
 from rdv.rendezvous.writer import TransactionalWriter, open_producer
 
 log = logging.getLogger(__name__)
@@ -31,11 +44,12 @@ class Transactions:
         self,
         bootstrap: str,
         kafka: KafkaSettings | None,
-        instance: str,
+        settings: RendezvousServiceSettings,
         stopping: threading.Event,
         observe: Callable[[float], None],
     ) -> None:
-        self._bootstrap, self._kafka, self._instance = bootstrap, kafka, instance
+        self._bootstrap, self._kafka, self._s = bootstrap, kafka, settings
+        self._instance = settings.instance
         self._stopping, self._observe = stopping, observe
         # Opened before anything is read, so the previous incarnation's open transaction has
         # ended before this one restores its state.
@@ -75,7 +89,53 @@ class Transactions:
             self._writer.close()
 
     def _open(self) -> Producer:
-        return open_producer(self._bootstrap, self._kafka, self._instance, True, self._stopping)
+        producer = open_producer(self._bootstrap, self._kafka, self._instance, True, self._stopping)
+        patiently(
+            lambda: self._end_leftovers(producer),
+            "the transaction coordinator",
+            self._stopping,
+            (KafkaException,),
+        )
+        return producer
+
+    def _end_leftovers(self, producer: Producer) -> None:
+        """Begin a transaction on every partition this producer may write and on the group's
+        offsets, then abort it (see the module's docstring)."""
+        s, raw = self._s, producer.raw
+        metadata = raw.list_topics(timeout=10)
+        raw.begin_transaction()
+        try:
+            for topic in (s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic):
+                info = metadata.topics.get(topic)
+                if info is None or info.error is not None:
+                    raise RendezvousError(f"topic {topic} does not exist: run `rdv topics create`")
+                for partition in info.partitions:
+                    raw.produce(topic, value=None, key=b"rdv-leftovers", partition=partition)
+            # Only records sent make their partitions part of the transaction.
+            if raw.flush(10):
+                raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "leftovers not sent"))
+            config = (self._kafka or KafkaSettings()).client_config(self._bootstrap)
+            group = _Consumer({**config, "group.id": s.group_id})
+            try:
+                # From outside the group (generation -1), which the coordinator takes without a
+                # member check; the abort discards these offsets anyway.
+                offsets = [_TopicPartition(s.requests_topic, 0, 0)]
+                raw.send_offsets_to_transaction(offsets, group.consumer_group_metadata(), 10)
+            finally:
+                group.close()
+        finally:
+            self._abort(producer)
+
+    def _abort(self, producer: Producer) -> None:
+        """librdkafka's rule: a retriable failure of an abort means the same call again."""
+        while True:
+            try:
+                producer.raw.abort_transaction(30)
+                return
+            except KafkaException as exc:
+                if not exc.args[0].retriable() or self._stopping.is_set():
+                    raise
+                time.sleep(0.5)
 
 
 def check_fatal(error: KafkaError, instance: str, fatal_at: list[float], now: float) -> None:

@@ -1,0 +1,98 @@
+"""A new transactional producer of the rendezvous ends what its predecessor left open, across a
+real broker: nothing of it becomes visible, no partition's last stable offset is held back,
+and the group's committed offsets can be read by a read_committed consumer (which waits for
+every pending transactional offset; a left-over one made the rendezvous read nothing)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from confluent_kafka import Consumer, IsolationLevel, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
+
+from rdv.rendezvous.settings import RendezvousServiceSettings
+from rdv.rendezvous.transactions import Transactions
+from tests.integration.stack import StackTopics
+
+pytestmark = pytest.mark.broker
+
+
+def settings(stack: StackTopics) -> RendezvousServiceSettings:
+    return RendezvousServiceSettings(
+        instance="t1",
+        group_id=f"rdv-rendezvous-test-{time.time_ns()}",
+        requests_topic=stack["requests"],
+        answers_topic=stack["answers"],
+        log_topic=stack["rendezvous.log"],
+        state_topic=stack["rendezvous.state"],
+        dead_letters_topic=stack["dead-letters"],
+    )
+
+
+def leave_open(bootstrap: str, s: RendezvousServiceSettings) -> None:
+    """What a rendezvous killed mid-transaction leaves: records and offsets, never ended."""
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "transactional.id": f"rdv-rendezvous-{s.instance}"}
+    )
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for topic in (s.answers_topic, s.state_topic):
+        producer.produce(topic, value=b"left open", key=b"r1", partition=0)
+    assert producer.flush(10) == 0
+    group = Consumer({"bootstrap.servers": bootstrap, "group.id": s.group_id})
+    producer.send_offsets_to_transaction(
+        [TopicPartition(s.requests_topic, 0, 5)], group.consumer_group_metadata(), 10
+    )
+    group.close()
+
+
+def stable(bootstrap: str, topic: str) -> bool:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    tps = [TopicPartition(topic, p) for p in range(3)]
+
+    def ends(level: IsolationLevel) -> list[int]:
+        found = admin.list_offsets({tp: OffsetSpec.latest() for tp in tps}, isolation_level=level)
+        return [found[tp].result().offset for tp in tps]
+
+    return ends(IsolationLevel.READ_COMMITTED) == ends(IsolationLevel.READ_UNCOMMITTED)
+
+
+def visible(bootstrap: str, topic: str) -> list[bytes | None]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"peek-{time.time_ns()}",
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(3)])
+    values = [m.value() for m in consumer.consume(100, 3) if m.error() is None]
+    consumer.close()
+    return values
+
+
+def test_a_new_producer_ends_what_the_last_one_left_open(kafka_bootstrap: str) -> None:
+    stack = StackTopics(kafka_bootstrap)
+    s = settings(stack)
+    leave_open(kafka_bootstrap, s)
+    assert not stable(kafka_bootstrap, s.state_topic)  # the open transaction holds it back
+
+    transactions = Transactions(kafka_bootstrap, None, s, threading.Event(), lambda _: None)
+
+    for topic in (s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic):
+        assert stable(kafka_bootstrap, topic), topic
+        assert visible(kafka_bootstrap, topic) == [], topic
+    reader = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": s.group_id,
+            "isolation.level": "read_committed",
+        }
+    )
+    [committed] = reader.committed([TopicPartition(s.requests_topic, 0)], timeout=10)
+    reader.close()
+    assert committed.offset < 0  # nothing was committed: the left-open offsets were aborted
+    transactions.close()
