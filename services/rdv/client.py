@@ -80,9 +80,9 @@ class ReplyReader:
             self._pending[request_id] = future
         return future
 
-    def flush(self) -> None:
-        """Wait until every request sent is acknowledged (DeliveryError after 30 s)."""
-        self._producer.flush()
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every request sent is acknowledged (DeliveryError after `timeout`)."""
+        self._producer.flush(timeout)
 
     def poll(self) -> None:
         """Hand queued requests on and serve delivery reports, without waiting."""

@@ -291,7 +291,9 @@ def _drive(
         thread.join(120)
     if failures:
         raise RuntimeError(f"the fault could not be injected or repaired: {failures[0]!r}")
-    client.flush()
+    # Requests queued through a Kafka outage go out once it is back; a client producer has
+    # been seen to need more than the default 30 s for that after a restart.
+    client.flush(timeout=120)
     return sent
 
 
