@@ -30,7 +30,7 @@ from rdv.errors import RendezvousError
 from rdv.kafka import Consumer, KafkaSettings, Producer
 from rdv.kafka.patience import patiently
 from rdv.rendezvous.settings import RendezvousServiceSettings
-from rdv.rendezvous.writer import TransactionalWriter, open_producer
+from rdv.rendezvous.writer import TransactionalWriter, again, open_producer
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ class Transactions:
         observe: Callable[[float], None],
     ) -> None:
         self._bootstrap, self._kafka, self._s = bootstrap, kafka, settings
-        self._instance = settings.instance
         self._stopping, self._observe = stopping, observe
         # Opened before anything is read, so the previous incarnation's open transaction has
         # ended before this one restores its state.
@@ -76,7 +75,7 @@ class Transactions:
         self._writer = TransactionalWriter(self.producer, self._consumer, self._observe)
 
     def check_fatal(self, error: KafkaError) -> None:
-        check_fatal(error, self._instance, self._fatal_at, time.monotonic())
+        check_fatal(error, self._s.instance, self._fatal_at, time.monotonic())
 
     def stuck_reason(self) -> str:
         return (
@@ -89,7 +88,9 @@ class Transactions:
             self._writer.close()
 
     def _open(self) -> Producer:
-        producer = open_producer(self._bootstrap, self._kafka, self._instance, True, self._stopping)
+        producer = open_producer(
+            self._bootstrap, self._kafka, self._s.instance, True, self._stopping
+        )
         patiently(
             lambda: self._end_leftovers(producer),
             "the transaction coordinator",
@@ -124,18 +125,7 @@ class Transactions:
             finally:
                 group.close()
         finally:
-            self._abort(producer)
-
-    def _abort(self, producer: Producer) -> None:
-        """librdkafka's rule: a retriable failure of an abort means the same call again."""
-        while True:
-            try:
-                producer.raw.abort_transaction(30)
-                return
-            except KafkaException as exc:
-                if not exc.args[0].retriable() or self._stopping.is_set():
-                    raise
-                time.sleep(0.5)
+            again(lambda: raw.abort_transaction(30), give_up=self._stopping.is_set)
 
 
 def check_fatal(error: KafkaError, instance: str, fatal_at: list[float], now: float) -> None:

@@ -169,20 +169,24 @@ class TransactionalWriter:
             return cast(KafkaError, exc.args[0])
 
     def _again(self, call: Callable[[], Any]) -> None:
-        """`call` until it stops failing retriably. librdkafka's rule: a retriable error of a
-        transactional call (a timeout while the broker is away) means the same call again;
-        anything else, even a new commit or an abort, conflicts with the one still in progress.
-        The timeout is the transaction's remaining time (-1), as librdkafka recommends: shorter
-        ones risk desynchronising its state when a protocol request fails."""
-        pause = 0.2
-        while True:
-            try:
-                call()
-                return
-            except KafkaException as exc:
-                error = exc.args[0]
-                if not error.retriable() or self._closed:
-                    raise
-                log.warning("transaction call failed for now (%s); retrying", error)
-                time.sleep(pause)
-                pause = min(pause * 2, 5.0)
+        again(call, give_up=lambda: self._closed)
+
+
+def again(call: Callable[[], Any], give_up: Callable[[], bool]) -> None:
+    """`call` until it stops failing retriably, or `give_up()`. librdkafka's rule: a retriable
+    error of a transactional call (a timeout while the broker is away) means the same call
+    again; anything else, even a new commit or an abort, conflicts with the one still in
+    progress. Callers pass the transaction's remaining time (-1) where librdkafka recommends
+    it: shorter timeouts risk desynchronising its state when a protocol request fails."""
+    pause = 0.2
+    while True:
+        try:
+            call()
+            return
+        except KafkaException as exc:
+            error = exc.args[0]
+            if not error.retriable() or give_up():
+                raise
+            log.warning("transaction call failed for now (%s); retrying", error)
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
