@@ -31,8 +31,9 @@ def settings(stack: StackTopics) -> RendezvousServiceSettings:
     )
 
 
-def leave_open(bootstrap: str, s: RendezvousServiceSettings) -> None:
-    """What a rendezvous killed mid-transaction leaves: records and offsets, never ended."""
+def leave_open(bootstrap: str, s: RendezvousServiceSettings) -> Producer:
+    """What a rendezvous stuck mid-transaction leaves: records and offsets, never ended. The
+    producer is returned to be kept: destroying it could end the transaction by itself."""
     producer = Producer(
         {"bootstrap.servers": bootstrap, "transactional.id": f"rdv-rendezvous-{s.instance}"}
     )
@@ -46,6 +47,7 @@ def leave_open(bootstrap: str, s: RendezvousServiceSettings) -> None:
         [TopicPartition(s.requests_topic, 0, 5)], group.consumer_group_metadata(), 10
     )
     group.close()
+    return producer
 
 
 def stable(bootstrap: str, topic: str) -> bool:
@@ -57,6 +59,16 @@ def stable(bootstrap: str, topic: str) -> bool:
         return [found[tp].result().offset for tp in tps]
 
     return ends(IsolationLevel.READ_COMMITTED) == ends(IsolationLevel.READ_UNCOMMITTED)
+
+
+def becomes_stable(bootstrap: str, topic: str, timeout: float = 10) -> bool:
+    """An abort's markers are written after the abort returns: give them a moment."""
+    deadline = time.monotonic() + timeout
+    while not stable(bootstrap, topic):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def visible(bootstrap: str, topic: str) -> list[bytes | None]:
@@ -77,13 +89,13 @@ def visible(bootstrap: str, topic: str) -> list[bytes | None]:
 def test_a_new_producer_ends_what_the_last_one_left_open(kafka_bootstrap: str) -> None:
     stack = StackTopics(kafka_bootstrap)
     s = settings(stack)
-    leave_open(kafka_bootstrap, s)
+    stuck = leave_open(kafka_bootstrap, s)
     assert not stable(kafka_bootstrap, s.state_topic)  # the open transaction holds it back
 
     transactions = Transactions(kafka_bootstrap, None, s, threading.Event(), lambda _: None)
 
     for topic in (s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic):
-        assert stable(kafka_bootstrap, topic), topic
+        assert becomes_stable(kafka_bootstrap, topic), topic
         assert visible(kafka_bootstrap, topic) == [], topic
     reader = Consumer(
         {
@@ -96,3 +108,4 @@ def test_a_new_producer_ends_what_the_last_one_left_open(kafka_bootstrap: str) -
     reader.close()
     assert committed.offset < 0  # nothing was committed: the left-open offsets were aborted
     transactions.close()
+    del stuck
