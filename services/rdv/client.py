@@ -65,6 +65,8 @@ class ReplyReader:
 
     def _read(self) -> None:
         while not self._closed.is_set():
+            # Requests must not wait on a wedged Kafka client while nobody calls flush().
+            self._producer.heal()
             for msg in self._tail.poll(0.1):
                 reply = self._reply(msg.value)
                 if reply is None:

@@ -1,8 +1,11 @@
-"""Producer: idempotent, low-latency, and every delivery checked."""
+"""Producer: idempotent, low-latency, every delivery checked, and a wedged client replaced."""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +18,12 @@ from rdv.kafka.settings import PRODUCER_LATENCY_DEFAULTS, KafkaSettings
 
 log = logging.getLogger(__name__)
 DeliveryCallback = Callable[[Outgoing, str | None], None]
+
+# After this long without a single delivery report while messages wait, and as long again
+# with Kafka answering a new client, the librdkafka client is taken to be wedged. Seen here
+# after Kafka restarts: an idempotent producer that lived through the outage delivered
+# nothing for minutes while a new one delivered at once.
+STALL_SECONDS = 10.0
 
 
 class DeliveryError(RendezvousError):
@@ -31,6 +40,20 @@ def _delivery_failure(topic: str, err: KafkaError) -> str:
     return f"{topic}: {err.str()}{_HINTS.get(err.code(), '')}"
 
 
+def _answers(probe: _Producer, topics: set[str]) -> bool:
+    """Kafka names a leader for every partition of `topics`, asked by a client of its own."""
+    try:
+        for topic in topics:
+            meta = probe.list_topics(topic, timeout=2).topics[topic]
+            if meta.error is not None or not meta.partitions:
+                return False
+            if any(p.leader < 0 for p in meta.partitions.values()):
+                return False
+    except KafkaException:
+        return False
+    return True
+
+
 class Producer:
     def __init__(
         self,
@@ -38,8 +61,9 @@ class Producer:
         settings: KafkaSettings | None = None,
         overrides: dict[str, Any] | None = None,
         client_id: str = "rdv",
+        stall_seconds: float | None = None,
     ) -> None:
-        config = {
+        self._config = {
             **(settings or KafkaSettings()).client_config(bootstrap),
             **PRODUCER_LATENCY_DEFAULTS,
             "client.id": client_id,
@@ -47,13 +71,46 @@ class Producer:
             **(overrides or {}),
             **(settings or KafkaSettings()).extra,  # the user's word is last
         }
-        self._producer = _Producer(config)
+        self._producer = _Producer(self._config)
         self._failures: list[str] = []
+        # A transaction cannot move to another client: the rendezvous replaces its
+        # transactional producer itself (rdv.rendezvous.transactions).
+        stall = STALL_SECONDS if stall_seconds is None else stall_seconds
+        self._stall = 0.0 if "transactional.id" in self._config else stall
+        self._lock = threading.RLock()
+        self._pending: dict[int, tuple[Outgoing, DeliveryCallback | None]] = {}
+        self._numbers = itertools.count()
+        self._generation = 0
+        self._progress = time.monotonic()  # the last delivery report, or the first send after none
+        self._answering_since: float | None = None
+        self._next_probe = 0.0
+        self._spare: _Producer | None = None
+        self._retired: list[_Producer] = []
+        self.replacements = 0
 
     def send(self, message: Outgoing, on_delivery: DeliveryCallback | None = None) -> None:
         """Queue one message; its delivery is confirmed (or reported) by the next flush()."""
+        with self._lock:
+            number = next(self._numbers)
+            if not self._pending:
+                self._progress = time.monotonic()
+            self._pending[number] = (message, on_delivery)
+            self._produce(number, message, on_delivery)
+        self._producer.poll(0)
+
+    def _produce(
+        self, number: int, message: Outgoing, on_delivery: DeliveryCallback | None
+    ) -> None:
+        generation = self._generation
 
         def delivered(err: KafkaError | None, _msg: Any) -> None:
+            with self._lock:
+                if generation != self._generation:
+                    return  # a replaced client's late report: the message went out again
+                self._progress = time.monotonic()
+                self._answering_since = None
+                if self._pending.pop(number, None) is None:
+                    return
             reason = None if err is None else _delivery_failure(message.topic, err)
             if reason:
                 self._failures.append(reason)
@@ -71,21 +128,83 @@ class Producer:
         while True:
             try:
                 self._producer.produce(message.topic, **kwargs)
-                break
+                return
             except BufferError:
                 # The local queue is full: serve delivery reports to make room, then retry.
                 self._producer.poll(0.05)
             except KafkaException as exc:
+                self._pending.pop(number, None)
                 raise DeliveryError(f"cannot produce to {message.topic}: {exc}") from exc
-        self._producer.poll(0)
 
     def poll(self, timeout: float = 0.0) -> None:
         """Serve delivery reports without waiting for all of them."""
         self._producer.poll(timeout)
 
+    @property
+    def waiting(self) -> int:
+        """Messages sent and not yet acknowledged (nor reported failed)."""
+        with self._lock:
+            return len(self._pending)
+
+    def heal(self) -> bool:
+        """Replace a wedged client: nothing delivered for `stall_seconds` while messages wait,
+        and Kafka has answered a new client for as long again. The waiting messages go out
+        again through the new one (keys keep them on their partitions and in order); a copy
+        the old client may have written already is a duplicate that readers drop by id. True
+        if the client was replaced."""
+        if self._stall <= 0:
+            return False
+        self._producer.poll(0)
+        now = time.monotonic()
+        with self._lock:
+            if not self._pending or now - self._progress < self._stall or now < self._next_probe:
+                return False
+            self._next_probe = now + 1.0
+            topics = {message.topic for message, _ in self._pending.values()}
+        self._spare = self._spare or _Producer(self._config)
+        answering = _answers(self._spare, topics)
+        with self._lock:
+            if not self._pending or time.monotonic() - self._progress < self._stall:
+                return False
+            if not answering:
+                self._answering_since = None
+                return False
+            self._answering_since = self._answering_since or now
+            if now - self._answering_since < self._stall:
+                return False
+            self._replace()
+            return True
+
+    def _replace(self) -> None:
+        old, self._producer, self._spare = (
+            self._producer,
+            self._spare or _Producer(self._config),
+            None,
+        )
+        self._generation += 1
+        stuck = sorted(self._pending.items())
+        log.warning(
+            "Kafka producer %s delivered nothing for %.0f s with %d messages waiting while "
+            "Kafka answered a new client: replacing it and sending them again",
+            self._config["client.id"],
+            time.monotonic() - self._progress,
+            len(stuck),
+        )
+        old.purge(in_queue=True, in_flight=True, blocking=False)
+        # Kept, not destroyed: destroying a wedged client can block; it goes with the process.
+        self._retired = [*self._retired[-2:], old]
+        self.replacements += 1
+        self._progress, self._answering_since = time.monotonic(), None
+        for number, (message, on_delivery) in stuck:
+            self._produce(number, message, on_delivery)
+
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until everything sent is acknowledged; DeliveryError if anything was not."""
-        remaining = self._producer.flush(timeout)
+        deadline = time.monotonic() + timeout
+        remaining = self._producer.flush(min(timeout, 1.0))
+        while remaining and time.monotonic() < deadline:
+            self.heal()
+            remaining = self._producer.flush(max(0.0, min(1.0, deadline - time.monotonic())))
         failures, self._failures = self._failures, []
         if remaining:
             failures.append(f"{remaining} messages still unacknowledged after {timeout:.0f} s")
