@@ -107,8 +107,14 @@ def send_requests(
 
 
 def read_until(
-    bootstrap: str, topic: str, done: Callable[[list[Message]], bool], timeout: float = 60
+    bootstrap: str,
+    topic: str,
+    done: Callable[[list[Message]], bool],
+    timeout: float = 60,
+    quiet: float = 0.0,
 ) -> list[Message]:
+    """Read `topic` until `done`, then on until nothing has come for `quiet` seconds (what
+    is still on its way, such as a restarted worker's repeats, is read too)."""
     consumer = Consumer(
         bootstrap,
         f"reader-{uuid.uuid4().hex[:8]}",
@@ -120,6 +126,12 @@ def read_until(
     try:
         while not done(messages) and time.monotonic() < deadline:
             messages += consumer.poll_batch(1000, 0.2)
+        last = time.monotonic()
+        while time.monotonic() - last < quiet and time.monotonic() < deadline:
+            batch = consumer.poll_batch(1000, 0.2)
+            if batch:
+                messages += batch
+                last = time.monotonic()
     finally:
         consumer.close()
     return messages

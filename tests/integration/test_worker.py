@@ -160,6 +160,10 @@ def test_a_worker_killed_mid_stream_leaves_no_request_without_a_score(
                 topics["RDV_WORKER_RESULTS_TOPIC"],
                 lambda m: len(m) >= count and wanted <= {s["request_id"] for _, s in scores_of(m)},
                 timeout=120,
+                # The first worker may have scored a whole partition before it died; then every
+                # score the second writes there is a repeat, and the condition above is met
+                # before they are all read (seen once in CI).
+                quiet=3.0,
             )
         )
     scored = Counter(s["request_id"] for _, s in results)
