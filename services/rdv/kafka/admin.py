@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ConfigResource,
+    NewTopic,
+    TopicMetadata,
+)
 
 from rdv.errors import ConfigError, RendezvousError
 from rdv.kafka.settings import KafkaSettings
@@ -111,6 +116,15 @@ def create_topics(
     return outcome
 
 
+def has_leaders(topic: TopicMetadata) -> bool:
+    """The metadata names a leader for every partition of `topic` (and has no error for it)."""
+    return (
+        topic.error is None
+        and bool(topic.partitions)
+        and all(p.leader >= 0 for p in topic.partitions.values())
+    )
+
+
 def _await_leaders(admin: AdminClient, partitions: dict[str, int], timeout: float = 15) -> None:
     """Wait until every new partition has a leader in the metadata: created is not yet
     usable, and a reader that asks for offsets before then gets 'unknown partition'."""
@@ -118,9 +132,7 @@ def _await_leaders(admin: AdminClient, partitions: dict[str, int], timeout: floa
     while time.monotonic() < deadline:
         topics = admin.list_topics(timeout=5).topics
         if all(
-            name in topics
-            and len(topics[name].partitions) == count
-            and all(p.leader >= 0 for p in topics[name].partitions.values())
+            name in topics and len(topics[name].partitions) == count and has_leaders(topics[name])
             for name, count in partitions.items()
         ):
             return

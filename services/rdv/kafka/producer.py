@@ -13,6 +13,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import Producer as _Producer
 
 from rdv.errors import RendezvousError
+from rdv.kafka.admin import has_leaders
 from rdv.kafka.envelopes import Outgoing
 from rdv.kafka.settings import PRODUCER_LATENCY_DEFAULTS, KafkaSettings
 
@@ -43,15 +44,9 @@ def _delivery_failure(topic: str, err: KafkaError) -> str:
 def _answers(probe: _Producer, topics: set[str]) -> bool:
     """Kafka names a leader for every partition of `topics`, asked by a client of its own."""
     try:
-        for topic in topics:
-            meta = probe.list_topics(topic, timeout=2).topics[topic]
-            if meta.error is not None or not meta.partitions:
-                return False
-            if any(p.leader < 0 for p in meta.partitions.values()):
-                return False
+        return all(has_leaders(probe.list_topics(t, timeout=2).topics[t]) for t in topics)
     except KafkaException:
         return False
-    return True
 
 
 class Producer:
