@@ -158,6 +158,7 @@ class Producer:
             topics = {message.topic for message, _ in self._pending.values()}
         self._spare = self._spare or _Producer(self._config)
         answering = _answers(self._spare, topics)
+        self._spare.poll(0)  # its log lines (refused connections, in an outage) queue until served
         with self._lock:
             if not self._pending or time.monotonic() - self._progress < self._stall:
                 return False
