@@ -27,6 +27,12 @@ class WorkerMetrics:
             names,
             registry=self.registry,
         ).labels(**labels)
+        self.skipped = Counter(
+            "rdv_worker_skipped",
+            "Requests not scored because they were older than RDV_WORKER_EXPIRE_MS",
+            names,
+            registry=self.registry,
+        ).labels(**labels)
         self.eval_seconds = Histogram(
             "rdv_worker_eval_seconds",
             "Model time per micro-batch",

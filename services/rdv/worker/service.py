@@ -1,4 +1,5 @@
-"""The worker's Kafka loop: poll a micro-batch, score it, deliver, then store the offsets."""
+"""The worker's Kafka loop: poll a micro-batch, score it, send, and store its offsets once
+the scores are delivered (the next batch is read meanwhile)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,19 @@ from rdv.kafka import (
     TopicPartition,
     topic_partitions,
 )
+from rdv.kafka.producer import DeliveryError
 from rdv.metrics import serve_metrics
 from rdv.model import Scorer, load_artifact
+from rdv.worker.delivery import DeliveryLedger
 from rdv.worker.metrics import WorkerMetrics
 from rdv.worker.scoring import BatchScorer
 from rdv.worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
+
+# Batches whose scores may be in flight at once before the worker waits for the broker: enough
+# to keep scoring through a round trip, few enough that a crash re-scores little.
+MAX_IN_FLIGHT = 8
 
 
 def check_copartitioned(
@@ -63,6 +70,7 @@ class Worker:
         self.metrics = WorkerMetrics(self.model_id, settings.role)
         self.stopping = threading.Event()
         self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT finish the batch in hand, deliver it, commit, then exit."""
@@ -70,8 +78,10 @@ class Worker:
             signal.signal(sig, lambda *_: self.stopping.set())
 
     def _revoked(self, partitions: list[TopicPartition]) -> None:
-        # Everything polled so far is delivered and stored (the loop is synchronous), so
-        # commit now: the partitions' next owner starts exactly where this one stopped.
+        # Deliver everything polled so far (its reports store the offsets), then commit: the
+        # partitions' next owner starts exactly where this one stopped.
+        if self._producer is not None:
+            self._producer.flush()
         if self._consumer is not None:
             self._consumer.commit()
 
@@ -82,6 +92,7 @@ class Worker:
         serve_metrics(self.metrics.registry, self.settings.metrics_port)
         group = self.settings.group_id or f"rdv-worker-{self.model_id}"
         producer = Producer(self.bootstrap, self.kafka, client_id=f"rdv-worker-{self.model_id}")
+        self._producer = producer
         self._consumer = consumer = Consumer(
             self.bootstrap,
             group,
@@ -97,12 +108,15 @@ class Worker:
             self.settings.requests_topic,
             group,
         )
+        ledger = DeliveryLedger(consumer.store)
         last_lag = 0.0
         try:
             while not self.stopping.is_set():
                 batch = consumer.poll_batch(self.settings.batch_max, self.settings.poll_timeout_s)
                 if batch:
-                    self._process(batch, producer, consumer)
+                    self._process(batch, producer, ledger)
+                producer.poll(0)
+                _check(ledger)
                 if time.monotonic() - last_lag > 5:
                     last_lag = time.monotonic()
                     for tp, lag in consumer.lag().items():
@@ -112,12 +126,18 @@ class Worker:
             consumer.close()
             log.info("worker %s stopped", self.model_id)
 
-    def _process(self, batch: list[Message], producer: Producer, consumer: Consumer) -> None:
-        outcome = self.batch_scorer.handle(batch)
+    def _process(self, batch: list[Message], producer: Producer, ledger: DeliveryLedger) -> None:
+        fresh = self._unexpired(batch)
+        outcome = self.batch_scorer.handle(fresh)
+        # Offsets are stored by the ledger once every score of this batch is delivered; a
+        # failed delivery stops the worker (DeliveryError) with nothing after it stored, so
+        # the next owner re-scores from there: never a skipped request.
+        delivered = ledger.track(batch, len(outcome.outgoing))
         for message in outcome.outgoing:
-            producer.send(message)
-        producer.flush()  # raises DeliveryError: then nothing below runs, nothing is stored
-        consumer.store(batch)
+            producer.send(message, delivered)
+        while ledger.in_flight > MAX_IN_FLIGHT:
+            producer.poll(0.01)
+            _check(ledger)
         m = self.metrics
         m.batch_size.observe(len(batch))
         if outcome.eval_seconds:
@@ -126,3 +146,22 @@ class Worker:
         m.dead_letters.inc(outcome.dead_letters)
         for code, count in outcome.errors.items():
             m.error(code, count)
+
+    def _unexpired(self, batch: list[Message]) -> list[Message]:
+        """The requests still worth scoring: one created longer than `expire_ms` ago can no
+        longer be answered in time, and scoring it would only put the worker further behind
+        (the rendezvous answers it by fallback or default). Kafka's timestamp is the
+        producer's creation time, so no decoding is needed to tell."""
+        limit = self.settings.expire_ms
+        if not limit:
+            return batch
+        oldest = time.time_ns() // 1_000_000 - limit
+        fresh = [m for m in batch if m.timestamp_ms <= 0 or m.timestamp_ms >= oldest]
+        if len(fresh) < len(batch):
+            self.metrics.skipped.inc(len(batch) - len(fresh))
+        return fresh
+
+
+def _check(ledger: DeliveryLedger) -> None:
+    if ledger.failure is not None:
+        raise DeliveryError(f"a score was not delivered: {ledger.failure}")

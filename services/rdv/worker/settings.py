@@ -25,6 +25,11 @@ class WorkerSettings(BaseSettings):
     group_id: str | None = None  # default: rdv-worker-<name>@<version>
     batch_max: int = Field(500, ge=1, le=100_000)
     poll_timeout_s: float = Field(0.1, gt=0)
+    # Requests created longer ago than this are skipped, not scored: under overload, scoring
+    # requests whose answer was given long ago (by fallback or default) is what keeps a worker
+    # behind. 0, the default, scores everything, so that every request's record has this
+    # model's score, backlogs after a restart included.
+    expire_ms: int = Field(0, ge=0)
     metrics_port: int | None = None
     delay_ms: float = Field(0.0, ge=0)  # fault injection: extra latency per micro-batch
     fail_rate: float = Field(0.0, ge=0, le=1)  # fault injection: share of rows that fail
