@@ -5,6 +5,7 @@ received, and divided by the Kafka floor measured in the same run."""
 from __future__ import annotations
 
 import functools
+import os
 import tempfile
 import threading
 import time
@@ -15,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from rdv.bench.cpu import CpuMeter, listener_pid
 from rdv.bench.floor import FloorResult, measure_floor
-from rdv.bench.served import served_stack
+from rdv.bench.served import Served, served_stack
 from rdv.bench.stats import LatencySummary
 from rdv.client import AnswerTimeoutError
 from rdv.data.generator import flat_features, login_requests
@@ -34,6 +36,9 @@ class RateResult:
     # From the request's arrival at the rendezvous to its decision (the answer's latency_us):
     # the part the SLA governs, without the client's and the transaction's share.
     decided: LatencySummary | None = None
+    # CPU µs per answered request, per process (each service, the broker, the client) and in
+    # total, read from /proc over the run.
+    cpu_us: dict[str, float] = field(default_factory=dict)
 
     @property
     def answers_per_s(self) -> float:
@@ -63,6 +68,8 @@ class E2EResult:
     rates: list[RateResult]
     partitions: int = 6
     models: str = "all"
+    # Share of one core each process used while the stack stood idle (no requests).
+    idle: dict[str, float] = field(default_factory=dict)
 
     @property
     def saturation(self) -> float | None:
@@ -84,6 +91,7 @@ class E2EResult:
             "models": self.models,
             "saturation_rate": self.saturation,
             "floor": self.floor.as_dict(),
+            "idle_share_of_core": self.idle,
             "rates": [
                 {**asdict(r), "answers_per_s": r.answers_per_s, "unanswered": r.unanswered}
                 for r in self.rates
@@ -168,19 +176,46 @@ def run_e2e(
     could not keep up with (see `RateResult.behind`): past it the client measures a queue."""
     with tempfile.TemporaryDirectory(prefix="rdv-e2e-") as tmp:
         progress("measuring the Kafka floor")
-        floor = measure_floor(bootstrap, round_trips=500, throughput_msgs=20_000)
+        floor = measure_floor(bootstrap, round_trips=500, throughput_msgs=20_000, project=False)
         results: list[RateResult] = []
         with served_stack(
             bootstrap, Path(tmp), sla_ms, delivery, partitions, models, progress
         ) as served:
+            # A fresh stack's first seconds of steady traffic are slow (the broker's JIT, new
+            # partitions, first batches): measured here, 50-80 of the first 200 requests
+            # missed the SLA, one in a few hundred after. Figures are of the steady state.
+            progress(f"warming up with {WARM_SECONDS:g} s of traffic")
+            warm = functools.partial(login_requests, seed=99)
+            drive(served.client, min(rates[0], 100.0), WARM_SECONDS, sla_ms, warm)
+            meter = CpuMeter(processes(served, bootstrap))
+            progress(f"measuring the idle stack for {IDLE_SECONDS:g} s")
+            meter.start()
+            time.sleep(IDLE_SECONDS)
+            idle = meter.stop().share_of_core()
             for n, rate in enumerate(rates):
                 progress(f"driving {rate:g} requests/s for {seconds:g} s")
                 rows = functools.partial(login_requests, seed=n)
+                meter.start()
                 result = drive(served.client, rate, seconds, sla_ms, rows)
+                result.cpu_us = meter.stop().per_request_us(result.answered)
                 results.append(result)
                 if until_saturated and result.behind(sla_ms):
                     break
-    return E2EResult(sla_ms, delivery, floor, results, partitions, models)
+    return E2EResult(sla_ms, delivery, floor, results, partitions, models, idle)
+
+
+IDLE_SECONDS = 5.0
+WARM_SECONDS = 3.0
+
+
+def processes(served: Served, bootstrap: str) -> dict[str, int]:
+    """Every process whose CPU a run is charged: the services, the broker (when it runs on
+    this machine) and this process, the client."""
+    pids = {**served.pids(), "client": os.getpid()}
+    broker = listener_pid(bootstrap)
+    if broker is not None:
+        pids["broker"] = broker
+    return pids
 
 
 class Probed(Protocol):

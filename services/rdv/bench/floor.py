@@ -1,10 +1,13 @@
 """`rdv bench floor`: what Kafka alone costs on this machine.
 
 A message makes three hops, as a request does through a model worker and the rendezvous:
-produce -> relay -> relay -> back, each relay a separate process with the project's consumer
-and producer settings. Round trips are sequential, so the figure is latency, not queueing.
-The throughput ceiling is one producer and one consumer in separate processes moving small
-messages as fast as they can. Every later benchmark divides by these figures."""
+produce -> relay -> relay -> back, each relay a separate process. Round trips are sequential,
+so the figure is latency, not queueing. The floor is measured with client settings chosen for
+the least latency (`FLOOR_PRODUCER`, `FLOOR_CONSUMER`: no linger, 5 ms fetch waits, relays
+that never wait for a delivery), and again with the project's own settings beside it: every
+"x floor" ratio divides by the first, so the project's settings cannot flatter the stack. The
+throughput ceiling is one producer and one consumer in separate processes moving small
+messages as fast as they can."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from multiprocessing.synchronize import Event
+from typing import Any
 
 from rdv.bench.stats import LatencySummary
 from rdv.kafka import Consumer, Outgoing, Producer, TopicSpec, create_topics
@@ -21,31 +25,43 @@ from rdv.kafka.admin import delete_topics
 
 PAYLOAD = b"x" * 100  # about the size of a small Avro request
 
+# The least latency Kafka gives here, whatever it costs in requests: send at once, and have an
+# empty fetch return after 5 ms. Idempotence (acks=all) stays: a floor without it would be
+# one nobody should run with.
+FLOOR_PRODUCER: dict[str, Any] = {"linger.ms": 0, "enable.idempotence": True}
+FLOOR_CONSUMER: dict[str, Any] = {"fetch.wait.max.ms": 5, "fetch.min.bytes": 1}
+Settings = tuple[dict[str, Any], dict[str, Any]]  # producer and consumer overrides
+FLOOR: Settings = (FLOOR_PRODUCER, FLOOR_CONSUMER)
+PROJECT: Settings = ({}, {})  # rdv.kafka's own defaults
+
 
 @dataclass(frozen=True)
 class FloorResult:
     bootstrap: str
     round_trips: int
-    three_hop: LatencySummary
+    three_hop: LatencySummary  # with FLOOR settings
     throughput_msgs: int
     throughput_msgs_per_s: float
+    project_three_hop: LatencySummary | None = None  # with the project's settings
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def _relay(bootstrap: str, source: str, target: str, stop: Event) -> None:
-    consumer = Consumer(bootstrap, f"rdv-bench-relay-{source}", [source])
-    producer = Producer(bootstrap)
+def _relay(bootstrap: str, source: str, target: str, stop: Event, settings: Settings) -> None:
+    producer_overrides, consumer_overrides = settings
+    consumer = Consumer(
+        bootstrap, f"rdv-bench-relay-{source}", [source], overrides=consumer_overrides
+    )
+    producer = Producer(bootstrap, overrides=producer_overrides)
     try:
         while not stop.is_set():
             batch = consumer.poll_batch(500, 0.05)
             for msg in batch:
                 producer.send(Outgoing(target, msg.value, msg.key))
-            if batch:
-                producer.flush()
-                consumer.store(batch)
+            producer.poll(0)
     finally:
+        producer.flush()
         consumer.close()
 
 
@@ -82,21 +98,46 @@ def measure_floor(
     round_trips: int = 2000,
     throughput_msgs: int = 100_000,
     progress: Callable[[str, int, int], None] | None = None,
+    project: bool = True,
 ) -> FloorResult:
+    """The floor with FLOOR settings and, with `project`, the same with the project's."""
+    ctx = mp.get_context("spawn")
+    floor = _three_hop(bootstrap, round_trips, FLOOR, ctx, progress, "round trips (floor)")
+    ours = (
+        _three_hop(bootstrap, round_trips, PROJECT, ctx, progress, "round trips (project)")
+        if project
+        else None
+    )
+    flood = f"rdv-bench-{uuid.uuid4().hex[:8]}-flood"
+    create_topics(bootstrap, [TopicSpec(flood, 1)])
+    producer = Producer(bootstrap)
+    rate = _throughput(bootstrap, flood, throughput_msgs, producer, ctx, progress)
+    delete_topics(bootstrap, [flood])
+    return FloorResult(bootstrap, round_trips, floor, throughput_msgs, rate, ours)
+
+
+def _three_hop(
+    bootstrap: str,
+    round_trips: int,
+    settings: Settings,
+    ctx: mp.context.SpawnContext,
+    progress: Callable[[str, int, int], None] | None,
+    stage: str,
+) -> LatencySummary:
     run = uuid.uuid4().hex[:8]
     hops = [f"rdv-bench-{run}-hop{i}" for i in (1, 2, 3)]
-    flood = f"rdv-bench-{run}-flood"
-    create_topics(bootstrap, [TopicSpec(t, 1) for t in [*hops, flood]])
-    ctx = mp.get_context("spawn")
+    create_topics(bootstrap, [TopicSpec(t, 1) for t in hops])
     stop = ctx.Event()
     relays = [
-        ctx.Process(target=_relay, args=(bootstrap, hops[i], hops[i + 1], stop), daemon=True)
+        ctx.Process(
+            target=_relay, args=(bootstrap, hops[i], hops[i + 1], stop, settings), daemon=True
+        )
         for i in (0, 1)
     ]
     for relay in relays:
         relay.start()
-    producer = Producer(bootstrap)
-    back = Consumer(bootstrap, f"rdv-bench-back-{run}", [hops[2]])
+    producer = Producer(bootstrap, overrides=settings[0])
+    back = Consumer(bootstrap, f"rdv-bench-back-{run}", [hops[2]], overrides=settings[1])
     try:
         # Warm up until a message makes it through: groups joined, connections open, JIT warm.
         for i in range(200):
@@ -115,16 +156,15 @@ def measure_floor(
             if arrived is not None:
                 samples.append(arrived - start)
             if progress:
-                progress("round trips", i + 1, round_trips)
-        three_hop = LatencySummary.of(samples)
+                progress(stage, i + 1, round_trips)
+        return LatencySummary.of(samples)
     finally:
         stop.set()
         back.close()
+        producer.flush()
         for relay in relays:
             relay.join(10)
-    rate = _throughput(bootstrap, flood, throughput_msgs, producer, ctx, progress)
-    delete_topics(bootstrap, [*hops, flood])
-    return FloorResult(bootstrap, round_trips, three_hop, throughput_msgs, rate)
+        delete_topics(bootstrap, hops)
 
 
 def _throughput(

@@ -68,7 +68,11 @@ def floor(
     json_file: FiguresOption = None,
     bootstrap: BootstrapOption = None,
 ) -> None:
-    """What Kafka alone costs here: three-hop round trip and produce+consume ceiling."""
+    """What Kafka alone costs here: three-hop round trip with the least-latency client
+    settings and with the project's, produce+consume ceiling, and one transaction's cost."""
+    from rdv.bench.floor import FLOOR_CONSUMER, FLOOR_PRODUCER
+    from rdv.bench.transaction_cost import measure_transactions
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -84,21 +88,44 @@ def floor(
             bar.update(tasks[stage], completed=done)  # type: ignore[arg-type]
 
         result = measure_floor(servers, round_trips, messages, progress)
-    hop = result.three_hop
-    table = Table(title=f"Kafka floor on {servers}", show_lines=False)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_row("three-hop round trips", f"{hop.count}")
-    table.add_row("three-hop p50", f"{hop.p50_ms:.2f} ms")
-    table.add_row("three-hop p99", f"{hop.p99_ms:.2f} ms")
-    table.add_row("three-hop p99.9", f"{hop.p999_ms:.2f} ms")
-    table.add_row("three-hop max", f"{hop.max_ms:.2f} ms")
-    table.add_row("produce+consume ceiling", f"{result.throughput_msgs_per_s:,.0f} msgs/s")
+        transactions = measure_transactions(servers, progress=progress)
+    table = Table(title=f"Kafka floor on {servers}: {result.round_trips} three-hop round trips")
+    for column in ("client settings", "p50 ms", "p99 ms", "p99.9 ms", "max ms"):
+        table.add_column(column, justify="left" if column == "client settings" else "right")
+    rows = [("floor: " + _settings(FLOOR_PRODUCER, FLOOR_CONSUMER), result.three_hop)]
+    if result.project_three_hop:
+        rows.append(("the project's (rdv.kafka.settings)", result.project_three_hop))
+    for name, hop in rows:
+        table.add_row(
+            name, *(f"{v:.2f}" for v in (hop.p50_ms, hop.p99_ms, hop.p999_ms, hop.max_ms))
+        )
     out.print(table)
+    out.print(f"produce+consume ceiling: {result.throughput_msgs_per_s:,.0f} msgs/s")
+    tx = Table(title="one transaction with consumer offsets, begin to commit")
+    for column in ("partitions", "producer settings", "p50 ms", "p99 ms", "max ms"):
+        tx.add_column(column, justify="left" if column == "producer settings" else "right")
+    for t in transactions:
+        lat = t.latency
+        tx.add_row(
+            str(t.partitions),
+            t.settings,
+            *(f"{v:.1f}" for v in (lat.p50_ms, lat.p99_ms, lat.max_ms)),
+        )
+    out.print(tx)
     if json_file:
-        payload = {"benchmark": "floor", "machine": machine(), **result.as_dict()}
+        payload = {
+            "benchmark": "floor",
+            "machine": machine(),
+            **result.as_dict(),
+            "floor_settings": {"producer": FLOOR_PRODUCER, "consumer": FLOOR_CONSUMER},
+            "transactions": [t.as_dict() for t in transactions],
+        }
         json_file.write_text(json.dumps(payload, indent=2))
         console.print(f"figures written to {json_file}")
+
+
+def _settings(producer: dict[str, object], consumer: dict[str, object]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in {**producer, **consumer}.items())
 
 
 @app.command()
@@ -167,7 +194,7 @@ def e2e(
     """The whole stack at rising rates: end-to-end latency, answers/s, SLA met, x floor, and
     the highest rate with every request answered and p99 inside the SLA."""
     from rdv.bench.e2e import run_e2e
-    from rdv.cli.load_cmd import e2e_table
+    from rdv.cli.load_cmd import cpu_table, e2e_table
 
     check_stack(delivery, models)
     try:
@@ -187,6 +214,7 @@ def e2e(
             until_saturated,
         )
     out.print(e2e_table(result))
+    out.print(cpu_table(result))
     best = result.saturation
     out.print(
         f"highest rate with every request answered and client p99 inside {sla_ms} ms: "

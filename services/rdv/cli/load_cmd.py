@@ -38,7 +38,7 @@ def e2e_table(result: E2EResult) -> Table:
         "p99 ms",
         "p99.9 ms",
         "decided p99 ms",
-        "SLA met",
+        "in SLA at client",
         "p50 x floor",
         "p99 x floor",
         "reasons",
@@ -59,6 +59,23 @@ def e2e_table(result: E2EResult) -> Table:
             f"{lat.p50_ms / floor.p50_ms:.1f}" if lat else "-",
             f"{lat.p99_ms / floor.p99_ms:.1f}" if lat else "-",
             ", ".join(f"{k} {v}" for k, v in sorted(r.reasons.items())),
+        )
+    return table
+
+
+def cpu_table(result: E2EResult) -> Table:
+    """CPU µs per request per process at each rate, and the idle stack's share of a core."""
+    names = sorted({n for r in result.rates for n in r.cpu_us} | set(result.idle))
+    names = [n for n in names if n != "total"] + ["total"]
+    table = Table(title="CPU per request from /proc (µs), and idle share of one core")
+    table.add_column("rate/s", justify="right")
+    for name in names:
+        table.add_column(name, justify="right")
+    if result.idle:
+        table.add_row("idle", *(f"{result.idle.get(n, 0.0):.1%}" for n in names))
+    for r in result.rates:
+        table.add_row(
+            f"{r.rate:g}", *(f"{r.cpu_us[n]:,.0f}" if n in r.cpu_us else "-" for n in names)
         )
     return table
 

@@ -94,6 +94,11 @@ def take_batch(consumer: _Consumer, max_messages: int, timeout: float) -> list[M
     return batch
 
 
+def offset_mark(topic: str, partition: int, offset: int) -> Any:
+    """A consumed offset in the form librdkafka's offset calls take (commit, transactions)."""
+    return _TopicPartition(topic, partition, offset)
+
+
 def _ours(partitions: list[Any]) -> list[TopicPartition]:
     return [TopicPartition(p.topic, p.partition) for p in partitions]
 

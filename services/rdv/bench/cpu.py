@@ -1,0 +1,118 @@
+"""CPU time per process from /proc: what each service and the broker spend per request.
+
+Wall-clock figures on a shared 2-core machine move with every other process; CPU seconds a
+process was charged move far less, so they are the figure to compare runs by."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU seconds of `pid` (all its threads), or None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may hold spaces and parentheses: fields count from the last ')'.
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _listening_inodes(port: int) -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            local, state, inode = cols[1], cols[3], cols[9]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                inodes.add(inode)
+    return inodes
+
+
+def _pids() -> Iterator[int]:
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            yield int(entry.name)
+
+
+def listener_pid(bootstrap: str) -> int | None:
+    """The local process listening on the first bootstrap server's port (the broker, when it
+    runs on this machine and we may read its file descriptors); None otherwise."""
+    host, _, port = bootstrap.split(",", maxsplit=1)[0].rpartition(":")
+    if host not in ("127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0", "") or not port.isdigit():
+        return None
+    wanted = {f"socket:[{inode}]" for inode in _listening_inodes(int(port))}
+    if not wanted:
+        return None
+    for pid in _pids():
+        try:
+            fds = os.scandir(f"/proc/{pid}/fd")
+            if any(os.readlink(fd.path) in wanted for fd in fds):
+                return pid
+        except OSError:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds each process was charged over `seconds` of wall-clock time."""
+
+    seconds: float
+    charged: dict[str, float]
+
+    def per_request_us(self, requests: int) -> dict[str, float]:
+        """µs of CPU per request, per process and in total."""
+        if requests <= 0:
+            return {}
+        figures = {name: s * 1e6 / requests for name, s in self.charged.items()}
+        figures["total"] = sum(self.charged.values()) * 1e6 / requests
+        return figures
+
+    def share_of_core(self) -> dict[str, float]:
+        """Per process and in total, the share of one core used (0.10 is 10%)."""
+        if self.seconds <= 0:
+            return {}
+        shares = {name: s / self.seconds for name, s in self.charged.items()}
+        shares["total"] = sum(self.charged.values()) / self.seconds
+        return shares
+
+
+class CpuMeter:
+    """Charged CPU of named processes between `start()` and `stop()`."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = dict(pids)
+        self._start: dict[str, float] = {}
+        self._wall = 0.0
+
+    def start(self) -> None:
+        import time
+
+        self._wall = time.monotonic()
+        self._start = {}
+        for name, pid in self.pids.items():
+            value = cpu_seconds(pid)
+            if value is not None:
+                self._start[name] = value
+
+    def stop(self) -> CpuUse:
+        import time
+
+        wall = time.monotonic() - self._wall
+        charged = {}
+        for name, before in self._start.items():
+            after = cpu_seconds(self.pids[name])
+            if after is not None:
+                charged[name] = after - before
+        return CpuUse(wall, charged)

@@ -1,0 +1,85 @@
+"""What one Kafka transaction costs here: begin, one record on each of N partitions, the
+consumer offsets, commit; timed from begin to the commit's return, as the rendezvous's writer
+runs them (with its producer settings), by the number of partitions touched."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rdv.bench.stats import LatencySummary
+from rdv.kafka import Consumer, Producer, TopicSpec, create_topics
+from rdv.kafka.admin import delete_topics
+from rdv.kafka.consumer import offset_mark
+from rdv.rendezvous.writer import TRANSACTIONAL_DEFAULTS
+
+
+@dataclass(frozen=True)
+class TransactionCost:
+    partitions: int
+    settings: str  # "project" (the rendezvous's) or "librdkafka defaults"
+    latency: LatencySummary
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def measure_transactions(
+    bootstrap: str,
+    partitions: tuple[int, ...] = (1, 6, 18),
+    count: int = 50,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[TransactionCost]:
+    """Rows for each partition count with the project's settings, and one with librdkafka's
+    defaults (retry.backoff.ms 100) at the middle count, to show what the tuning buys."""
+    run = uuid.uuid4().hex[:8]
+    topic, source = f"rdv-bench-{run}-tx", f"rdv-bench-{run}-tx-source"
+    create_topics(bootstrap, [TopicSpec(topic, max(partitions)), TopicSpec(source, 1)])
+    plans = [(n, "project", TRANSACTIONAL_DEFAULTS) for n in partitions]
+    plans.append((partitions[len(partitions) // 2], "librdkafka defaults", {}))
+    try:
+        return [
+            TransactionCost(n, name, _time(bootstrap, topic, source, n, count, extra, progress))
+            for n, name, extra in plans
+        ]
+    finally:
+        delete_topics(bootstrap, [topic, source])
+
+
+def _time(
+    bootstrap: str,
+    topic: str,
+    source: str,
+    partitions: int,
+    count: int,
+    extra: dict[str, Any],
+    progress: Callable[[str, int, int], None] | None,
+) -> LatencySummary:
+    producer = Producer(
+        bootstrap,
+        overrides={"transactional.id": f"rdv-bench-tx-{uuid.uuid4().hex[:8]}", **extra},
+    )
+    group = Consumer(bootstrap, f"rdv-bench-tx-{uuid.uuid4().hex[:8]}", [source])
+    raw = producer.raw
+    raw.init_transactions(30)
+    metadata = group.raw.consumer_group_metadata()
+    samples = []
+    stage = f"transactions over {partitions} partitions"
+    try:
+        for i in range(count + 5):  # the first few pay for connections: not counted
+            started = time.perf_counter()
+            raw.begin_transaction()
+            for partition in range(partitions):
+                raw.produce(topic, b"x" * 100, partition=partition)
+            raw.send_offsets_to_transaction([offset_mark(source, 0, i)], metadata, 10)
+            raw.commit_transaction(-1)
+            if i >= 5:
+                samples.append(time.perf_counter() - started)
+                if progress:
+                    progress(stage, i - 4, count)
+    finally:
+        group.close()
+    return LatencySummary.of(samples)
