@@ -5,8 +5,12 @@
         answer["score"], answer["label"], answer["model"], answer["reason"]
 
 `submit` returns a Future, `predict_many` waits for a batch, `apredict` is the asyncio form.
-Answers are read on a background thread from every partition of the answers topic, as a
-read_committed consumer sees them: each request's answer exactly once."""
+Answers are read on a background thread from every partition of the answers topic,
+read_uncommitted: an answer is seen as soon as the rendezvous writes it, not when its
+transaction commits up to `commit_interval_ms` later, and the first answer per request id is
+kept. After a rendezvous crash a client may thus have kept an answer whose transaction was
+aborted; the repeat decided after recovery (which read_committed consumers see, once) is
+dropped here. docs/reliability.md says what each kind of reader sees."""
 
 from __future__ import annotations
 
@@ -51,7 +55,8 @@ class ReplyReader:
         kafka: KafkaSettings | None = None,
         client_id: str = "rdv-client",
     ) -> None:
-        self._tail = TopicTail(bootstrap, replies_topic, kafka)
+        # The client waits for its own answer: it need not wait for the transaction to commit.
+        self._tail = TopicTail(bootstrap, replies_topic, kafka, committed_only=False)
         self._producer = Producer(bootstrap, kafka, client_id=client_id)
         self._pending: dict[str, Future[Answer]] = {}
         self._lock = threading.Lock()
@@ -116,6 +121,7 @@ class RendezvousClient(ReplyReader):
         self.requests_topic = requests_topic
         self.codec = codec or make_codec()
         super().__init__(self.bootstrap, answers_topic, kafka)
+        self._producer.connect(requests_topic)
 
     def _reply(self, value: bytes | None) -> tuple[str, Answer] | None:
         try:

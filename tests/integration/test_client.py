@@ -101,10 +101,11 @@ def reply_to_answer(stack: StackTopics) -> dict:
     """A request naming a reply_to topic gets its answer there too."""
     reply_topic = stack["answers"] + "-replies"
     create_topics(stack.bootstrap, [TopicSpec(reply_topic, 1)])
+    producer = Producer(stack.bootstrap)
+    producer.connect(stack["requests"])  # the SLA runs from the request's creation
     request = new_request(
         {"failed_logins": 8.0, "account_age_days": 1.0}, {"country": "US"}, reply_to=reply_topic
     )
-    producer = Producer(stack.bootstrap)
     producer.send(Outgoing(stack["requests"], CODEC.encode("Request", request), b"r"))
     producer.flush()
     [message] = read_until(stack.bootstrap, reply_topic, lambda m: len(m) >= 1, 30)

@@ -78,6 +78,7 @@ def produce(
                 raise ConfigError(f"request {number}: {exc.reason}") from exc
         records, total = decoded, len(decoded)
     producer = Producer(resolve_bootstrap(bootstrap))
+    producer.connect(topic)  # before the first request is created: its SLA starts then
     started, sent = time.monotonic(), 0
     with Progress(console=console, transient=True, disable=total < 100) as progress:
         task = progress.add_task("sending", total=total)

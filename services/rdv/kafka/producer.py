@@ -131,6 +131,15 @@ class Producer:
                 self._pending.pop(number, None)
                 raise DeliveryError(f"cannot produce to {message.topic}: {exc}") from exc
 
+    def connect(self, topic: str, timeout: float = 10.0) -> None:
+        """Connect and learn `topic`'s leaders now. A request's SLA runs from its creation, so
+        a client's first requests must not wait out its connection; an idempotent producer
+        asks for its producer id as soon as it is connected."""
+        try:
+            self._producer.list_topics(topic, timeout=timeout)
+        except KafkaException as exc:
+            raise DeliveryError(f"cannot reach Kafka for {topic}: {exc}") from exc
+
     def poll(self, timeout: float = 0.0) -> None:
         """Serve delivery reports without waiting for all of them."""
         self._producer.poll(timeout)

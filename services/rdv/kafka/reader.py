@@ -40,16 +40,18 @@ def _end_offset(consumer: _Consumer, tp: _TopicPartition, timeout: float) -> int
             time.sleep(0.1)
 
 
-def _reader_config(bootstrap: str, settings: KafkaSettings | None) -> dict[str, Any]:
-    """A consumer outside any group: assigned partitions, nothing committed, committed
-    transactions only."""
+def _reader_config(
+    bootstrap: str, settings: KafkaSettings | None, committed_only: bool = True
+) -> dict[str, Any]:
+    """A consumer outside any group: assigned partitions, nothing committed; committed
+    transactions only unless `committed_only` is False."""
     return {
         **(settings or KafkaSettings()).client_config(bootstrap),
         **CONSUMER_LATENCY_DEFAULTS,
         # A group id is required by the client but never used: nothing is committed.
         "group.id": f"rdv-reader-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False,
-        "isolation.level": "read_committed",
+        "isolation.level": "read_committed" if committed_only else "read_uncommitted",
         "logger": logging.getLogger("rdv.kafka.librdkafka"),
         **(settings or KafkaSettings()).extra,
     }
@@ -100,7 +102,9 @@ class PartitionReader:
 
 class TopicTail:
     """Every partition of a topic from its current end on, positions fixed before returning,
-    so nothing written after construction can be missed (clients awaiting answers)."""
+    so nothing written after construction can be missed (clients awaiting answers). With
+    `committed_only=False` it sees records of open transactions as soon as they are written,
+    and of aborted ones too: a reader that wants one reply per request keeps the first."""
 
     def __init__(
         self,
@@ -108,8 +112,9 @@ class TopicTail:
         topic: str,
         settings: KafkaSettings | None = None,
         timeout: float = 30.0,
+        committed_only: bool = True,
     ) -> None:
-        config = _reader_config(bootstrap, settings)
+        config = _reader_config(bootstrap, settings, committed_only)
         self._consumer = _Consumer(config)
         metadata = self._consumer.list_topics(topic, timeout=timeout)
         info = metadata.topics.get(topic)

@@ -62,8 +62,12 @@ class DecisionCore:
         late_tolerance_ms: int = 1000,
         orphan_ttl_ms: int = 30_000,
         memory: int = 100_000,
+        margin_ms: int = 0,
     ) -> None:
         self.config = config
+        # The default answer is decided this long before the client's deadline, so that it
+        # still reaches the client inside the SLA.
+        self.margin_us = margin_ms * 1000
         self.rng = rng or random.Random()
         self.late_tolerance_us = late_tolerance_ms * 1000
         self.orphan_ttl_us = orphan_ttl_ms * 1000
@@ -155,10 +159,17 @@ class DecisionCore:
         client_deadline = request.created_at_ms * 1000 + sla_us
         if request.deadline_ms is not None:
             client_deadline = min(client_deadline, request.deadline_ms * 1000)
-        deadline = now + sla_us
+        # The SLA is the client's: it runs from the request's creation, so time spent in
+        # Kafka before this read counts, and tiers open that long after creation. A creation
+        # time ahead of our clock counts as now. A request that waited through an outage
+        # (past its deadline by more than the late tolerance) is decided by the rules from
+        # now on instead, and its answer is marked late.
+        origin = min(now, request.created_at_ms * 1000)
         stale = now > client_deadline + self.late_tolerance_us
-        if request.deadline_ms is not None and not stale:
-            deadline = min(deadline, request.deadline_ms * 1000)
+        if stale:
+            origin, deadline = now, now + sla_us
+        else:
+            deadline = min(origin + sla_us, client_deadline) - self.margin_us
         mailbox = Mailbox(
             request,
             config,
@@ -166,6 +177,7 @@ class DecisionCore:
             arrived_us=now,
             deadline_us=deadline,
             client_deadline_us=client_deadline,
+            origin_us=origin,
         )
         self.mailboxes[request.request_id] = mailbox
         return mailbox
@@ -197,7 +209,7 @@ class DecisionCore:
 
     def _choose(self, mailbox: Mailbox, now: int) -> dict[str, Any] | None:
         config = mailbox.config
-        elapsed_ms = (now - mailbox.arrived_us) / 1000
+        elapsed_ms = (now - mailbox.origin_us) / 1000
         for tier in config.schedule:
             if tier.after_ms > elapsed_ms:
                 continue  # not open yet; a later tier in the list cannot be open either
@@ -210,9 +222,9 @@ class DecisionCore:
         return None
 
     def _next_opening(self, mailbox: Mailbox, now: int) -> int:
-        elapsed_ms = (now - mailbox.arrived_us) / 1000
+        elapsed_ms = (now - mailbox.origin_us) / 1000
         openings = [
-            mailbox.arrived_us + t.after_ms * 1000
+            mailbox.origin_us + t.after_ms * 1000
             for t in mailbox.config.schedule
             if t.after_ms > elapsed_ms
         ]

@@ -53,6 +53,7 @@ class Mailbox:
     scores: dict[str, Arrival] = field(default_factory=dict)
     answer: dict[str, Any] | None = None
     answered_us: int | None = None
+    origin_us: int = 0  # when the SLA's clock started: the request's creation, or arrival
 
     def usable(self, model: str) -> ScoreIn | None:
         arrival = self.scores.get(model)

@@ -3,10 +3,10 @@
 One consumer group reads `requests`, `results` and `feedback` with the range assignor, which
 gives partition i of every topic to the same instance. Each turn of the loop feeds what was
 read to the decision core, fires its timers, and writes what it decided (answers, records,
-state changes, dead letters) in one Kafka transaction; consumed offsets join a transaction
-every `offsets_interval_ms`, at the lowest offset still needed by an open mailbox. After a
-crash, the state topic says which re-read requests were answered or closed already, so a
-read_committed consumer sees each answer exactly once."""
+state changes, dead letters) into the open Kafka transaction at once; every
+`commit_interval_ms` the transaction commits with the consumed offsets, at the lowest offset
+still needed by an open mailbox. After a crash, the state topic says which re-read requests
+were answered or closed already, so a read_committed consumer sees each answer exactly once."""
 
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ class RendezvousService:
         self.closed_pending: dict[int, dict[str, int]] = {}  # partition -> request id -> offset
         self.consumed: dict[tuple[str, int], int] = {}  # next offset to read
         self.outgoing: list[Outgoing] = []
-        self._last_offsets = 0.0
+        self._last_commit = 0.0
+        self._committed: dict[tuple[str, int], int] = {}  # offsets handed to a commit
         self.transactional = settings.delivery == "exactly_once"
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None  # at-least-once only
@@ -117,7 +118,10 @@ class RendezvousService:
     def _fresh_core(self) -> DecisionCore:
         assert self.config is not None
         core = DecisionCore(
-            self.config, late_tolerance_ms=self.s.late_tolerance_ms, memory=self.s.memory
+            self.config,
+            late_tolerance_ms=self.s.late_tolerance_ms,
+            memory=self.s.memory,
+            margin_ms=self.s.answer_margin_ms,
         )
         if self.core is not None:
             core.posteriors = self.core.posteriors  # what feedback taught survives a rebalance
@@ -152,7 +156,7 @@ class RendezvousService:
     def _revoked(self, partitions: list[TopicPartition]) -> None:
         # Hand over cleanly: what was decided is committed with the offsets, then forgotten;
         # the next owner restores it from the state topic.
-        self._commit(offsets=True, wait=True)
+        self._commit(due=True, wait=True)
         self._forget()
 
     def _lost(self, partitions: list[TopicPartition]) -> None:
@@ -175,6 +179,7 @@ class RendezvousService:
         self.restored.clear()
         self.closed_pending.clear()
         self.consumed.clear()
+        self._committed.clear()
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -218,7 +223,7 @@ class RendezvousService:
         try:
             while not self.stopping.is_set():
                 self._turn(reader)
-            self._commit(offsets=True, wait=True)
+            self._commit(due=True, wait=True)
         finally:
             if self._tx is not None:
                 self._tx.close()
@@ -238,9 +243,7 @@ class RendezvousService:
         self._take(self.core.on_timer(now_us()))
         for msg in reader.poll(0):
             self._apply_config(msg)
-        due = time.monotonic() - self._last_offsets >= self.s.offsets_interval_ms / 1000
-        if self.outgoing or (due and self.consumed):
-            self._commit(offsets=due)
+        self._commit(due=time.monotonic() - self._last_commit >= self.s.commit_interval_ms / 1000)
 
     def _dispatch(self, msg: Message) -> list[Action]:
         assert self.core is not None
@@ -315,9 +318,10 @@ class RendezvousService:
             self.metrics.dead_letters.labels(topic=msg.topic).inc()
 
     # -- transactions -----------------------------------------------------------------------
-    def _commit(self, offsets: bool, wait: bool = False) -> None:
-        """Hand this turn's output (and, when due, the offsets) to be written; with `wait`,
-        return only once everything decided so far is committed."""
+    def _commit(self, due: bool, wait: bool = False) -> None:
+        """Send what was decided at once; when `due`, commit it with the consumed offsets (a
+        commit in flight defers both to the next turn). With `wait`, return only once
+        everything decided so far is committed."""
         writer = None
         if self._tx is not None:
             writer = self._tx.writer
@@ -332,27 +336,38 @@ class RendezvousService:
                 writer.wait_idle()
             elif writer.busy:
                 return  # keep deciding; this output joins the next transaction
-        marks = self._offsets_with_tombstones() if offsets else []
-        if self.outgoing or marks:
-            if writer is None:
+        due = due or wait
+        marks = self._offsets_with_tombstones() if due else []
+        if writer is None:
+            if self.outgoing or marks:
                 self._send_at_least_once(marks)
-            elif writer.submit(self.outgoing, marks):
+            if due:
+                self._last_commit = time.monotonic()
+        else:
+            if self.outgoing and writer.send(self.outgoing):
                 self.outgoing = []
-                if marks:
-                    self._last_offsets = time.monotonic()
-        if wait and writer is not None:
-            writer.wait_idle()
-            if writer.failure is not None:
-                self._recover(writer.failure)
+            if due and writer.submit(marks):
+                self._last_commit = time.monotonic()
+                self._note_committed(marks)
+            if wait:
+                writer.wait_idle()
+                if writer.failure is not None:
+                    self._recover(writer.failure)
         if self.metrics and self.core:
             self.metrics.open_mailboxes.set(len(self.core.mailboxes))
 
     def _offsets_with_tombstones(self) -> list[_TopicPartition]:
+        """The offsets that moved since the last commit (an idle instance commits nothing),
+        with the tombstones they allow added to the output."""
         assert self.core is not None
         s = self.s
         marks = watermarks(self.core, self.consumed, s.requests_topic, s.results_topic)
         self.outgoing += tombstones(marks, self.closed_pending, s.requests_topic, s.state_topic)
-        return marks
+        return [m for m in marks if self._committed.get((m.topic, m.partition)) != m.offset]
+
+    def _note_committed(self, marks: list[_TopicPartition]) -> None:
+        for m in marks:
+            self._committed[(m.topic, m.partition)] = m.offset
 
     def _recover(self, error: KafkaError) -> None:
         """After a failed transaction nothing it held happened: read it all again."""
@@ -381,7 +396,7 @@ class RendezvousService:
         if watermarks:
             self._producer.flush()
             self._consumer.raw.commit(offsets=watermarks, asynchronous=True)
-            self._last_offsets = time.monotonic()
+            self._note_committed(watermarks)
 
     def _rewind(self) -> None:
         """After an aborted transaction nothing it held happened: forget it all and read again

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from rdv.rendezvous.config import Tier
+from rdv.rendezvous.core import DecisionCore
 from tests.unit.rendezvous.sim import CONFIG, MS, T0, Sim, request, score
 
 
@@ -133,3 +136,40 @@ def test_a_pinned_tier_answers_with_its_model() -> None:
     sim = Sim(config).at(0).request(request("r")).at(1).score(score("r", "m@3", 0.3))
     assert (sim.answer_of("r")["model"], sim.answer_of("r")["reason"]) == ("m@3", "pinned")
     assert sim.answer_of("r")["role"] == "challenger"
+
+
+def test_the_sla_runs_from_the_request_s_creation_not_its_arrival() -> None:
+    # Read 30 ms after it was created: the fallback tier (35 ms) opens 5 ms later, and the
+    # default comes at the client's 50 ms, not 50 ms after the rendezvous saw it.
+    sim = Sim().at(30).request(request("r", created_us=T0)).at(31).score(score("r", "fast@1"))
+    sim.at(34.9)
+    assert sim.answers == []
+    sim.at(35)
+    assert sim.answer_of("r")["reason"] == "fallback"
+
+    sim = Sim().at(30).request(request("s", created_us=T0)).at(50)
+    answer = sim.answer_of("s")
+    assert (answer["reason"], answer["answered_at"]) == ("default", T0 + 50 * MS)
+
+
+def test_the_default_leaves_a_margin_for_the_answer_to_reach_its_client() -> None:
+    sim = Sim()
+    sim.core = DecisionCore(CONFIG, random.Random(0), margin_ms=5)
+    sim.at(0).request(request("r")).at(44.9)
+    assert sim.answers == []
+    sim.at(45)
+    assert sim.answer_of("r")["answered_at"] == T0 + 45 * MS
+
+
+def test_a_creation_time_ahead_of_the_clock_counts_as_now() -> None:
+    sim = Sim().at(0).request(request("r", created_us=T0 + 500 * MS)).at(49.9)
+    assert sim.answers == []
+    assert sim.at(50).answer_of("r")["reason"] == "default"
+
+
+def test_a_request_read_past_its_deadline_gets_the_default_at_once_unless_a_score_is_in() -> None:
+    sim = Sim().at(0).score(score("a", "m@2", 0.7)).at(60)
+    sim.request(request("a", created_us=T0)).request(request("b", created_us=T0))
+    assert sim.answer_of("a")["model"] == "m@2"
+    assert sim.answer_of("b")["reason"] == "default"
+    assert sim.answer_of("b")["answered_at"] == T0 + 60 * MS
