@@ -115,14 +115,17 @@ def read_until(
     done: Callable[[list[Message]], bool],
     timeout: float = 60,
     quiet: float = 0.0,
+    committed_only: bool = True,
 ) -> list[Message]:
     """Read `topic` until `done`, then on until nothing has come for `quiet` seconds (what
-    is still on its way, such as a restarted worker's repeats, is read too)."""
+    is still on its way, such as a restarted worker's repeats, is read too). Committed
+    transactions only, unless `committed_only` is False (what RendezvousClient reads)."""
+    isolation = "read_committed" if committed_only else "read_uncommitted"
     consumer = Consumer(
         bootstrap,
         f"reader-{uuid.uuid4().hex[:8]}",
         [topic],
-        overrides={"enable.auto.commit": False},
+        overrides={"enable.auto.commit": False, "isolation.level": isolation},
     )
     messages: list[Message] = []
     deadline = time.monotonic() + timeout

@@ -210,14 +210,20 @@ class DecisionCore:
     def _choose(self, mailbox: Mailbox, now: int) -> dict[str, Any] | None:
         config = mailbox.config
         elapsed_ms = (now - mailbox.origin_us) / 1000
+        # A tier also opens once every model of the tiers before it has reported nothing
+        # usable: waiting for its time would only spend the client's SLA (a champion that
+        # refuses a request's features will not score it later).
+        exhausted = True
         for tier in config.schedule:
-            if tier.after_ms > elapsed_ms:
-                continue  # not open yet; a later tier in the list cannot be open either
-            for model in config.tier_models(tier.use, mailbox.preferred):
-                score = mailbox.usable(model)
-                if score is not None:
-                    return self._answer(mailbox, now, model, REASONS.get(tier.use, "pinned"), score)
-        if now >= mailbox.deadline_us:
+            models = config.tier_models(tier.use, mailbox.preferred)
+            if tier.after_ms <= elapsed_ms or exhausted:
+                for model in models:
+                    score = mailbox.usable(model)
+                    if score is not None:
+                        reason = REASONS.get(tier.use, "pinned")
+                        return self._answer(mailbox, now, model, reason, score)
+            exhausted = exhausted and all(mailbox.failed(model) for model in models)
+        if now >= mailbox.deadline_us or exhausted:
             return self._answer(mailbox, now, None, "default", None)
         return None
 

@@ -59,6 +59,11 @@ class Mailbox:
         arrival = self.scores.get(model)
         return arrival.score if arrival and arrival.score.usable else None
 
+    def failed(self, model: str) -> bool:
+        """The model has reported, with nothing usable (an error score)."""
+        arrival = self.scores.get(model)
+        return arrival is not None and not arrival.score.usable
+
     def complete(self) -> bool:
         """Every model the config names has reported."""
         return all(m in self.scores for m in self.config.models())

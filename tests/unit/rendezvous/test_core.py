@@ -46,8 +46,8 @@ def test_the_highest_opened_tier_wins_when_several_have_arrived() -> None:
 
 def test_nothing_usable_by_the_sla_gives_the_default() -> None:
     sim = Sim().at(0).request(request("r")).at(1).score(score("r", "m@2", error="boom"))
-    sim.at(1).score(score("r", "fast@1", error="nope")).at(49.99)
-    assert sim.answers == []
+    sim.at(49.99)
+    assert sim.answers == []  # the fallback may still come
     sim.at(50)
     answer = sim.answer_of("r")
     assert (answer["model"], answer["role"], answer["reason"]) == (None, "default", "default")
@@ -173,3 +173,21 @@ def test_a_request_read_past_its_deadline_gets_the_default_at_once_unless_a_scor
     assert sim.answer_of("a")["model"] == "m@2"
     assert sim.answer_of("b")["reason"] == "default"
     assert sim.answer_of("b")["answered_at"] == T0 + 60 * MS
+
+
+def test_once_the_champion_failed_the_fallback_answers_without_waiting_for_its_tier() -> None:
+    sim = Sim().at(0).request(request("r")).at(2).score(score("r", "fast@1", 0.1))
+    sim.at(4).score(score("r", "m@2", error="invalid_feature: country"))
+    answer = sim.answer_of("r")
+    assert (answer["model"], answer["reason"], answer["answered_at"]) == (
+        "fast@1",
+        "fallback",
+        T0 + 4 * MS,
+    )
+
+
+def test_once_every_answering_model_failed_the_default_comes_at_once() -> None:
+    sim = Sim().at(0).request(request("r")).at(1).score(score("r", "m@2", error="boom"))
+    sim.at(3).score(score("r", "fast@1", error="nope"))
+    answer = sim.answer_of("r")
+    assert (answer["reason"], answer["answered_at"]) == ("default", T0 + 3 * MS)

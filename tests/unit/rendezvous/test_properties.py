@@ -1,6 +1,7 @@
 """Properties of the rule over random traffic: exactly one answer per request, never after
 its deadline, never from a canary or shadow, always from the highest opened tier that had a
-usable score."""
+usable score. A tier is open from its time, or once every model of the tiers before it has
+failed; the default comes at the deadline, or once every answering model has failed."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def test_rule_properties(config_index: int, requests: list[Any], seed: int) -> N
             timeline.append(((arrive + delay) * MS, 1, s))
     sim = Sim(config, seed=seed)
     arrivals: dict[str, dict[str, int]] = {}
+    failures: dict[str, dict[str, int]] = {}
     opened: dict[str, int] = {}
     deadlines: dict[str, int] = {}
     for at, kind, item in sorted(timeline, key=lambda e: (e[0], e[1])):
@@ -62,6 +64,8 @@ def test_rule_properties(config_index: int, requests: list[Any], seed: int) -> N
         else:
             if item.usable:
                 arrivals.setdefault(item.request_id, {}).setdefault(item.model, sim.now)
+            else:
+                failures.setdefault(item.request_id, {}).setdefault(item.model, sim.now)
             sim.score(item)
     sim.advance(T0 + 10_000 * MS)
 
@@ -78,14 +82,19 @@ def test_rule_properties(config_index: int, requests: list[Any], seed: int) -> N
         # Timers fire before events of the same instant, so a score that arrives exactly
         # when a tier opens or the deadline falls counts only for answers after it.
         times = arrivals.get(rid, {})
-        before = {m for m, t in times.items() if t < answer["answered_at"]}
-        by_then = {m for m, t in times.items() if t <= answer["answered_at"]}
+        at = answer["answered_at"]
+        before = {m for m, t in times.items() if t < at}
+        by_then = {m for m, t in times.items() if t <= at}
+        # Failed by then, and not made good by a usable score before the answer.
+        failed = {m for m, t in failures.get(rid, {}).items() if t <= at and m not in before}
+        exhausted = True
         for tier in config.schedule:  # every opened tier above the chosen one had nothing
-            if tier.after_ms > elapsed_ms:
-                continue
             models = config.tier_models(tier.use, mailbox_preferred)
-            if answer["model"] in models and answer["model"] in by_then:
-                break
-            assert not before.intersection(models), (tier, answer)
+            if tier.after_ms <= elapsed_ms or exhausted:
+                if answer["model"] in models and answer["model"] in by_then:
+                    break
+                assert not before.intersection(models), (tier, answer)
+            exhausted = exhausted and set(models) <= failed
         else:
-            assert answer["reason"] == "default" and answer["answered_at"] == deadlines[rid]
+            assert answer["reason"] == "default"
+            assert at == deadlines[rid] or exhausted, (answer, failed)
