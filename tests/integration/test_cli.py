@@ -107,16 +107,23 @@ def test_bench_floor_prints_figures_and_writes_json(kafka_bootstrap: str, tmp_pa
         "50",
         "--messages",
         "2000",
+        "--transactions",
+        "5",
         "--json",
         str(out),
         bootstrap=kafka_bootstrap,
     )
     assert result.returncode == 0, result.stderr
-    assert "three-hop p99" in result.stdout and "msgs/s" in result.stdout
+    assert "floor: linger.ms=0" in result.stdout and "the project's" in result.stdout
+    assert "msgs/s" in result.stdout and "one transaction with consumer offsets" in result.stdout
     figures = json.loads(out.read_text())
-    hop = figures["three_hop"]
-    assert hop["count"] == 50
-    assert 0 < hop["p50_ms"] <= hop["p99_ms"] <= hop["p999_ms"] <= hop["max_ms"]
+    for hop in (figures["three_hop"], figures["project_three_hop"]):
+        assert hop["count"] == 50
+        assert 0 < hop["p50_ms"] <= hop["p99_ms"] <= hop["p999_ms"] <= hop["max_ms"]
+    assert figures["floor_settings"]["consumer"]["fetch.wait.max.ms"] == 5
+    rows = {(t["partitions"], t["settings"]) for t in figures["transactions"]}
+    assert rows == {(1, "project"), (6, "project"), (18, "project"), (6, "librdkafka defaults")}
+    assert all(t["latency"]["count"] == 5 for t in figures["transactions"])
     assert figures["throughput_msgs_per_s"] > 0
     assert figures["machine"]["cpus"] >= 1
 

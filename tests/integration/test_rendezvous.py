@@ -207,9 +207,7 @@ def test_a_rendezvous_killed_mid_load_answers_every_request_exactly_once(
     # A client reads read_uncommitted and keeps the first answer per request: it has one for
     # every request too, plus, for requests whose transaction died with the rendezvous, the
     # aborted answer it may already have taken and the committed repeat it drops.
-    uncommitted = Counter(
-        CODEC.decode("Answer", m.value)["request_id"] for m in seen if m.value
-    )
+    uncommitted = Counter(CODEC.decode("Answer", m.value)["request_id"] for m in seen if m.value)
     assert ids <= set(uncommitted)
     late = [a for a in got if a["late"]]
     assert late and all(a["reason"] == "late" for a in late)  # those that waited the outage

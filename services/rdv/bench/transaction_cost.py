@@ -10,14 +10,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 from rdv.bench.stats import LatencySummary
-from rdv.kafka import Consumer, Producer, TopicSpec, create_topics
+from rdv.kafka import Producer, TopicSpec, create_topics
 from rdv.kafka.admin import delete_topics
 from rdv.kafka.consumer import offset_mark
+from rdv.kafka.reader import PartitionReader
 from rdv.rendezvous.settings import RendezvousServiceSettings
-from rdv.rendezvous.writer import TRANSACTIONAL_DEFAULTS
+from rdv.rendezvous.writer import TRANSACTIONAL_DEFAULTS, again
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ def measure_transactions(
         delete_topics(bootstrap, [topic, source])
 
 
+def never() -> bool:
+    return False
+
+
 def _time(
     bootstrap: str,
     topic: str,
@@ -65,10 +71,14 @@ def _time(
         bootstrap,
         overrides={"transactional.id": f"rdv-bench-tx-{uuid.uuid4().hex[:8]}", **extra},
     )
-    group = Consumer(bootstrap, f"rdv-bench-tx-{uuid.uuid4().hex[:8]}", [source])
+    # Offsets from outside any group's membership: a member's generation could move under a
+    # rebalance and make the coordinator refuse them (ILLEGAL_GENERATION).
+    group = PartitionReader(bootstrap, source, 0)
     raw = producer.raw
-    raw.init_transactions(30)
-    metadata = group.raw.consumer_group_metadata()
+    # A fresh broker's coordinators may still be loading: retriable errors mean "the same call
+    # again", as in the rendezvous's writer.
+    again(lambda: raw.init_transactions(30), give_up=never)
+    metadata = group.group_metadata()
     samples = []
     stage = f"transactions over {partitions} partitions"
     pause = RendezvousServiceSettings().commit_interval_ms / 1000
@@ -78,8 +88,9 @@ def _time(
             raw.begin_transaction()
             for partition in range(partitions):
                 raw.produce(topic, b"x" * 100, partition=partition)
-            raw.send_offsets_to_transaction([offset_mark(source, 0, i)], metadata, 10)
-            raw.commit_transaction(-1)
+            mark = [offset_mark(source, 0, i)]
+            again(partial(raw.send_offsets_to_transaction, mark, metadata, 10), give_up=never)
+            again(lambda: raw.commit_transaction(-1), give_up=never)
             if i >= 5:
                 samples.append(time.perf_counter() - started)
                 if progress:

@@ -65,6 +65,9 @@ def floor(
     messages: Annotated[
         int, typer.Option(min=1000, help="Messages for the throughput ceiling.")
     ] = 100_000,
+    transactions: Annotated[
+        int, typer.Option(min=1, help="Transactions timed per partition count.")
+    ] = 50,
     json_file: FiguresOption = None,
     bootstrap: BootstrapOption = None,
 ) -> None:
@@ -88,7 +91,7 @@ def floor(
             bar.update(tasks[stage], completed=done)  # type: ignore[arg-type]
 
         result = measure_floor(servers, round_trips, messages, progress)
-        transactions = measure_transactions(servers, progress=progress)
+        costs = measure_transactions(servers, count=transactions, progress=progress)
     table = Table(title=f"Kafka floor on {servers}: {result.round_trips} three-hop round trips")
     for column in ("client settings", "p50 ms", "p99 ms", "p99.9 ms", "max ms"):
         table.add_column(column, justify="left" if column == "client settings" else "right")
@@ -104,7 +107,7 @@ def floor(
     tx = Table(title="one transaction with consumer offsets, begin to commit")
     for column in ("partitions", "producer settings", "p50 ms", "p99 ms", "max ms"):
         tx.add_column(column, justify="left" if column == "producer settings" else "right")
-    for t in transactions:
+    for t in costs:
         lat = t.latency
         tx.add_row(
             str(t.partitions),
@@ -118,7 +121,7 @@ def floor(
             "machine": machine(),
             **result.as_dict(),
             "floor_settings": {"producer": FLOOR_PRODUCER, "consumer": FLOOR_CONSUMER},
-            "transactions": [t.as_dict() for t in transactions],
+            "transactions": [t.as_dict() for t in costs],
         }
         json_file.write_text(json.dumps(payload, indent=2))
         console.print(f"figures written to {json_file}")

@@ -74,6 +74,11 @@ class PartitionReader:
     def end_offset(self, timeout: float = 10.0) -> int:
         return _end_offset(self._consumer, _TopicPartition(self.topic, self.partition), timeout)
 
+    def group_metadata(self) -> Any:
+        """Its group's metadata from outside the group (generation -1, never joined), which a
+        transaction may carry offsets under without a member check."""
+        return self._consumer.consumer_group_metadata()
+
     def poll(self, timeout: float = 0.0, max_messages: int = 500) -> list[Message]:
         return take_batch(self._consumer, max_messages, timeout)
 

@@ -77,24 +77,42 @@ def test_rule_properties(config_index: int, requests: list[Any], seed: int) -> N
         assert answer["answered_at"] <= deadlines[rid]
         assert answer["model"] is None or answer["model"] in config.answering()
         [record] = [r for r in sim.records if r["request_id"] == rid]
-        mailbox_preferred = record["preferred"]
-        elapsed_ms = (answer["answered_at"] - opened[rid]) / MS
-        # Timers fire before events of the same instant, so a score that arrives exactly
-        # when a tier opens or the deadline falls counts only for answers after it.
-        times = arrivals.get(rid, {})
-        at = answer["answered_at"]
-        before = {m for m, t in times.items() if t < at}
-        by_then = {m for m, t in times.items() if t <= at}
-        # Failed by then, and not made good by a usable score before the answer.
-        failed = {m for m, t in failures.get(rid, {}).items() if t <= at and m not in before}
-        exhausted = True
-        for tier in config.schedule:  # every opened tier above the chosen one had nothing
-            models = config.tier_models(tier.use, mailbox_preferred)
-            if tier.after_ms <= elapsed_ms or exhausted:
-                if answer["model"] in models and answer["model"] in by_then:
-                    break
-                assert not before.intersection(models), (tier, answer)
-            exhausted = exhausted and set(models) <= failed
-        else:
-            assert answer["reason"] == "default"
-            assert at == deadlines[rid] or exhausted, (answer, failed)
+        check_tiers(
+            config,
+            answer,
+            record["preferred"],
+            opened[rid],
+            deadlines[rid],
+            arrivals.get(rid, {}),
+            failures.get(rid, {}),
+        )
+
+
+def check_tiers(
+    config: RolloutConfig,
+    answer: dict[str, Any],
+    preferred: str,
+    opened: int,
+    deadline: int,
+    arrivals: dict[str, int],
+    failures: dict[str, int],
+) -> None:
+    """The answer came from the highest open tier with a usable score, else the default."""
+    at = answer["answered_at"]
+    elapsed_ms = (at - opened) / MS
+    # Timers fire before events of the same instant, so a score that arrives exactly when a
+    # tier opens or the deadline falls counts only for answers after it.
+    before = {m for m, t in arrivals.items() if t < at}
+    by_then = {m for m, t in arrivals.items() if t <= at}
+    # Failed by then, and not made good by a usable score before the answer.
+    failed = {m for m, t in failures.items() if t <= at and m not in before}
+    exhausted = True
+    for tier in config.schedule:  # every opened tier above the chosen one had nothing
+        models = config.tier_models(tier.use, preferred)
+        if tier.after_ms <= elapsed_ms or exhausted:
+            if answer["model"] in models and answer["model"] in by_then:
+                return
+            assert not before.intersection(models), (tier, answer)
+        exhausted = exhausted and set(models) <= failed
+    assert answer["reason"] == "default"
+    assert at == deadline or exhausted, (answer, failed)
