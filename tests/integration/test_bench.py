@@ -32,6 +32,9 @@ def test_e2e_sweep_reports_saturation_and_draws_latency_against_rate(
         "--delivery",
         "at_least_once",
         "--until-saturated",
+        "--overload",
+        "--overload-seconds",
+        "2",
         "--json",
         str(figures),
         "--plot",
@@ -40,6 +43,7 @@ def test_e2e_sweep_reports_saturation_and_draws_latency_against_rate(
     )
     assert result.returncode == 0, result.stderr
     assert "highest rate with every request answered" in result.stdout
+    assert "CPU per request from /proc" in result.stdout and "overload" in result.stdout
     data = json.loads(figures.read_text())
     assert (data["models"], data["partitions"], data["delivery"]) == (
         "champion",
@@ -53,6 +57,17 @@ def test_e2e_sweep_reports_saturation_and_draws_latency_against_rate(
         assert set(rate["reasons"]) <= {"preferred", "default"}  # the champion alone answers
     good = [r["rate"] for r in data["rates"] if r["latency"]["p99_ms"] <= data["sla_ms"]]
     assert data["saturation_rate"] == (max(good) if good else None)
+    # CPU per request of each process, the broker's included (it runs on this machine).
+    for rate in data["rates"]:
+        assert rate["cpu_us"]["total"] > 0
+        assert {"broker", "client", "rendezvous", "login-bot@2"} <= set(rate["cpu_us"])
+    assert 0 < data["idle_share_of_core"]["total"] < 2
+    # Twice the saturation rate (or the first rate, if none kept the SLA), then half of it.
+    overload = data["overload"]
+    assert overload["load"]["rate"] == 2 * (data["saturation_rate"] or 10)
+    assert overload["load"]["answered"] == overload["load"]["sent"]
+    assert overload["recovery"]["answered"] == overload["recovery"]["sent"]
+    assert overload["recovered_after_s"] is not None
     assert plot.read_bytes().startswith(PNG)
 
 

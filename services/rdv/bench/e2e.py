@@ -39,6 +39,9 @@ class RateResult:
     # CPU µs per answered request, per process (each service, the broker, the client) and in
     # total, read from /proc over the run.
     cpu_us: dict[str, float] = field(default_factory=dict)
+    # When, in seconds from the run's start, the last request was sent whose answer came
+    # outside the SLA (None: none did): after it, every answer was in time.
+    last_miss_s: float | None = None
 
     @property
     def answers_per_s(self) -> float:
@@ -70,12 +73,12 @@ class E2EResult:
     models: str = "all"
     # Share of one core each process used while the stack stood idle (no requests).
     idle: dict[str, float] = field(default_factory=dict)
+    overload: Overload | None = None
 
     @property
     def saturation(self) -> float | None:
         """The highest rate driven with nothing lost and the client's p99 inside the SLA."""
-        good = [r.rate for r in self.rates if r.inside_sla(self.sla_ms)]
-        return max(good) if good else None
+        return _saturation(self.rates, self.sla_ms)
 
     @property
     def label(self) -> str:
@@ -92,6 +95,7 @@ class E2EResult:
             "saturation_rate": self.saturation,
             "floor": self.floor.as_dict(),
             "idle_share_of_core": self.idle,
+            "overload": self.overload.as_dict() if self.overload else None,
             "rates": [
                 {**asdict(r), "answers_per_s": r.answers_per_s, "unanswered": r.unanswered}
                 for r in self.rates
@@ -119,6 +123,7 @@ def drive(
     latencies: list[float] = []
     decided: list[float] = []
     reasons: Counter[str] = Counter()
+    misses: list[float] = []
     lock = threading.Lock()
     # Set by the last answer's callback: a future is done before its callbacks have run, so
     # waiting on the futures could count before the last latency is in.
@@ -135,6 +140,8 @@ def drive(
             answer = future.result()
             with lock:
                 latencies.append(received - sent_at)
+                if (received - sent_at) * 1000 > sla_ms:
+                    misses.append(sent_at - started)
                 reasons[answer["reason"]] += 1
                 if "latency_us" in answer:
                     decided.append(answer["latency_us"] / 1e6)
@@ -158,6 +165,7 @@ def drive(
             met,
             dict(reasons),
             LatencySummary.of(decided) if decided else None,
+            last_miss_s=max(misses) if misses else None,
         )
 
 
@@ -171,9 +179,12 @@ def run_e2e(
     partitions: int = 6,
     models: str = "all",
     until_saturated: bool = False,
+    overload_seconds: float = 0.0,
 ) -> E2EResult:
     """Drive each rate in turn; with `until_saturated`, stop after the first rate the stack
-    could not keep up with (see `RateResult.behind`): past it the client measures a queue."""
+    could not keep up with (see `RateResult.behind`): past it the client measures a queue.
+    With `overload_seconds`, then drive twice the saturation rate that long, and half of it
+    right after for as long, RECOVERY_SECONDS at most (see `Overload`)."""
     with tempfile.TemporaryDirectory(prefix="rdv-e2e-") as tmp:
         progress("measuring the Kafka floor")
         floor = measure_floor(bootstrap, round_trips=500, throughput_msgs=20_000, project=False)
@@ -201,7 +212,63 @@ def run_e2e(
                 results.append(result)
                 if until_saturated and result.behind(sla_ms):
                     break
-    return E2EResult(sla_ms, delivery, floor, results, partitions, models, idle)
+            overload = None
+            if overload_seconds:
+                saturation = _saturation(results, sla_ms) or rates[0]
+                overload = overloaded(served.client, saturation, overload_seconds, sla_ms, progress)
+    return E2EResult(sla_ms, delivery, floor, results, partitions, models, idle, overload)
+
+
+def _saturation(results: list[RateResult], sla_ms: int) -> float | None:
+    good = [r.rate for r in results if r.inside_sla(sla_ms)]
+    return max(good) if good else None
+
+
+RECOVERY_SECONDS = 10.0
+
+
+@dataclass
+class Overload:
+    """Twice the saturation rate, then half of it: does the stack keep answering, in time,
+    and how soon after the load drops is every answer inside the SLA again?"""
+
+    saturation: float
+    load: RateResult
+    recovery: RateResult
+
+    @property
+    def recovered_after_s(self) -> float | None:
+        """Seconds after the load dropped until every answer came inside the SLA (the send
+        time of the last late one); None if a request went unanswered."""
+        if self.recovery.unanswered:
+            return None
+        return self.recovery.last_miss_s or 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "saturation": self.saturation,
+            "load": {**asdict(self.load), "unanswered": self.load.unanswered},
+            "recovery": {**asdict(self.recovery), "unanswered": self.recovery.unanswered},
+            "recovered_after_s": self.recovered_after_s,
+        }
+
+
+def overloaded(
+    client: Driven,
+    saturation: float,
+    seconds: float,
+    sla_ms: int,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Overload:
+    rate = 2 * saturation
+    progress(f"overload: {rate:g} requests/s for {seconds:g} s")
+    load = drive(client, rate, seconds, sla_ms, functools.partial(login_requests, seed=7))
+    calm = max(1.0, saturation / 2)
+    calm_seconds = min(seconds, RECOVERY_SECONDS)
+    progress(f"recovery: {calm:g} requests/s for {calm_seconds:g} s")
+    rows = functools.partial(login_requests, seed=8)
+    recovery = drive(client, calm, calm_seconds, sla_ms, rows)
+    return Overload(saturation, load, recovery)
 
 
 IDLE_SECONDS = 5.0

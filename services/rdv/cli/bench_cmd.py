@@ -188,6 +188,18 @@ def e2e(
             "unanswered, answers below 90% of the rate, or p99 over 20 SLAs).",
         ),
     ] = False,
+    overload: Annotated[
+        bool,
+        typer.Option(
+            "--overload",
+            help="After the sweep, drive twice the saturation rate (the highest rate inside "
+            "the SLA, else the first) for --overload-seconds, then half of it as long "
+            "(10 s at most).",
+        ),
+    ] = False,
+    overload_seconds: Annotated[
+        float, typer.Option(min=1, help="How long the overload lasts.")
+    ] = 30.0,
     json_file: FiguresOption = None,
     plot: Annotated[
         Path | None, typer.Option(help="Also draw latency against rate into this PNG.")
@@ -197,7 +209,7 @@ def e2e(
     """The whole stack at rising rates: end-to-end latency, answers/s, SLA met, x floor, and
     the highest rate with every request answered and p99 inside the SLA."""
     from rdv.bench.e2e import run_e2e
-    from rdv.cli.load_cmd import cpu_table, e2e_table
+    from rdv.cli.load_cmd import cpu_table, e2e_table, overload_table
 
     check_stack(delivery, models)
     try:
@@ -215,9 +227,12 @@ def e2e(
             partitions,
             models,
             until_saturated,
+            overload_seconds if overload else 0.0,
         )
     out.print(e2e_table(result))
     out.print(cpu_table(result))
+    if result.overload:
+        out.print(overload_table(result))
     best = result.saturation
     out.print(
         f"highest rate with every request answered and client p99 inside {sla_ms} ms: "

@@ -80,6 +80,34 @@ def cpu_table(result: E2EResult) -> Table:
     return table
 
 
+def overload_table(result: E2EResult) -> Table:
+    """The overload run: twice the saturation rate, then half of it."""
+    o = result.overload
+    assert o is not None
+    table = Table(
+        title=f"overload: twice the saturation rate ({o.saturation:g}/s), then half of it"
+    )
+    for column in ("phase", "rate/s", "sent", "answered", "p50 ms", "p99 ms", "in SLA", "reasons"):
+        table.add_column(column, justify="left" if column in ("phase", "reasons") else "right")
+    for name, r in (("overload", o.load), ("recovery", o.recovery)):
+        lat = r.latency
+        table.add_row(
+            name,
+            f"{r.rate:g}",
+            str(r.sent),
+            str(r.answered),
+            f"{lat.p50_ms:.1f}" if lat else "-",
+            f"{lat.p99_ms:.1f}" if lat else "-",
+            f"{r.sla_met:.1%}",
+            ", ".join(f"{k} {v}" for k, v in sorted(r.reasons.items())),
+        )
+    back = o.recovered_after_s
+    table.caption = "every answer inside the SLA again " + (
+        f"{back:.1f} s after the load dropped" if back is not None else "never: unanswered"
+    )
+    return table
+
+
 def _soak_table(samples: list[Any], services: list[str]) -> Table:
     table = Table(title="soak: one row per window")
     for column in ("minute", "sent", "answered", "p50 ms", "p99 ms", "decided p99 ms", *services):

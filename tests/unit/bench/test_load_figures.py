@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from rdv.bench.e2e import E2EResult, RateResult
+from rdv.bench.e2e import E2EResult, Overload, RateResult
 from rdv.bench.floor import FloorResult
 from rdv.bench.plot import latency_vs_rate, soak_over_time
 from rdv.bench.soak import SoakResult, SoakSample, rss_mb
@@ -77,3 +77,20 @@ def test_plots_are_pngs(tmp_path: Path) -> None:
         [asdict(sample), {**asdict(sample), "minute": 2.0}], tmp_path / "s.png", 50
     )
     assert soak.read_bytes().startswith(PNG) and soak.stat().st_size > 10_000
+
+
+def test_recovery_is_timed_from_the_load_drop_to_the_last_late_answer() -> None:
+    load = _rate(400, 900)
+    calm = _rate(50, 30)
+    calm.last_miss_s = 1.8  # sent 1.8 s after the load dropped, the last answer out of time
+    overload = Overload(200, load, calm)
+    assert overload.recovered_after_s == 1.8
+    calm.last_miss_s = None
+    assert overload.recovered_after_s == 0.0
+    assert Overload(200, load, _rate(50, 30, answered=499)).recovered_after_s is None
+    figures = _e2e([_rate(200, 40)])
+    figures.overload = overload
+    written = json.loads(json.dumps(figures.as_dict()))
+    assert written["overload"]["saturation"] == 200
+    assert written["overload"]["load"]["rate"] == 400
+    assert written["overload"]["recovered_after_s"] == 0.0
