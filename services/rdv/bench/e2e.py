@@ -39,9 +39,18 @@ class RateResult:
     # CPU µs per answered request, per process (each service, the broker, the client) and in
     # total, read from /proc over the run.
     cpu_us: dict[str, float] = field(default_factory=dict)
-    # When, in seconds from the run's start, the last request was sent whose answer came
-    # outside the SLA (None: none did): after it, every answer was in time.
-    last_miss_s: float | None = None
+    # Answers received outside the SLA, by the second (from the run's start) their request
+    # was sent in.
+    late_by_second: list[int] = field(default_factory=list)
+
+    def recovered_after_s(self, share: float = 0.99) -> float | None:
+        """Seconds from the run's start until every following second had `share` of its
+        answers inside the SLA; None if a request went unanswered."""
+        if self.unanswered:
+            return None
+        per_second = max(1.0, self.rate)
+        bad = [s for s, late in enumerate(self.late_by_second) if late > (1 - share) * per_second]
+        return float(bad[-1] + 1) if bad else 0.0
 
     @property
     def answers_per_s(self) -> float:
@@ -165,7 +174,7 @@ def drive(
             met,
             dict(reasons),
             LatencySummary.of(decided) if decided else None,
-            last_miss_s=max(misses) if misses else None,
+            late_by_second=_by_second(misses, elapsed),
         )
 
 
@@ -219,6 +228,13 @@ def run_e2e(
     return E2EResult(sla_ms, delivery, floor, results, partitions, models, idle, overload)
 
 
+def _by_second(offsets: list[float], seconds: float) -> list[int]:
+    counts = [0] * (int(seconds) + 1)
+    for offset in offsets:
+        counts[min(int(offset), len(counts) - 1)] += 1
+    return counts
+
+
 def _saturation(results: list[RateResult], sla_ms: int) -> float | None:
     good = [r.rate for r in results if r.inside_sla(sla_ms)]
     return max(good) if good else None
@@ -238,11 +254,9 @@ class Overload:
 
     @property
     def recovered_after_s(self) -> float | None:
-        """Seconds after the load dropped until every answer came inside the SLA (the send
-        time of the last late one); None if a request went unanswered."""
-        if self.recovery.unanswered:
-            return None
-        return self.recovery.last_miss_s or 0.0
+        """Seconds after the load dropped until every following second had 99% of its
+        answers inside the SLA; None if a request went unanswered."""
+        return self.recovery.recovered_after_s()
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -102,8 +102,8 @@ def overload_table(result: E2EResult) -> Table:
             ", ".join(f"{k} {v}" for k, v in sorted(r.reasons.items())),
         )
     back = o.recovered_after_s
-    table.caption = "every answer inside the SLA again " + (
-        f"{back:.1f} s after the load dropped" if back is not None else "never: unanswered"
+    table.caption = "99% of each second's answers inside the SLA again " + (
+        f"{back:.0f} s after the load dropped" if back is not None else "never: unanswered"
     )
     return table
 

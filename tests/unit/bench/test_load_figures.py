@@ -79,15 +79,18 @@ def test_plots_are_pngs(tmp_path: Path) -> None:
     assert soak.read_bytes().startswith(PNG) and soak.stat().st_size > 10_000
 
 
-def test_recovery_is_timed_from_the_load_drop_to_the_last_late_answer() -> None:
+def test_recovery_is_timed_from_the_load_drop_to_the_last_second_with_many_late() -> None:
     load = _rate(400, 900)
-    calm = _rate(50, 30)
-    calm.last_miss_s = 1.8  # sent 1.8 s after the load dropped, the last answer out of time
+    calm = _rate(100, 30)
+    # Seconds 0-2 after the drop still late, then one stray late answer in second 6: 99% of
+    # every second from second 3 on is in time.
+    calm.late_by_second = [80, 30, 2, 0, 0, 0, 1, 0, 0, 0]
     overload = Overload(200, load, calm)
-    assert overload.recovered_after_s == 1.8
-    calm.last_miss_s = None
+    assert overload.recovered_after_s == 3.0
+    calm.late_by_second = [0] * 10
     assert overload.recovered_after_s == 0.0
     assert Overload(200, load, _rate(50, 30, answered=499)).recovered_after_s is None
+    assert _rate(100, 30).recovered_after_s() == 0.0
     figures = _e2e([_rate(200, 40)])
     figures.overload = overload
     written = json.loads(json.dumps(figures.as_dict()))
