@@ -60,7 +60,17 @@ def test_client_predicts_one_many_and_async(kafka_bootstrap: str, tmp_path: Path
                 )
             )
             slow = client.predict({"failed_logins": 1}, timeout=10)  # no age: imputed
-        # The application tells what it learnt: the first answer was right.
+        # The application tells what it learnt: the first answer was right. Feedback joins a
+        # recorded request: wait for the record (the mailbox closes after the SLA and grace,
+        # since the challenger and canary of CONFIG do not run here).
+        read_until(
+            stack.bootstrap,
+            stack["rendezvous.log"],
+            lambda m: any(
+                CODEC.decode("Record", x.value)["request_id"] == answer["request_id"] for x in m
+            ),
+            30,
+        )
         send_feedback(stack, answer, "bot")
         reply = reply_to_answer(stack)
         deadline = time.monotonic() + 30
