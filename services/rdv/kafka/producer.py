@@ -112,12 +112,26 @@ class Producer:
             if on_delivery:
                 on_delivery(message, reason)
 
+        try:
+            self._queue(message, delivered)
+        except KafkaException as exc:
+            self._pending.pop(number, None)
+            raise DeliveryError(f"cannot produce to {message.topic}: {exc}") from exc
+
+    def write(self, message: Outgoing) -> None:
+        """Queue one record of the open transaction, untracked: a record that fails makes the
+        commit fail, which is the one report a transaction needs. librdkafka's refusal (the
+        transaction's state) is raised as its KafkaException."""
+        self._queue(message, None)
+
+    def _queue(self, message: Outgoing, on_delivery: Callable[..., None] | None) -> None:
         kwargs: dict[str, Any] = {
             "value": message.value,
             "key": message.key,
-            "on_delivery": delivered,
             "headers": list(message.headers) or None,
         }
+        if on_delivery is not None:
+            kwargs["on_delivery"] = on_delivery
         if message.partition is not None:
             kwargs["partition"] = message.partition
         while True:
@@ -127,9 +141,6 @@ class Producer:
             except BufferError:
                 # The local queue is full: serve delivery reports to make room, then retry.
                 self._producer.poll(0.05)
-            except KafkaException as exc:
-                self._pending.pop(number, None)
-                raise DeliveryError(f"cannot produce to {message.topic}: {exc}") from exc
 
     def connect(self, topic: str, timeout: float = 10.0) -> None:
         """Connect and learn `topic`'s leaders now. A request's SLA runs from its creation, so

@@ -86,12 +86,6 @@ class TransactionalWriter:
         with self._ready:
             return self._busy
 
-    @property
-    def open(self) -> bool:
-        """A transaction holds records that are not committed yet."""
-        with self._ready:
-            return self._open
-
     def send(self, outgoing: list[Outgoing]) -> bool:
         """Write these into the open transaction (beginning one if needed) at once; False
         (nothing taken) while a commit is in flight. A record librdkafka refuses dooms the
@@ -106,7 +100,7 @@ class TransactionalWriter:
                     raw.begin_transaction()
                     self._open = True
                 for message in outgoing:
-                    _produce(raw, message)
+                    self._producer.write(message)
             except KafkaException as exc:
                 error = exc.args[0]
         try:
@@ -219,22 +213,6 @@ class TransactionalWriter:
 
     def _again(self, call: Callable[[], Any]) -> None:
         again(call, give_up=lambda: self._closed)
-
-
-def _produce(raw: Any, message: Outgoing) -> None:
-    """One record into the transaction. No delivery callback: a record that fails makes the
-    commit fail, which is the one report a transaction needs."""
-    kwargs: dict[str, Any] = {"value": message.value, "key": message.key}
-    if message.headers:
-        kwargs["headers"] = list(message.headers)
-    if message.partition is not None:
-        kwargs["partition"] = message.partition
-    while True:
-        try:
-            raw.produce(message.topic, **kwargs)
-            return
-        except BufferError:
-            raw.poll(0.05)  # the local queue is full: let deliveries make room
 
 
 def again(call: Callable[[], Any], give_up: Callable[[], bool]) -> None:
