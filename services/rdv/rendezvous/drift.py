@@ -4,6 +4,7 @@ reference window. The canary never changes, so when its scores move, the input m
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,13 @@ class CanaryDrift:
             self.recent.append(score)
         self._added += 1
         return self.psi() if self._added % self.every == 0 else None
+
+    def watch(self, record: dict[str, Any], canary: str | None) -> float | None:
+        """Take the canary's score from a Record, if it has one; the PSI when one is due."""
+        for candidate in record["candidates"]:
+            if candidate["model"] == canary and candidate["score"] is not None:
+                return self.add(candidate["score"])
+        return None
 
     def psi(self) -> float | None:
         """PSI over deciles of the reference; None until both windows have data."""

@@ -51,3 +51,22 @@ def tombstones(
                 del pending[request_id]
                 out.append(state.tombstone(state_topic, tp.partition, request_id))
     return out
+
+
+class CommittedMarks:
+    """The offsets last handed to a commit, per partition: a commit carries only those that
+    moved since, so an idle instance commits nothing."""
+
+    def __init__(self) -> None:
+        self._at: dict[tuple[str, int], int] = {}
+
+    def moved(self, marks: list[_TopicPartition]) -> list[_TopicPartition]:
+        return [m for m in marks if self._at.get((m.topic, m.partition)) != m.offset]
+
+    def note(self, marks: list[_TopicPartition]) -> None:
+        for m in marks:
+            self._at[(m.topic, m.partition)] = m.offset
+
+    def clear(self) -> None:
+        """Forget them: after a rewind every offset is handed to the next commit again."""
+        self._at.clear()

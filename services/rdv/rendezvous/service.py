@@ -14,14 +14,13 @@ import logging
 import signal
 import threading
 import time
-from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError
 from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.codec import Codec
 from rdv.errors import ConfigError, DecodeError
-from rdv.kafka import Consumer, KafkaSettings, Message, Outgoing, Producer, TopicPartition
+from rdv.kafka import Consumer, KafkaSettings, Message, Outgoing, TopicPartition
 from rdv.kafka.dead_letters import dead_letter
 from rdv.kafka.reader import PartitionReader
 from rdv.metrics import serve_metrics
@@ -31,12 +30,12 @@ from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
 from rdv.rendezvous.drift import CanaryDrift
 from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
-from rdv.rendezvous.offsets import tombstones, watermarks
+from rdv.rendezvous.offsets import CommittedMarks, tombstones, watermarks
 from rdv.rendezvous.outputs import answer_messages, record_messages
 from rdv.rendezvous.rollout_store import decode_config
 from rdv.rendezvous.settings import RendezvousServiceSettings
 from rdv.rendezvous.transactions import Transactions
-from rdv.rendezvous.writer import open_producer
+from rdv.rendezvous.writer import AtLeastOnceWriter, open_producer
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +63,10 @@ class RendezvousService:
         self.consumed: dict[tuple[str, int], int] = {}  # next offset to read
         self.outgoing: list[Outgoing] = []
         self._last_commit = 0.0
-        self._committed: dict[tuple[str, int], int] = {}  # offsets handed to a commit
+        self._committed = CommittedMarks()
         self.transactional = settings.delivery == "exactly_once"
         self._consumer: Consumer | None = None
-        self._producer: Producer | None = None  # at-least-once only
+        self._plain: AtLeastOnceWriter | None = None  # at-least-once only
         self._tx: Transactions | None = None  # exactly-once only
         self._replace_on_assign = False  # set when an assignment is lost
 
@@ -199,10 +198,6 @@ class RendezvousService:
                 self.stopping,
                 self.metrics.commit_seconds.observe,
             )
-        else:
-            self._producer = open_producer(
-                self.bootstrap, self.kafka, self.s.instance, False, self.stopping
-            )
         self._consumer = Consumer(
             self.bootstrap,
             self.s.group_id,
@@ -220,6 +215,11 @@ class RendezvousService:
         )
         if self._tx is not None:
             self._tx.attach(self._consumer)
+        else:
+            producer = open_producer(
+                self.bootstrap, self.kafka, self.s.instance, False, self.stopping
+            )
+            self._plain = AtLeastOnceWriter(producer, self._consumer)
         try:
             while not self.stopping.is_set():
                 self._turn(reader)
@@ -292,13 +292,7 @@ class RendezvousService:
                 pending = self.closed_pending.setdefault(action.partition, {})
                 pending[record["request_id"]] = action.offset
                 self.metrics.recorded(record)
-                self._watch_canary(record)
-
-    def _watch_canary(self, record: dict[str, Any]) -> None:
-        assert self.config is not None and self.metrics is not None
-        for candidate in record["candidates"]:
-            if candidate["model"] == self.config.canary and candidate["score"] is not None:
-                psi = self.drift.add(candidate["score"])
+                psi = self.drift.watch(record, self.config.canary)
                 if psi is not None:
                     self.metrics.canary_psi.set(psi)
 
@@ -339,8 +333,11 @@ class RendezvousService:
         due = due or wait
         marks = self._offsets_with_tombstones() if due else []
         if writer is None:
-            if self.outgoing or marks:
-                self._send_at_least_once(marks)
+            assert self._plain is not None
+            self._plain.send(self.outgoing)
+            self.outgoing = []
+            self._plain.commit(marks)
+            self._committed.note(marks)
             if due:
                 self._last_commit = time.monotonic()
         else:
@@ -348,7 +345,7 @@ class RendezvousService:
                 self.outgoing = []
             if due and writer.submit(marks):
                 self._last_commit = time.monotonic()
-                self._note_committed(marks)
+                self._committed.note(marks)
             if wait:
                 writer.wait_idle()
                 if writer.failure is not None:
@@ -363,11 +360,7 @@ class RendezvousService:
         s = self.s
         marks = watermarks(self.core, self.consumed, s.requests_topic, s.results_topic)
         self.outgoing += tombstones(marks, self.closed_pending, s.requests_topic, s.state_topic)
-        return [m for m in marks if self._committed.get((m.topic, m.partition)) != m.offset]
-
-    def _note_committed(self, marks: list[_TopicPartition]) -> None:
-        for m in marks:
-            self._committed[(m.topic, m.partition)] = m.offset
+        return self._committed.moved(marks)
 
     def _recover(self, error: KafkaError) -> None:
         """After a failed transaction nothing it held happened: read it all again."""
@@ -385,18 +378,6 @@ class RendezvousService:
         self._tx.replace(why)
         self.outgoing = []
         self.metrics.producer_replaced.labels(reason=reason).inc()
-
-    def _send_at_least_once(self, watermarks: list[_TopicPartition]) -> None:
-        """Send at once; commit offsets only after everything sent so far is delivered."""
-        assert self._producer is not None and self._consumer is not None
-        for message in self.outgoing:
-            self._producer.send(message)
-        self.outgoing = []
-        self._producer.poll(0)
-        if watermarks:
-            self._producer.flush()
-            self._consumer.raw.commit(offsets=watermarks, asynchronous=True)
-            self._note_committed(watermarks)
 
     def _rewind(self) -> None:
         """After an aborted transaction nothing it held happened: forget it all and read again

@@ -62,6 +62,24 @@ def open_producer(
     return producer
 
 
+class AtLeastOnceWriter:
+    """Without transactions: send at once; commit offsets only after everything sent so far
+    is delivered (a crash may then repeat answers, never lose one)."""
+
+    def __init__(self, producer: Producer, consumer: Consumer) -> None:
+        self._producer, self._consumer = producer, consumer
+
+    def send(self, outgoing: list[Outgoing]) -> None:
+        for message in outgoing:
+            self._producer.send(message)
+        self._producer.poll(0)
+
+    def commit(self, offsets: list[_TopicPartition]) -> None:
+        if offsets:
+            self._producer.flush()
+            self._consumer.raw.commit(offsets=offsets, asynchronous=True)
+
+
 class TransactionalWriter:
     def __init__(
         self,

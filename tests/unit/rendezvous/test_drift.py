@@ -24,3 +24,18 @@ def test_psi_is_reported_every_n_scores() -> None:
     drift = CanaryDrift(reference_size=10, window=200, every=50)
     reported = [drift.add(i / 300) for i in range(300)]
     assert [i for i, value in enumerate(reported) if value is not None] == [149, 199, 249, 299]
+
+
+def test_only_the_canary_s_usable_score_feeds_the_drift() -> None:
+    drift = CanaryDrift(reference_size=10, window=100, every=1)
+    record = {
+        "candidates": [
+            {"model": "m@2", "score": 0.9},
+            {"model": "m@1", "score": None},
+        ]
+    }
+    assert drift.watch(record, "m@1") is None and drift.reference == []
+    record["candidates"][1]["score"] = 0.3
+    drift.watch(record, "m@1")
+    assert drift.reference == [0.3]
+    assert drift.watch(record, None) is None and drift.reference == [0.3]

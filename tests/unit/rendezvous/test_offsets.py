@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rdv.rendezvous.offsets import tombstones, watermarks
+from rdv.rendezvous.offsets import CommittedMarks, tombstones, watermarks
 from tests.unit.rendezvous.sim import Sim, request, score
 
 
@@ -36,3 +36,16 @@ def test_tombstones_only_for_closed_requests_below_the_watermark() -> None:
     out = tombstones(marks, pending, "requests", "state")
     assert [(m.topic, m.key, m.value, m.partition) for m in out] == [("state", b"old", None, 0)]
     assert pending == {0: {"new": 7}, 1: {"other": 1}}  # partition 1 had no watermark
+
+
+def test_a_commit_carries_only_the_offsets_that_moved_since_the_last() -> None:
+    committed = CommittedMarks()
+    first = watermarks(Sim().core, {("requests", 0): 40, ("results", 0): 90}, "requests", "results")
+    assert committed.moved(first) == first
+    committed.note(first)
+    again = watermarks(Sim().core, {("requests", 0): 41, ("results", 0): 90}, "requests", "results")
+    assert [(m.topic, m.offset) for m in committed.moved(again)] == [("requests", 41)]
+    committed.note(again)
+    assert committed.moved(again) == []  # idle: nothing to commit
+    committed.clear()
+    assert committed.moved(again) == again  # after a rewind, everything again
