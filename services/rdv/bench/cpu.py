@@ -6,6 +6,7 @@ process was charged move far less, so they are the figure to compare runs by."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,8 +98,6 @@ class CpuMeter:
         self._wall = 0.0
 
     def start(self) -> None:
-        import time
-
         self._wall = time.monotonic()
         self._start = {}
         for name, pid in self.pids.items():
@@ -107,8 +106,6 @@ class CpuMeter:
                 self._start[name] = value
 
     def stop(self) -> CpuUse:
-        import time
-
         wall = time.monotonic() - self._wall
         charged = {}
         for name, before in self._start.items():

@@ -12,13 +12,13 @@ from rdv.codec import Codec
 from rdv.errors import ConfigError
 from rdv.kafka import (
     Consumer,
+    DeliveryError,
     KafkaSettings,
     Message,
     Producer,
     TopicPartition,
     topic_partitions,
 )
-from rdv.kafka.producer import DeliveryError
 from rdv.metrics import serve_metrics
 from rdv.model import Scorer, load_artifact
 from rdv.worker.delivery import DeliveryLedger
