@@ -95,7 +95,10 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
 
         answer = rdv_at_home(home, "predict", "--json", '{"failed_logins": 12, "country": "FR"}')
         assert answer.returncode == 0, answer.stderr
-        assert json.loads(answer.stdout)["model"] in {"login-bot@2", "fast@1"}
+        # The 50 ms SLA runs from the request's creation in a fresh `rdv predict` process: on a
+        # loaded machine the default may answer in time (seen once in CI), which is the rule.
+        got = json.loads(answer.stdout)
+        assert got["model"] in {"login-bot@2", "fast@1", None}, got
         sent = rdv_at_home(home, "produce", "--count", "200", "--rate", "100")
         assert sent.returncode == 0, sent.stderr
         _dead_letter(stack["bootstrap"])
