@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rdv.broker import default_data_dir, running_state
 from rdv.codec import Codec
 from rdv.errors import ConfigError
 from rdv.kafka import KafkaSettings
+from rdv.kafka.local_broker import default_data_dir, running_state
 from rdv.topics import DEFAULT_PARTITIONS
 
 
@@ -41,7 +41,7 @@ def make_codec(settings: RendezvousSettings | None = None) -> Codec:
     """The codec, writing Confluent framing when a schema registry is configured."""
     settings = settings or RendezvousSettings()
     if settings.schema_registry_url:
-        from rdv.codec.registry import ConfluentSchemaRegistry
+        from rdv.kafka.schema_registry import ConfluentSchemaRegistry
 
         return Codec(registry=ConfluentSchemaRegistry(settings.schema_registry_url))
     return Codec()

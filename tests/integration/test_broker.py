@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from rdv.broker import EmbeddedBroker, running_state
-from rdv.broker.embedded import pid_is_broker
 from rdv.kafka import Consumer, Outgoing, Producer, TopicSpec, create_topics
+from rdv.kafka.local_broker import pid_is_broker
 
 pytestmark = pytest.mark.broker
 

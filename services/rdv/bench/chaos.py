@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rdv.bench.e2e import warm_up
+from rdv.bench.served import warm_up
 from rdv.broker import EmbeddedBroker
 from rdv.client import RendezvousClient
 from rdv.data.generator import flat_features, login_requests

@@ -20,7 +20,6 @@ from rdv.bench.cpu import CpuMeter, listener_pid
 from rdv.bench.floor import FloorResult, measure_floor
 from rdv.bench.served import Served, served_stack
 from rdv.bench.stats import LatencySummary
-from rdv.client import AnswerTimeoutError
 from rdv.data.generator import flat_features, login_requests
 
 
@@ -297,32 +296,3 @@ def processes(served: Served, bootstrap: str) -> dict[str, int]:
     if broker is not None:
         pids["broker"] = broker
     return pids
-
-
-class Probed(Protocol):
-    def predict(self, features: dict[str, Any], timeout: float = 1.0) -> dict[str, Any]: ...
-
-
-# A request every model of the examples scores: a warm-up and config probe.
-PROBE = {"failed_logins": 1.0, "account_age_days": 10.0, "country": "US"}
-
-
-def warm_up(
-    client: Probed,
-    on_time: int = 20,
-    timeout: float = 120,
-    check: Callable[[], None] = lambda: None,
-) -> None:
-    """Send requests until `on_time` answers came back not late: groups joined, models
-    loaded, so that what is measured next is the steady state. `check` runs after each
-    unanswered probe, to fail fast (it raises) when what should answer has died."""
-    deadline = time.monotonic() + timeout
-    answered = 0
-    while answered < on_time:
-        try:
-            answer = client.predict(PROBE, timeout=2)
-            answered += answer["reason"] != "late"
-        except AnswerTimeoutError:
-            check()
-            if time.monotonic() > deadline:
-                raise

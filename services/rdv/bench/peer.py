@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rdv.bench.e2e import PROBE, Driven, RateResult, drive, warm_up
+from rdv.bench.e2e import Driven, RateResult, drive
 from rdv.bench.mlserver import (
     MLSERVER_VERSION,
     MLServerClient,
@@ -28,7 +28,7 @@ from rdv.bench.mlserver import (
     ensure_mlserver,
     logistic_spec,
 )
-from rdv.bench.served import CHAMPION, served_stack
+from rdv.bench.served import CHAMPION, PROBE, served_stack, warm_up
 from rdv.data.generator import flat_features, login_requests
 from rdv.errors import RendezvousError
 from rdv.kafka import TopicSpec, create_topics

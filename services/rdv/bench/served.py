@@ -7,11 +7,13 @@ example models, the rendezvous and (with every model) the decoy, and a client re
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
-from rdv.client import RendezvousClient
+from rdv.client import AnswerTimeoutError, RendezvousClient
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.rollout_store import publish
 from rdv.settings import make_codec
@@ -61,8 +63,6 @@ def served_stack(
     models: str = "all",
     progress: Callable[[str], None] = lambda _: None,
 ) -> Iterator[Served]:
-    from rdv.bench.e2e import warm_up
-
     if models not in MODEL_SETS:
         raise ValueError(f"models must be one of {MODEL_SETS}, not {models!r}")
     stack = LocalStack(
@@ -98,3 +98,32 @@ def served_stack(
             yield Served(stack, client, models, config)
     finally:
         stack.stop()
+
+
+class Probed(Protocol):
+    def predict(self, features: dict[str, Any], timeout: float = 1.0) -> dict[str, Any]: ...
+
+
+# A request every model of the examples scores: a warm-up and config probe.
+PROBE = {"failed_logins": 1.0, "account_age_days": 10.0, "country": "US"}
+
+
+def warm_up(
+    client: Probed,
+    on_time: int = 20,
+    timeout: float = 120,
+    check: Callable[[], None] = lambda: None,
+) -> None:
+    """Send requests until `on_time` answers came back not late: groups joined, models
+    loaded, so that what is measured next is the steady state. `check` runs after each
+    unanswered probe, to fail fast (it raises) when what should answer has died."""
+    deadline = time.monotonic() + timeout
+    answered = 0
+    while answered < on_time:
+        try:
+            answer = client.predict(PROBE, timeout=2)
+            answered += answer["reason"] != "late"
+        except AnswerTimeoutError:
+            check()
+            if time.monotonic() > deadline:
+                raise

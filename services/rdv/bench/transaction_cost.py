@@ -14,12 +14,12 @@ from functools import partial
 from typing import Any
 
 from rdv.bench.stats import LatencySummary
-from rdv.kafka import Producer, TopicSpec, create_topics
+from rdv.kafka import Offset, Producer, TopicSpec, create_topics
 from rdv.kafka.admin import delete_topics
-from rdv.kafka.consumer import offset_mark
 from rdv.kafka.reader import PartitionReader
+from rdv.kafka.transactions import TRANSACTIONAL_DEFAULTS
+from rdv.kafka.writers import again, native
 from rdv.rendezvous.settings import RendezvousServiceSettings
-from rdv.rendezvous.writer import TRANSACTIONAL_DEFAULTS, again
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _time(
             raw.begin_transaction()
             for partition in range(partitions):
                 raw.produce(topic, b"x" * 100, partition=partition)
-            mark = [offset_mark(source, 0, i)]
+            mark = native([Offset(source, 0, i)])
             again(partial(raw.send_offsets_to_transaction, mark, metadata, 10), give_up=never)
             again(lambda: raw.commit_transaction(-1), give_up=never)
             if i >= 5:

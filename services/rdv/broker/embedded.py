@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 
@@ -31,28 +31,18 @@ from pydantic import SecretStr
 from rdv.broker.jars import ensure_jars, pinned_kafka_version
 from rdv.broker.properties import BROKER_USER, new_cluster_id, server_properties
 from rdv.errors import BrokerError
+from rdv.kafka.local_broker import (
+    STATE_FILE,
+    BrokerState,
+    default_data_dir,
+    pid_is_broker,
+    read_state,
+    running_state,
+)
 from rdv.kafka.settings import KafkaSettings
-from rdv.paths import kafka_pom_dir, state_dir
+from rdv.paths import kafka_pom_dir
 
-STATE_FILE = "broker.json"
 _PR_SET_PDEATHSIG = 1
-
-
-@dataclass(frozen=True)
-class BrokerState:
-    pid: int
-    port: int
-    controller_port: int
-    kafka_version: str
-    started_at: float
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-
-def default_data_dir() -> Path:
-    return state_dir() / "broker"
 
 
 def listening_port(preferred: int | None = None) -> int:
@@ -91,30 +81,6 @@ def free_port(preferred: int | None = None) -> int:
                 continue
             return int(sock.getsockname()[1])
     raise BrokerError("no free TCP port on 127.0.0.1")
-
-
-def pid_is_broker(pid: int) -> bool:
-    """True if `pid` is alive and is a Kafka broker (pids are recycled; never kill a stranger)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    zombie = stat.rsplit(")", 1)[-1].split()[0] == "Z"
-    return b"kafka.Kafka" in cmdline and not zombie
-
-
-def read_state(data_dir: Path) -> BrokerState | None:
-    try:
-        return BrokerState(**json.loads((data_dir / STATE_FILE).read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def running_state(data_dir: Path) -> BrokerState | None:
-    """The state of the broker running from `data_dir`, or None if none runs."""
-    state = read_state(data_dir)
-    return state if state and pid_is_broker(state.pid) else None
 
 
 def _die_with_parent() -> None:

@@ -209,7 +209,7 @@ def e2e(
     """The whole stack at rising rates: end-to-end latency, answers/s, SLA met, x floor, and
     the highest rate with every request answered and p99 inside the SLA."""
     from rdv.bench.e2e import run_e2e
-    from rdv.cli.load_cmd import cpu_table, e2e_table, overload_table
+    from rdv.cli.bench_tables import cpu_table, e2e_table, overload_table
 
     check_stack(delivery, models)
     try:

@@ -11,9 +11,9 @@ from rdv.cli import (
     bench_cmd,
     broker_cmd,
     chaos_cmd,
-    load_cmd,
     peer_cmd,
     rollout_cmd,
+    soak_cmd,
     topics_cmd,
     up_cmd,
 )
@@ -33,8 +33,8 @@ app.add_typer(broker_cmd.app, name="broker")
 app.add_typer(topics_cmd.app, name="topics")
 bench_cmd.app.command()(chaos_cmd.chaos)
 bench_cmd.app.command()(peer_cmd.peer)
-bench_cmd.app.command()(load_cmd.soak)
-bench_cmd.app.command()(load_cmd.plot)
+bench_cmd.app.command()(soak_cmd.soak)
+bench_cmd.app.command()(soak_cmd.plot)
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(rollout_cmd.app, name="rollout")
 app.add_typer(data_app, name="data")

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import faulthandler
-import logging
-import os
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -14,27 +10,11 @@ import typer
 from rdv.cli.common import BootstrapOption, console
 from rdv.decoy.settings import DecoySettings
 from rdv.errors import ConfigError
+from rdv.runtime import service_logging, stop_on_signals
 from rdv.settings import make_codec, resolve_bootstrap
 from rdv.settings_util import load_settings
 from rdv.worker.service import Worker
 from rdv.worker.settings import WorkerSettings
-
-
-def _service_logging() -> None:
-    """Services log their lifecycle (assignments, configs, files) at INFO; RDV_LOG_LEVEL
-    changes it."""
-    level = os.environ.get("RDV_LOG_LEVEL", "INFO").upper()
-    logging.getLogger("rdv").setLevel(level)
-    # A service's log is read after the fact, next to other services' logs: times line them up.
-    stamped = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(stamped)
-    logging.getLogger("rdv.kafka.librdkafka").setLevel(
-        max(logging.WARNING, logging.getLevelName(level))
-    )
-    # `kill -USR1 <pid>` writes every thread's stack to the log: a stuck service explains itself.
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
-
 
 MetricsPort = Annotated[int | None, typer.Option(help="Serve Prometheus /metrics on this port.")]
 
@@ -63,7 +43,7 @@ def worker(
     ] = None,
 ) -> None:
     """Score every request with one model; write a Score per request to `results`."""
-    _service_logging()
+    service_logging()
     settings = load_settings(
         WorkerSettings,
         model=model,
@@ -76,7 +56,7 @@ def worker(
         group_id=group,
     )
     service = Worker(settings, resolve_bootstrap(bootstrap), make_codec())
-    service.install_signal_handlers()
+    stop_on_signals(service.stopping)
     console.print(
         f"worker {service.model_id} ({settings.role or 'no role'}) on "
         f"{service.bootstrap}; Ctrl-C or SIGTERM to stop"
@@ -96,7 +76,7 @@ def decoy(
     roll_rows: Annotated[int | None, typer.Option(help="Write a file at this many rows.")] = None,
 ) -> None:
     """Archive every request exactly as seen, in Parquet partitioned by date and hour."""
-    _service_logging()
+    service_logging()
     settings = load_settings(
         DecoySettings,
         archive=archive,
@@ -112,7 +92,7 @@ def decoy(
             "pip install 'rendezvous-serving[decoy]'"
         ) from exc
     service = Decoy(settings, resolve_bootstrap(bootstrap), make_codec())
-    service.install_signal_handlers()
+    stop_on_signals(service.stopping)
     console.print(
         f"decoy archiving to {settings.archive} from {service.bootstrap}; Ctrl-C or SIGTERM to stop"
     )
@@ -125,7 +105,7 @@ def rendezvous(
     instance: Annotated[str | None, typer.Option(help="Instance id. Default host:pid.")] = None,
 ) -> None:
     """Answer every request inside the SLA from the models' scores, by the rollout config."""
-    _service_logging()
+    service_logging()
     from rdv.rendezvous.service import RendezvousService
     from rdv.rendezvous.settings import RendezvousServiceSettings
 
@@ -133,7 +113,7 @@ def rendezvous(
         RendezvousServiceSettings, metrics_port=metrics_port, instance=instance
     )
     service = RendezvousService(settings, resolve_bootstrap(bootstrap), make_codec())
-    service.install_signal_handlers()
+    stop_on_signals(service.stopping)
     console.print(
         f"rendezvous {settings.instance} on {service.bootstrap}; Ctrl-C or SIGTERM to stop"
     )

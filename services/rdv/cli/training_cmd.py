@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -12,26 +12,12 @@ from rich.table import Table
 from rdv.cli.common import BootstrapOption, console, out
 from rdv.errors import ConfigError
 from rdv.registry import Registry
+from rdv.trainer.spark import quiet_spark
 
 data_app = typer.Typer(help="Generated labelled data.", no_args_is_help=True)
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 feedback_app = typer.Typer(help="Feedback for training.", no_args_is_help=True)
 RegistryOption = Annotated[Path, typer.Option("--registry", help="Registry directory.")]
-
-
-def quiet_spark(master: str, app: str) -> Any:
-    """A quiet SparkSession (no UI, errors only) for the commands that run Spark."""
-    from pyspark.sql import SparkSession
-
-    spark = (
-        SparkSession.builder.master(master)
-        .appName(app)
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
 
 
 @data_app.command()

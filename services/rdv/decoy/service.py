@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 
@@ -45,10 +44,6 @@ class Decoy:
         )
         self.files = Counter("rdv_decoy_files", "Parquet files written", registry=self.registry)
         self._consumer: Consumer | None = None
-
-    def install_signal_handlers(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stopping.set())
 
     def _commit_segment(self) -> None:
         files, messages = self.archive.flush()

@@ -7,8 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rdv.runtime import default_instance
 from rdv.topics import REQUESTS
-from rdv.worker.settings import default_instance
 
 
 class DecoySettings(BaseSettings):

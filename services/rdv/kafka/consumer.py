@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from confluent_kafka import OFFSET_INVALID, KafkaError, KafkaException
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, KafkaError, KafkaException
 from confluent_kafka import Consumer as _Consumer
 from confluent_kafka import TopicPartition as _TopicPartition
 
@@ -92,11 +92,6 @@ def take_batch(consumer: _Consumer, max_messages: int, timeout: float) -> list[M
         elif err.code() != KafkaError._PARTITION_EOF:
             log.warning("consumer: %s", err.str())
     return batch
-
-
-def offset_mark(topic: str, partition: int, offset: int) -> Any:
-    """A consumed offset in the form librdkafka's offset calls take (commit, transactions)."""
-    return _TopicPartition(topic, partition, offset)
 
 
 def _ours(partitions: list[Any]) -> list[TopicPartition]:
@@ -197,15 +192,21 @@ class Consumer:
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)
 
-    def committed(self, stopping: threading.Event) -> list[Any]:
-        """The group's committed offsets of the current assignment, asked again (with backoff)
-        while the broker cannot answer, until `stopping` is set."""
-        return patiently(
-            lambda: list(self._consumer.committed(self._consumer.assignment(), timeout=10)),
+    def rewind(self, stopping: threading.Event) -> list[TopicPartition]:
+        """Seek every assigned partition back to the group's committed offset (the beginning
+        where none is committed) and return the assignment. The committed offsets are asked
+        again, with backoff, while the broker cannot answer, until `stopping` is set."""
+        assigned = self._consumer.assignment()
+        committed = patiently(
+            lambda: list(self._consumer.committed(assigned, timeout=10)),
             "committed offsets",
             stopping,
             (KafkaException,),
         )
+        for tp in committed:
+            start = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+            self._consumer.seek(_TopicPartition(tp.topic, tp.partition, start))
+        return _ours(assigned)
 
     def assignment(self) -> list[TopicPartition]:
         return _ours(self._consumer.assignment())

@@ -47,3 +47,12 @@ class Outgoing:
 class TopicPartition:
     topic: str
     partition: int
+
+
+@dataclass(frozen=True, slots=True)
+class Offset:
+    """A consumed position to commit: the next offset to read in a partition."""
+
+    topic: str
+    partition: int
+    offset: int

@@ -83,8 +83,14 @@ class PartitionReader:
         return take_batch(self._consumer, max_messages, timeout)
 
     def read_to_end(self, timeout: float = 30.0) -> list[Message]:
-        """Everything up to the end as it is now (committed transactions only)."""
-        end = self.end_offset()
+        """Everything up to the end as it is now (committed transactions only); a
+        RendezvousError while Kafka cannot answer."""
+        try:
+            return self._read_to(self.end_offset(), timeout)
+        except KafkaException as exc:
+            raise RendezvousError(f"cannot read {self.topic}: {exc}") from exc
+
+    def _read_to(self, end: int, timeout: float) -> list[Message]:
         messages: list[Message] = []
         deadline = time.monotonic() + timeout
         position = -1

@@ -7,9 +7,7 @@ longer be read again."""
 
 from __future__ import annotations
 
-from confluent_kafka import TopicPartition as _TopicPartition
-
-from rdv.kafka import Outgoing
+from rdv.kafka import Offset, Outgoing
 from rdv.rendezvous import state
 from rdv.rendezvous.core import DecisionCore
 
@@ -19,7 +17,7 @@ def watermarks(
     consumed: dict[tuple[str, int], int],
     requests_topic: str,
     results_topic: str,
-) -> list[_TopicPartition]:
+) -> list[Offset]:
     low = dict(consumed)
     for mailbox in core.mailboxes.values():
         key = (requests_topic, mailbox.request.partition)
@@ -31,11 +29,11 @@ def watermarks(
         for arrival in arrivals:
             rkey = (results_topic, arrival.score.partition)
             low[rkey] = min(low.get(rkey, arrival.score.offset), arrival.score.offset)
-    return [_TopicPartition(t, p, o) for (t, p), o in low.items()]
+    return [Offset(t, p, o) for (t, p), o in low.items()]
 
 
 def tombstones(
-    marks: list[_TopicPartition],
+    marks: list[Offset],
     closed_pending: dict[int, dict[str, int]],
     requests_topic: str,
     state_topic: str,
@@ -60,10 +58,10 @@ class CommittedMarks:
     def __init__(self) -> None:
         self._at: dict[tuple[str, int], int] = {}
 
-    def moved(self, marks: list[_TopicPartition]) -> list[_TopicPartition]:
+    def moved(self, marks: list[Offset]) -> list[Offset]:
         return [m for m in marks if self._at.get((m.topic, m.partition)) != m.offset]
 
-    def note(self, marks: list[_TopicPartition]) -> None:
+    def note(self, marks: list[Offset]) -> None:
         for m in marks:
             self._at[(m.topic, m.partition)] = m.offset
 

@@ -11,37 +11,40 @@ were answered or closed already, so a read_committed consumer sees each answer e
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, KafkaError
-from confluent_kafka import TopicPartition as _TopicPartition
-
 from rdv.codec import Codec
+from rdv.drift import CanaryDrift
 from rdv.errors import ConfigError, DecodeError
-from rdv.kafka import Consumer, KafkaSettings, Message, Outgoing, TopicPartition
+from rdv.kafka import (
+    AtLeastOnceWriter,
+    Consumer,
+    KafkaSettings,
+    Message,
+    Offset,
+    Outgoing,
+    TopicPartition,
+    TransactionFailure,
+    Transactions,
+    open_producer,
+)
 from rdv.kafka.dead_letters import dead_letter
 from rdv.kafka.reader import PartitionReader
 from rdv.metrics import serve_metrics
 from rdv.rendezvous import state
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
-from rdv.rendezvous.drift import CanaryDrift
+from rdv.rendezvous.delivery import check_fatal
 from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
 from rdv.rendezvous.offsets import CommittedMarks, tombstones, watermarks
 from rdv.rendezvous.outputs import answer_messages, record_messages
 from rdv.rendezvous.rollout_store import decode_config
 from rdv.rendezvous.settings import RendezvousServiceSettings
-from rdv.rendezvous.transactions import Transactions
-from rdv.rendezvous.writer import AtLeastOnceWriter, open_producer
+from rdv.runtime import now_us
 
 log = logging.getLogger(__name__)
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 class RendezvousService:
@@ -68,11 +71,8 @@ class RendezvousService:
         self._consumer: Consumer | None = None
         self._plain: AtLeastOnceWriter | None = None  # at-least-once only
         self._tx: Transactions | None = None  # exactly-once only
+        self._fatal_at: list[float] = []  # when fatal failures were met with a new producer
         self._replace_on_assign = False  # set when an assignment is lost
-
-    def install_signal_handlers(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stopping.set())
 
     # -- configuration ----------------------------------------------------------------------
     def _apply_config(self, msg: Message) -> None:
@@ -191,12 +191,17 @@ class RendezvousService:
         serve_metrics(self.metrics.registry, self.s.metrics_port)
         self.core = self._fresh_core()
         if self.transactional:
+            s = self.s
             self._tx = Transactions(
                 self.bootstrap,
                 self.kafka,
-                self.s,
-                self.stopping,
-                self.metrics.commit_seconds.observe,
+                transactional_id=f"rdv-rendezvous-{s.instance}",
+                group_id=s.group_id,
+                topics=[s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic],
+                offsets_topic=s.requests_topic,
+                stopping=self.stopping,
+                observe=self.metrics.commit_seconds.observe,
+                client_id="rdv-rendezvous",
             )
         self._consumer = Consumer(
             self.bootstrap,
@@ -217,7 +222,7 @@ class RendezvousService:
             self._tx.attach(self._consumer)
         else:
             producer = open_producer(
-                self.bootstrap, self.kafka, self.s.instance, False, self.stopping
+                self.bootstrap, self.kafka, "rdv-rendezvous", None, self.stopping
             )
             self._plain = AtLeastOnceWriter(producer, self._consumer)
         try:
@@ -353,7 +358,7 @@ class RendezvousService:
         if self.metrics and self.core:
             self.metrics.open_mailboxes.set(len(self.core.mailboxes))
 
-    def _offsets_with_tombstones(self) -> list[_TopicPartition]:
+    def _offsets_with_tombstones(self) -> list[Offset]:
         """The offsets that moved since the last commit (an idle instance commits nothing),
         with the tombstones they allow added to the output."""
         assert self.core is not None
@@ -362,14 +367,14 @@ class RendezvousService:
         self.outgoing += tombstones(marks, self.closed_pending, s.requests_topic, s.state_topic)
         return self._committed.moved(marks)
 
-    def _recover(self, error: KafkaError) -> None:
+    def _recover(self, failure: TransactionFailure) -> None:
         """After a failed transaction nothing it held happened: read it all again."""
         assert self._tx is not None
-        if error.fatal():
-            self._tx.check_fatal(error)
-            self._replace_producer("fatal", f"it failed for good ({error})")
+        if failure.fatal:
+            check_fatal(failure, self.s.instance, self._fatal_at, time.monotonic())
+            self._replace_producer("fatal", f"it failed for good ({failure})")
         else:
-            log.error("transaction aborted (%s): rewinding to the committed offsets", error)
+            log.error("transaction aborted (%s): rewinding to the committed offsets", failure)
             self._tx.writer.failure = None
         self._rewind()
 
@@ -383,13 +388,5 @@ class RendezvousService:
         """After an aborted transaction nothing it held happened: forget it all and read again
         from the committed offsets, as a restarted instance would."""
         assert self._consumer is not None
-        raw = self._consumer.raw
         self._forget()
-        assigned = raw.assignment()
-        for tp in self._consumer.committed(self.stopping):
-            raw.seek(
-                _TopicPartition(
-                    tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
-                )
-            )
-        self._assigned([TopicPartition(tp.topic, tp.partition) for tp in assigned])
+        self._assigned(self._consumer.rewind(self.stopping))

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rdv.runtime import default_instance
 from rdv.topics import (
     ANSWERS,
     DEAD_LETTERS,
@@ -17,7 +18,6 @@ from rdv.topics import (
     REQUESTS,
     RESULTS,
 )
-from rdv.worker.settings import default_instance
 
 
 class RendezvousServiceSettings(BaseSettings):

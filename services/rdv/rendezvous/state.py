@@ -12,8 +12,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import KafkaException
-
 from rdv.codec import Codec
 from rdv.errors import RendezvousError
 from rdv.kafka import KafkaSettings, Message, Outgoing
@@ -80,7 +78,7 @@ def restore_patiently(
         lambda: restore(bootstrap, codec, topic, partition, kafka),
         f"state of partition {partition}",
         stopping,
-        (RendezvousError, KafkaException),
+        (RendezvousError,),
     )
 
 

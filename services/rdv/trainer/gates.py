@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rdv.rendezvous.drift import CanaryDrift
+from rdv.drift import CanaryDrift
 
 
 @dataclass(frozen=True)

@@ -82,9 +82,9 @@ def _train(registry: Registry, missing: list[str], progress: Progress) -> None:
 
 
 def train_here(registry: Registry, missing: list[str], progress: Progress) -> None:
-    from rdv.cli.training_cmd import quiet_spark
     from rdv.trainer.config import TrainConfig
     from rdv.trainer.data import login_rows, write_csv
+    from rdv.trainer.spark import quiet_spark
     from rdv.trainer.train import train
 
     data = registry.root.parent / "data" / "login-bot.csv"

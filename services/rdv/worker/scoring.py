@@ -11,11 +11,8 @@ from rdv.codec import Codec
 from rdv.errors import DecodeError
 from rdv.kafka import Message, Outgoing, dead_letter
 from rdv.model import ModelArtifact, Prediction, ScoreFailure, Scorer
+from rdv.runtime import now_us
 from rdv.worker.settings import WorkerSettings
-
-
-def _now_us() -> int:
-    return time.time_ns() // 1000
 
 
 @dataclass
@@ -56,7 +53,7 @@ class BatchScorer:
         }
 
     def handle(self, batch: list[Message]) -> BatchOutcome:
-        received_us = _now_us()
+        received_us = now_us()
         outcome = BatchOutcome()
         requests: list[tuple[Message, dict[str, Any]]] = []
         for msg in batch:
@@ -142,7 +139,7 @@ class BatchScorer:
             "error": None,
             "request_created_at": record["created_at"] if record else 0,
             "received_at": received_us,
-            "scored_at": _now_us(),
+            "scored_at": now_us(),
             "eval_latency_us": eval_us,
             "input_partition": msg.partition,
             "input_offset": msg.offset,

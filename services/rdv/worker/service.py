@@ -4,7 +4,6 @@ the scores are delivered (the next batch is read meanwhile)."""
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 
@@ -71,11 +70,6 @@ class Worker:
         self.stopping = threading.Event()
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
-
-    def install_signal_handlers(self) -> None:
-        """SIGTERM and SIGINT finish the batch in hand, deliver it, commit, then exit."""
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stopping.set())
 
     def _revoked(self, partitions: list[TopicPartition]) -> None:
         # Deliver everything polled so far (its reports store the offsets), then commit: the

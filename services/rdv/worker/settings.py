@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rdv.runtime import default_instance
 from rdv.topics import DEAD_LETTERS, REQUESTS, RESULTS
-
-
-def default_instance() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class WorkerSettings(BaseSettings):

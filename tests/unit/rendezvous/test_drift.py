@@ -1,6 +1,6 @@
 import random
 
-from rdv.rendezvous.drift import CanaryDrift
+from rdv.drift import CanaryDrift
 
 
 def test_psi_is_small_for_the_same_distribution_and_large_when_it_moves() -> None:

@@ -1,4 +1,4 @@
-"""The rendezvous's transactional producer and its writer, replaced as one.
+"""A transactional producer and its writer, replaced as one.
 
 A new producer of the same transactional id fences the current one: before its
 init_transactions returns, the coordinator aborts whatever the old one left open (or completes
@@ -19,43 +19,77 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
+from typing import Any
 
 from confluent_kafka import Consumer as _Consumer
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.errors import RendezvousError
-from rdv.kafka import Consumer, KafkaSettings, Producer
+from rdv.kafka.consumer import Consumer
 from rdv.kafka.patience import patiently
-from rdv.rendezvous.settings import RendezvousServiceSettings
-from rdv.rendezvous.writer import TransactionalWriter, again, open_producer
+from rdv.kafka.producer import Producer
+from rdv.kafka.settings import KafkaSettings
+from rdv.kafka.writers import TransactionalWriter, again
 
 log = logging.getLogger(__name__)
 
-# A fatal error is met with a new producer, but not more often than this: a fault that comes
-# straight back must stop the service loudly instead.
-FATAL_LIMIT, FATAL_WINDOW_S = 3, 300.0
+# librdkafka retries a transactional request the coordinator is not ready for (the previous
+# EndTxn still writing its markers: CONCURRENT_TRANSACTIONS) after retry.backoff.ms, 100 ms by
+# default, which put ~100 ms on every commit (measured: one transaction with offsets, p50 108
+# ms at the default, 9 ms at 5 ms). Backoff still grows to retry.backoff.max.ms in an outage.
+TRANSACTIONAL_DEFAULTS = {"retry.backoff.ms": 5}
+
+
+def open_producer(
+    bootstrap: str,
+    kafka: KafkaSettings | None,
+    client_id: str,
+    transactional_id: str | None,
+    stopping: threading.Event,
+) -> Producer:
+    """A producer; a transactional one (with `transactional_id`) is initialised, which fences
+    any earlier producer of that id and aborts what it left open, waiting for Kafka."""
+    overrides: dict[str, Any] = (
+        {"transactional.id": transactional_id, **TRANSACTIONAL_DEFAULTS} if transactional_id else {}
+    )
+    producer = Producer(bootstrap, kafka, client_id=client_id, overrides=overrides)
+    if transactional_id:
+        patiently(
+            lambda: producer.raw.init_transactions(30),
+            "the transaction coordinator",
+            stopping,
+            (KafkaException,),
+        )
+    return producer
 
 
 class Transactions:
+    """The transactional producer of one instance (`transactional_id`), which writes `topics`
+    and commits the offsets of `group_id`'s consumer; `offsets_topic` is a topic that group
+    reads, used to end left-over offsets."""
+
     def __init__(
         self,
         bootstrap: str,
         kafka: KafkaSettings | None,
-        settings: RendezvousServiceSettings,
+        transactional_id: str,
+        group_id: str,
+        topics: list[str],
+        offsets_topic: str,
         stopping: threading.Event,
         observe: Callable[[float], None],
+        client_id: str = "rdv",
     ) -> None:
-        self._bootstrap, self._kafka, self._s = bootstrap, kafka, settings
-        self._stopping, self._observe = stopping, observe
+        self._bootstrap, self._kafka, self._id = bootstrap, kafka, transactional_id
+        self._group_id, self._topics, self._offsets_topic = group_id, topics, offsets_topic
+        self._stopping, self._observe, self._client_id = stopping, observe, client_id
         # Opened before anything is read, so the previous incarnation's open transaction has
         # ended before this one restores its state.
         self.producer: Producer = self._open()
         self._consumer: Consumer | None = None
         self._writer: TransactionalWriter | None = None
-        self._fatal_at: list[float] = []  # when fatal errors were met with a new producer
 
     def attach(self, consumer: Consumer) -> None:
         """Start writing; offsets are committed for this consumer's group."""
@@ -74,9 +108,6 @@ class Transactions:
         self.producer = self._open()
         self._writer = TransactionalWriter(self.producer, self._consumer, self._observe)
 
-    def check_fatal(self, error: KafkaError) -> None:
-        check_fatal(error, self._s.instance, self._fatal_at, time.monotonic())
-
     def stuck_reason(self) -> str:
         return (
             f"its transaction has not ended in {self.writer.stuck_for:.0f} s (a known "
@@ -89,7 +120,7 @@ class Transactions:
 
     def _open(self) -> Producer:
         producer = open_producer(
-            self._bootstrap, self._kafka, self._s.instance, True, self._stopping
+            self._bootstrap, self._kafka, self._client_id, self._id, self._stopping
         )
         patiently(
             lambda: self._end_leftovers(producer),
@@ -102,11 +133,11 @@ class Transactions:
     def _end_leftovers(self, producer: Producer) -> None:
         """Begin a transaction on every partition this producer may write and on the group's
         offsets, then abort it (see the module's docstring)."""
-        s, raw = self._s, producer.raw
+        raw = producer.raw
         metadata = raw.list_topics(timeout=10)
         raw.begin_transaction()
         try:
-            for topic in (s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic):
+            for topic in self._topics:
                 info = metadata.topics.get(topic)
                 if info is None or info.error is not None:
                     raise RendezvousError(f"topic {topic} does not exist: run `rdv topics create`")
@@ -116,29 +147,13 @@ class Transactions:
             if raw.flush(10):
                 raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "leftovers not sent"))
             config = (self._kafka or KafkaSettings()).client_config(self._bootstrap)
-            group = _Consumer({**config, "group.id": s.group_id})
+            group = _Consumer({**config, "group.id": self._group_id})
             try:
                 # From outside the group (generation -1), which the coordinator takes without a
                 # member check; the abort discards these offsets anyway.
-                offsets = [_TopicPartition(s.requests_topic, 0, 0)]
+                offsets = [_TopicPartition(self._offsets_topic, 0, 0)]
                 raw.send_offsets_to_transaction(offsets, group.consumer_group_metadata(), 10)
             finally:
                 group.close()
         finally:
             again(lambda: raw.abort_transaction(30), give_up=self._stopping.is_set)
-
-
-def check_fatal(error: KafkaError, instance: str, fatal_at: list[float], now: float) -> None:
-    """Raise if a fatal error is not one a new producer can mend: another instance took this
-    transactional id, or fatal errors come back to back. Records `now` in `fatal_at`."""
-    if error.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED):
-        raise RendezvousError(
-            f"another rendezvous runs as instance {instance!r} and took over its "
-            "transactions: give each instance its own RDV_RENDEZVOUS_INSTANCE"
-        )
-    fatal_at[:] = [t for t in fatal_at if now - t < FATAL_WINDOW_S] + [now]
-    if len(fatal_at) > FATAL_LIMIT:
-        raise RendezvousError(
-            f"the transactional producer failed for good {len(fatal_at)} times in "
-            f"{FATAL_WINDOW_S:.0f} s, the last time with: {error}"
-        )

@@ -14,13 +14,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as _TopicPartition
 
-from rdv.kafka import Consumer, KafkaSettings, Outgoing, Producer
-from rdv.kafka.patience import patiently
+from rdv.kafka.consumer import Consumer
+from rdv.kafka.envelopes import Offset, Outgoing
+from rdv.kafka.producer import Producer
 
 log = logging.getLogger(__name__)
 
@@ -30,36 +32,27 @@ log = logging.getLogger(__name__)
 STUCK_AFTER_S = 20.0
 
 
-# librdkafka retries a transactional request the coordinator is not ready for (the previous
-# EndTxn still writing its markers: CONCURRENT_TRANSACTIONS) after retry.backoff.ms, 100 ms by
-# default, which put ~100 ms on every commit (measured: one transaction with offsets, p50 108
-# ms at the default, 9 ms at 5 ms). Backoff still grows to retry.backoff.max.ms in an outage.
-TRANSACTIONAL_DEFAULTS = {"retry.backoff.ms": 5}
+@dataclass(frozen=True)
+class TransactionFailure:
+    """Why a transaction failed, as the loop needs it: `fatal` means this producer can do
+    nothing more (a new one must replace it); `fenced` that another producer took its
+    transactional id."""
+
+    text: str
+    fatal: bool = False
+    fenced: bool = False
+
+    def __str__(self) -> str:
+        return self.text
+
+    @classmethod
+    def of(cls, error: KafkaError) -> TransactionFailure:
+        fenced = error.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED)
+        return cls(str(error), bool(error.fatal()), fenced)
 
 
-def open_producer(
-    bootstrap: str,
-    kafka: KafkaSettings | None,
-    instance: str,
-    transactional: bool,
-    stopping: threading.Event,
-) -> Producer:
-    """The rendezvous's producer; a transactional one is initialised (which fences any
-    earlier producer of this instance and aborts what it left open), waiting for Kafka."""
-    overrides: dict[str, Any] = (
-        {"transactional.id": f"rdv-rendezvous-{instance}", **TRANSACTIONAL_DEFAULTS}
-        if transactional
-        else {}
-    )
-    producer = Producer(bootstrap, kafka, client_id="rdv-rendezvous", overrides=overrides)
-    if transactional:
-        patiently(
-            lambda: producer.raw.init_transactions(30),
-            "the transaction coordinator",
-            stopping,
-            (KafkaException,),
-        )
-    return producer
+def native(offsets: list[Offset]) -> list[_TopicPartition]:
+    return [_TopicPartition(o.topic, o.partition, o.offset) for o in offsets]
 
 
 class AtLeastOnceWriter:
@@ -74,10 +67,10 @@ class AtLeastOnceWriter:
             self._producer.send(message)
         self._producer.poll(0)
 
-    def commit(self, offsets: list[_TopicPartition]) -> None:
+    def commit(self, offsets: list[Offset]) -> None:
         if offsets:
             self._producer.flush()
-            self._consumer.raw.commit(offsets=offsets, asynchronous=True)
+            self._consumer.raw.commit(offsets=native(offsets), asynchronous=True)
 
 
 class TransactionalWriter:
@@ -95,7 +88,7 @@ class TransactionalWriter:
         self._closed = False
         self._abandoned = False  # the batch in flight is no longer wanted: abort, report nothing
         self._since: float | None = None  # when the transaction in flight began
-        self.failure: KafkaError | None = None  # set by a failed transaction, read by the loop
+        self.failure: TransactionFailure | None = None  # set by a failed commit, read by the loop
         self._thread = threading.Thread(target=self._run, name="rdv-transactions", daemon=True)
         self._thread.start()
 
@@ -128,10 +121,10 @@ class TransactionalWriter:
         if error is not None:
             log.error("could not write into the transaction: %s", error)
             if error.fatal():
-                self.failure = error  # the loop meets it as it meets a failed commit
+                self.failure = TransactionFailure.of(error)  # met as a failed commit is
         return True
 
-    def submit(self, offsets: list[_TopicPartition]) -> bool:
+    def submit(self, offsets: list[Offset]) -> bool:
         """Commit the open transaction, with these consumed offsets, on the writer's thread;
         False (nothing taken) while a commit is in flight. True with nothing to do."""
         metadata = self._consumer.raw.consumer_group_metadata() if offsets else None
@@ -140,7 +133,7 @@ class TransactionalWriter:
                 return False
             if not self._open and not offsets:
                 return True
-            self._batch, self._busy = (offsets, metadata), True
+            self._batch, self._busy = (native(offsets), metadata), True
             self._ready.notify_all()
         return True
 
@@ -217,7 +210,7 @@ class TransactionalWriter:
             if error.txn_requires_abort():
                 error = self._abort() or error
             if not self._abandoned or error.fatal():
-                self.failure = error
+                self.failure = TransactionFailure.of(error)
 
     def _abort(self) -> KafkaError | None:
         """Abort until done (no transaction can begin before this one has ended); the error

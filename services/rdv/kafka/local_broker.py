@@ -1,0 +1,54 @@
+"""Where a Kafka broker run on this machine (`rdv broker start`, `rdv up`) announces itself:
+`<data-dir>/broker.json`, with its pid and ports. Clients read it to find Kafka when no
+bootstrap is given; the embedded broker of the tooling writes it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdv.paths import state_dir
+
+STATE_FILE = "broker.json"
+
+
+@dataclass(frozen=True)
+class BrokerState:
+    pid: int
+    port: int
+    controller_port: int
+    kafka_version: str
+    started_at: float
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def default_data_dir() -> Path:
+    return state_dir() / "broker"
+
+
+def pid_is_broker(pid: int) -> bool:
+    """True if `pid` is alive and is a Kafka broker (pids are recycled; never kill a stranger)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    zombie = stat.rsplit(")", 1)[-1].split()[0] == "Z"
+    return b"kafka.Kafka" in cmdline and not zombie
+
+
+def read_state(data_dir: Path) -> BrokerState | None:
+    try:
+        return BrokerState(**json.loads((data_dir / STATE_FILE).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def running_state(data_dir: Path) -> BrokerState | None:
+    """The state of the broker running from `data_dir`, or None if none runs."""
+    state = read_state(data_dir)
+    return state if state and pid_is_broker(state.pid) else None
