@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from rdv.broker import EmbeddedBroker
 from rdv.kafka import TopicSpec, create_topics
+from rdv_tools.broker import EmbeddedBroker
 
 
 def _testcontainers_broker() -> Iterator[str]:
@@ -24,8 +24,8 @@ def _testcontainers_broker() -> Iterator[str]:
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
-    from rdv.broker.embedded import free_port
-    from rdv.broker.properties import container_environment
+    from rdv_tools.broker.embedded import free_port
+    from rdv_tools.broker.properties import container_environment
 
     image = os.environ.get("RDV_KAFKA_IMAGE", "apache/kafka:4.3.1")
     port = free_port()

@@ -1,4 +1,4 @@
-"""Faults under steady load, through `rdv.bench.chaos` (what `rdv bench chaos` runs), in a
+"""Faults under steady load, through `rdv_tools.bench.chaos` (what `rdv bench chaos` runs), in a
 bounded form: each scenario gets a fresh broker and stack, 30 requests/s for 9 seconds, the
 fault at a third and its repair at two thirds. What a user checks: every request answered,
 exactly once, none lost, and every request in the decoy's archive. Kafka's restart runs twice:
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rdv.bench.chaos import FAULTS, ChaosResult, combined, run_scenario
-from rdv.cli.chaos_cmd import COMBINED
+from rdv_tools.bench.chaos import FAULTS, ChaosResult, combined, run_scenario
+from rdv_tools.cli.chaos_cmd import COMBINED
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(600)]
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from rdv.broker.embedded import free_port
 from rdv.client import RendezvousClient
+from rdv_tools.broker.embedded import free_port
 
 # Building the images on a fresh machine takes minutes; the suite's 300 s per test is too short.
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(1200)]
@@ -125,7 +125,7 @@ def test_compose_stack_answers_requests_from_the_host(compose_stack: tuple[str, 
     assert mix[("champion", "preferred")] >= 160, mix
 
     shown = subprocess.run(
-        [sys.executable, "-m", "rdv.cli", "rollout", "show", "--bootstrap", bootstrap],
+        [sys.executable, "-m", "rdv_tools.cli", "rollout", "show", "--bootstrap", bootstrap],
         capture_output=True,
         text=True,
         timeout=60,

@@ -30,7 +30,7 @@ class Service:
     def start(self) -> Service:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "rdv.cli", *self.args],
+                [sys.executable, "-m", "rdv_tools.cli", *self.args],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -149,7 +149,7 @@ def scores_of(messages: list[Message]) -> list[tuple[Message, dict[str, Any]]]:
 
 def free_block(size: int) -> int:
     """A base port with `size` free ports above it (for `rdv up`'s metrics ports)."""
-    from rdv.broker.embedded import free_port
+    from rdv_tools.broker.embedded import free_port
 
     for _ in range(50):
         base = free_port()
@@ -163,7 +163,7 @@ def rdv_at_home(home: Path, *args: str, **env: str) -> subprocess.CompletedProce
     but those in `env` (the session broker's are not inherited)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
     return subprocess.run(
-        [sys.executable, "-m", "rdv.cli", *args],
+        [sys.executable, "-m", "rdv_tools.cli", *args],
         env={**environ, "RDV_HOME": str(home), **env},
         text=True,
         capture_output=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rdv.model.examples import login_bot_logistic, login_bot_tree
+from rdv_tools.demo.examples import login_bot_logistic, login_bot_tree
 
 
 def logistic(

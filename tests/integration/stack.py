@@ -9,7 +9,7 @@ from typing import Any
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.rollout_store import publish, read_history
 from rdv.settings import make_codec
-from rdv.stack import LocalStack
+from rdv_tools.demo.stack import LocalStack
 
 
 class StackTopics:

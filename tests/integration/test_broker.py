@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rdv.broker import EmbeddedBroker, running_state
 from rdv.kafka import Consumer, Outgoing, Producer, TopicSpec, create_topics
 from rdv.kafka.local_broker import pid_is_broker
+from rdv_tools.broker import EmbeddedBroker, running_state
 
 pytestmark = pytest.mark.broker
 
@@ -61,7 +61,7 @@ def _rdv(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RDV_HOME": str(home)}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     return subprocess.run(
-        [sys.executable, "-m", "rdv.cli", *args],
+        [sys.executable, "-m", "rdv_tools.cli", *args],
         env=env,
         text=True,
         capture_output=True,

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from rdv.broker.embedded import free_port
 from rdv.client import AnswerTimeoutError, RendezvousClient
 from rdv.kafka import Outgoing, Producer, TopicSpec, create_topics
 from rdv.requests import new_request
+from rdv_tools.broker.embedded import free_port
 from tests.integration.harness import CODEC, read_until, services
 from tests.integration.stack import StackTopics
 from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.broker
 def rdv(stack: StackTopics, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **stack.env, "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap}
     return subprocess.run(
-        [sys.executable, "-m", "rdv.cli", *args],
+        [sys.executable, "-m", "rdv_tools.cli", *args],
         env=env,
         text=True,
         capture_output=True,

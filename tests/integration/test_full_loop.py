@@ -16,9 +16,9 @@ from rdv.model import load_artifact
 from rdv.requests import new_request
 from rdv.settings import make_codec
 from rdv.trainer.config import load_train_config
-from rdv.trainer.data import login_rows
 from rdv.trainer.sources import export_feedback
 from rdv.trainer.train import train
+from rdv_tools.demo.training_data import login_rows
 from tests.integration.harness import CODEC, read_until, scores_of, send_requests, services
 from tests.integration.stack import StackTopics
 
@@ -131,7 +131,7 @@ def test_data_generate_produces_requests_and_their_feedback(kafka_bootstrap: str
         [
             sys.executable,
             "-m",
-            "rdv.cli",
+            "rdv_tools.cli",
             "data",
             "generate",
             "--produce",

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from rdv.broker.embedded import free_port
 from rdv.rendezvous.config import RolloutConfig, Tier
 from rdv.rendezvous.traffic import key_position
+from rdv_tools.broker.embedded import free_port
 from tests.integration.harness import CODEC, read_until, send_requests, services
 from tests.integration.models import decision_tree, logistic
 from tests.integration.stack import StackTopics

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rdv.broker import EmbeddedBroker
+from rdv_tools.broker import EmbeddedBroker
 from tests.integration.harness import free_block, rdv_at_home
 
 pytestmark = pytest.mark.broker

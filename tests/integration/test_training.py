@@ -17,8 +17,8 @@ from rdv.model import Scorer
 from rdv.registry import Registry
 from rdv.requests import new_request
 from rdv.trainer.config import TrainConfig, load_train_config
-from rdv.trainer.data import login_rows, write_csv
 from rdv.trainer.train import train
+from rdv_tools.demo.training_data import login_rows, write_csv
 
 
 def config(tmp: Path, version: str, data: str, **changes: Any) -> TrainConfig:
@@ -164,7 +164,7 @@ def test_the_cli_generates_trains_registers_and_refuses(tmp_path: Path) -> None:
 
     def rdv(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "rdv.cli", *args],
+            [sys.executable, "-m", "rdv_tools.cli", *args],
             text=True,
             capture_output=True,
             timeout=600,

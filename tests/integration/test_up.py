@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from rdv.broker import running_state
-from rdv.broker.embedded import free_port
 from rdv.paths import ops_file
-from rdv.up.prometheus import find_binary
+from rdv_tools.broker import running_state
+from rdv_tools.broker.embedded import free_port
+from rdv_tools.up.prometheus import find_binary
 from tests.integration.harness import free_block, rdv_at_home
 
 pytestmark = pytest.mark.broker

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rdv.broker.properties import container_environment
-from rdv.up.plan import PORT_OFFSETS
-from rdv.up.prometheus import find_binary, local_config
+from rdv_tools.broker.properties import container_environment
+from rdv_tools.up.plan import PORT_OFFSETS
+from rdv_tools.up.prometheus import find_binary, local_config
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

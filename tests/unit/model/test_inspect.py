@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from rdv.model import load_artifact
-from rdv.model.examples import login_bot_logistic, login_bot_tree
 from rdv.model.inspect import describe, feature_slots
+from rdv_tools.demo.examples import login_bot_logistic, login_bot_tree
 
 
 def test_linear_coefficients_are_named_by_feature_and_category(tmp_path: Path) -> None:

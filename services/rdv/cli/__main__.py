@@ -1,3 +1,0 @@
-from rdv.cli.main import main
-
-main()

@@ -1,1 +1,0 @@
-"""Generated data: login-bot traffic for the demo, benchmarks and tests."""

@@ -1,0 +1,372 @@
+"""`rdv bench chaos`: the whole stack under steady load while one fault (or several) strikes and
+is repaired, measured as a user would check it: every request answered, exactly once, inside
+the SLA outside the broker's downtime, and archived by the decoy."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rdv.client import RendezvousClient
+from rdv.kafka import Consumer
+from rdv.kafka.admin import cluster_ready
+from rdv.rendezvous.rollout_store import publish
+from rdv.settings import make_codec
+from rdv_tools.bench.served import warm_up
+from rdv_tools.broker import EmbeddedBroker
+from rdv_tools.demo.generator import flat_features, login_requests
+from rdv_tools.demo.stack import LocalStack, example_config, example_models
+
+# A worker's micro-batch normally takes about 2 ms here (scoring plus Kafka hand-off); the
+# "slow" fault adds 20 ms to each, ten times that.
+SLOW_DELAY_MS = 20
+# Longer than the consumers' session timeout: the group moves on without its members.
+LONG_OUTAGE_S = 15.0
+
+
+class ChaosStack:
+    """A LocalStack on its own broker, with the moves the faults need."""
+
+    def __init__(self, workdir: Path, sla_ms: int) -> None:
+        self.workdir = workdir
+        self.broker = EmbeddedBroker(workdir / "broker", owned=True)
+        self.broker.start()
+        self.stack = LocalStack(
+            self.broker.bootstrap,
+            workdir,
+            extra_env={"RDV_DECOY_ROLL_SECONDS": "1"},
+        )
+        self.stack.create_topics()
+        publish(
+            self.broker.bootstrap,
+            make_codec(),
+            example_config(sla_ms),
+            None,
+            "bench chaos",
+            self.stack.topics["rendezvous.config"],
+        )
+        self.broker_down: list[tuple[float, float]] = []  # wall-clock windows, seconds
+
+    @property
+    def bootstrap(self) -> str:
+        return self.broker.bootstrap
+
+    def start_all(self) -> None:
+        self.stack.start_workers(example_models(self.workdir / "models"))
+        self.stack.start("decoy", "decoy", "--archive", str(self.workdir / "archive"))
+        self.stack.start("rendezvous", "rendezvous")
+
+    def signal(self, name: str, sig: signal.Signals) -> None:
+        process = self.stack.processes[name]
+        if process.poll() is None:
+            process.send_signal(sig)
+            if sig == signal.SIGKILL:
+                process.wait(10)
+
+    def restart(self, name: str, *extra: str) -> None:
+        self.stack.restart(name, *extra)
+
+    def add_rendezvous(self) -> None:
+        self.stack.start("rendezvous-2", "rendezvous")
+
+    def stop_broker(self) -> None:
+        self.broker_down.append((time.time(), float("inf")))
+        self.broker.stop()
+
+    def start_broker(self) -> None:
+        # Same data dir, so the same ports and topics. Not waiting: clients reconnect by
+        # themselves, and this runs on the sending thread (see Fault.on_sender).
+        self.broker.start(wait=False)
+
+        def until_ready() -> None:
+            while not cluster_ready(self.bootstrap, timeout=1.0):
+                time.sleep(0.2)
+            began, _ = self.broker_down[-1]
+            self.broker_down[-1] = (began, time.time())  # down until it answers again
+
+        threading.Thread(target=until_ready, daemon=True).start()
+
+    def stop(self) -> None:
+        self.stack.stop()
+        self.broker.stop()
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    inject: Callable[[ChaosStack], None]
+    repair: Callable[[ChaosStack], None] = lambda stack: None
+    # Run the repair on the sending thread: a broker tied to this process must be started by
+    # a thread that outlives it (the kernel's parent-death signal follows the thread).
+    repair_on_sender: bool = False
+    # Hold the fault at least this long, even past the last request sent.
+    min_seconds: float = 0.0
+
+
+def _kill(name: str) -> Fault:
+    return Fault(
+        f"SIGKILL {name}",
+        lambda s: s.signal(name, signal.SIGKILL),
+        lambda s: s.restart(name),
+    )
+
+
+FAULTS: dict[str, Fault] = {
+    "worker": _kill("login-bot@3"),
+    "champion": _kill("login-bot@2"),
+    "decoy": _kill("decoy"),
+    "rendezvous": _kill("rendezvous"),
+    "straggler": Fault(
+        "SIGSTOP champion, then SIGCONT",
+        lambda s: s.signal("login-bot@2", signal.SIGSTOP),
+        lambda s: s.signal("login-bot@2", signal.SIGCONT),
+    ),
+    "slow": Fault(
+        f"champion at +{SLOW_DELAY_MS} ms per batch (10x)",
+        lambda s: s.restart("login-bot@2", "--delay-ms", str(SLOW_DELAY_MS)),
+        lambda s: s.restart("login-bot@2"),
+    ),
+    "broker": Fault(
+        "Kafka stopped, then restarted",
+        ChaosStack.stop_broker,
+        ChaosStack.start_broker,
+        repair_on_sender=True,
+    ),
+    "broker-long": Fault(
+        f"Kafka stopped for {LONG_OUTAGE_S:g} s (past the 10 s session timeout), then restarted",
+        ChaosStack.stop_broker,
+        ChaosStack.start_broker,
+        repair_on_sender=True,
+        min_seconds=LONG_OUTAGE_S,
+    ),
+    "rebalance": Fault(
+        "a second rendezvous joins (1 -> 2 instances)",
+        ChaosStack.add_rendezvous,
+    ),
+}
+
+
+def combined(names: list[str]) -> Fault:
+    faults = [FAULTS[n] for n in names]
+
+    def inject(stack: ChaosStack) -> None:
+        for fault in faults:
+            fault.inject(stack)
+
+    def repair(stack: ChaosStack) -> None:
+        for fault in faults:
+            fault.repair(stack)
+
+    return Fault(
+        " + ".join(f.name for f in faults),
+        inject,
+        repair,
+        repair_on_sender=any(f.repair_on_sender for f in faults),
+        min_seconds=max(f.min_seconds for f in faults),
+    )
+
+
+@dataclass
+class ChaosResult:
+    scenario: str
+    fault: str
+    sent: int
+    answered: int
+    exactly_once: int
+    lost: int
+    duplicated: int
+    sla_met: float  # of answers to requests sent while the broker was up
+    late: int
+    archived: float  # share of sent requests in the decoy archive
+    reasons: dict[str, int] = field(default_factory=dict)
+    # For a request answered more than once: each answer's reason and whether it was late,
+    # the first few only (what an investigation starts from).
+    repeats: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_scenario(
+    scenario: str,
+    fault: Fault,
+    rate: float,
+    seconds: float,
+    sla_ms: int,
+    progress: Callable[[str], None] = lambda _: None,
+    keep_logs: Path | None = None,
+) -> ChaosResult:
+    # Refused connections while a process or Kafka is down are the point here, not news.
+    logging.getLogger("rdv.kafka.librdkafka").setLevel(logging.CRITICAL)
+    with tempfile.TemporaryDirectory(prefix="rdv-chaos-") as tmp:
+        stack = ChaosStack(Path(tmp), sla_ms)
+        try:
+            stack.start_all()
+            topics = stack.stack.topics
+            with RendezvousClient(stack.bootstrap, topics["requests"], topics["answers"]) as client:
+                progress(f"{scenario}: warming up")
+                warm_up(client, on_time=10, timeout=120)
+                progress(f"{scenario}: {rate:g} requests/s for {seconds:g} s, fault at 1/3")
+                sent = _drive(client, stack, fault, rate, seconds)
+            progress(f"{scenario}: collecting answers")
+            answers = _collect(stack.bootstrap, topics["answers"], set(sent), sla_ms)
+        finally:
+            if keep_logs is not None:
+                for process in stack.stack.processes.values():
+                    if process.poll() is None:
+                        process.send_signal(signal.SIGUSR1)  # stacks into the logs
+                time.sleep(1)
+            stack.stop()
+            if keep_logs is not None:
+                shutil.copytree(Path(tmp) / "logs", keep_logs / scenario, dirs_exist_ok=True)
+                for name in ("logs/server.log", "logs/stdout.log", "broker.json"):
+                    source = Path(tmp) / "broker" / name
+                    if source.exists():
+                        shutil.copy(source, keep_logs / scenario / f"kafka-{source.name}")
+        archived = _archived(Path(tmp) / "archive", set(sent))
+        return _score(scenario, fault, sent, answers, stack.broker_down, sla_ms, archived)
+
+
+def _drive(
+    client: RendezvousClient, stack: ChaosStack, fault: Fault, rate: float, seconds: float
+) -> dict[str, float]:
+    """Send at `rate` for `seconds`; the fault strikes at 1/3 and is repaired at 2/3, or once
+    it has held `min_seconds`, whichever is later. Returns request id -> wall-clock send
+    time."""
+    sent: dict[str, float] = {}
+    count = int(rate * seconds)
+    inject_at, repair_at = count // 3, 2 * count // 3  # request indexes
+    threads: list[threading.Thread] = []
+    failures: list[BaseException] = []
+
+    def act(action: Callable[[ChaosStack], None]) -> None:
+        try:
+            action(stack)
+        except BaseException as exc:
+            failures.append(exc)
+
+    started = time.perf_counter()
+    injected_at = float("inf")
+    repair_due: float | None = None  # a repair held back by the fault's min_seconds
+
+    def repair() -> None:
+        for thread in threads:  # the fault must be in place before it is repaired
+            thread.join(120)
+        if fault.repair_on_sender:
+            act(fault.repair)
+        else:
+            threads.append(threading.Thread(target=act, args=(fault.repair,), daemon=True))
+            threads[-1].start()
+
+    for i, request in enumerate(login_requests(count, seed=3)):
+        if i == inject_at:
+            injected_at = time.perf_counter()
+            threads.append(threading.Thread(target=act, args=(fault.inject,), daemon=True))
+            threads[-1].start()
+        elif i == repair_at:
+            repair_due = injected_at + fault.min_seconds
+        if repair_due is not None and time.perf_counter() >= repair_due:
+            repair()
+            repair_due = None
+        pause = started + i / rate - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        future = client.submit(flat_features(request), key=request["key"])
+        sent[future.request_id] = time.time()
+        if i % 20 == 0:
+            client.poll()
+    if repair_due is not None:
+        time.sleep(max(0.0, repair_due - time.perf_counter()))
+        repair()
+    for thread in threads:
+        thread.join(120)
+    if failures:
+        raise RuntimeError(f"the fault could not be injected or repaired: {failures[0]!r}")
+    # Requests queued through a Kafka outage go out once it is back; a client producer has
+    # been seen to need more than the default 30 s for that after a restart.
+    client.flush(timeout=120)
+    return sent
+
+
+def _collect(
+    bootstrap: str, topic: str, ids: set[str], sla_ms: int, timeout: float = 90
+) -> list[dict[str, Any]]:
+    """Every answer on the topic for these requests, duplicates included, as a read_committed
+    consumer sees them; waits until each is answered or `timeout` passes."""
+    codec = make_codec()
+    consumer = Consumer(
+        bootstrap, f"chaos-{time.time_ns()}", [topic], overrides={"enable.auto.commit": False}
+    )
+    answers: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    quiet_until = None
+    try:
+        while time.monotonic() < deadline:
+            for message in consumer.poll_batch(1000, 0.5):
+                answer = codec.decode("Answer", message.value)
+                if answer["request_id"] in ids:
+                    answers.append(answer)
+                    seen.add(answer["request_id"])
+            if seen >= ids:
+                # A little longer, so that duplicates written after the last first answer show.
+                quiet_until = quiet_until or time.monotonic() + 3
+                if time.monotonic() > quiet_until:
+                    break
+    finally:
+        consumer.close()
+    return answers
+
+
+def _archived(archive: Path, ids: set[str]) -> float:
+    import pyarrow.parquet as pq
+
+    found: set[str] = set()
+    for path in archive.rglob("*.parquet"):
+        found |= set(pq.read_table(path, columns=["request_id"]).column(0).to_pylist())
+    return len(found & ids) / len(ids) if ids else 0.0
+
+
+def _score(
+    scenario: str,
+    fault: Fault,
+    sent: dict[str, float],
+    answers: list[dict[str, Any]],
+    broker_down: list[tuple[float, float]],
+    sla_ms: int,
+    archived: float,
+) -> ChaosResult:
+    counts = Counter(a["request_id"] for a in answers)
+    # Requests sent while Kafka was down (and a second either side) cannot be on time.
+    outage = [(a - 1, b + 1) for a, b in broker_down]
+    first = {a["request_id"]: a for a in reversed(answers)}
+    judged = [a for rid, a in first.items() if not any(lo <= sent[rid] <= hi for lo, hi in outage)]
+    met = sum(a["latency_us"] <= sla_ms * 1000 and not a["late"] for a in judged)
+    repeated = [rid for rid, c in counts.items() if c > 1][:5]
+    return ChaosResult(
+        scenario=scenario,
+        fault=fault.name,
+        sent=len(sent),
+        answered=len(counts),
+        exactly_once=sum(1 for c in counts.values() if c == 1),
+        lost=len(sent) - len(counts),
+        duplicated=sum(1 for c in counts.values() if c > 1),
+        sla_met=met / len(judged) if judged else 0.0,
+        late=sum(a["late"] for a in first.values()),
+        archived=archived,
+        reasons=dict(Counter(a["reason"] for a in first.values())),
+        repeats={rid: [_told(a) for a in answers if a["request_id"] == rid] for rid in repeated},
+    )
+
+
+def _told(answer: dict[str, Any]) -> str:
+    return f"{answer['reason']}{' (late)' if answer['late'] else ''}"

@@ -1,0 +1,312 @@
+"""A real Apache Kafka broker (KRaft, single node) run on the machine's JDK, no Docker.
+
+`EmbeddedBroker` formats storage, starts `kafka.Kafka` on loopback, waits until it answers
+metadata requests and stops it with SIGTERM, then SIGKILL after a timeout. Its state
+(pid, ports) lives in `<data-dir>/broker.json`, so `rdv broker stop` and `status` in another
+process find it, and a persistent data dir keeps messages across restarts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from types import TracebackType
+
+from pydantic import SecretStr
+
+from rdv.errors import BrokerError
+from rdv.kafka.local_broker import (
+    STATE_FILE,
+    BrokerState,
+    default_data_dir,
+    pid_is_broker,
+    read_state,
+    running_state,
+)
+from rdv.kafka.settings import KafkaSettings
+from rdv.paths import kafka_pom_dir
+from rdv_tools.broker.jars import ensure_jars, pinned_kafka_version
+from rdv_tools.broker.properties import BROKER_USER, new_cluster_id, server_properties
+
+_PR_SET_PDEATHSIG = 1
+
+
+def listening_port(preferred: int | None = None) -> int:
+    """A port for a broker to listen on: `preferred` if free, else a free one below the
+    kernel's ephemeral range. Kernel-picked ports come from that range, and while a broker
+    is down its clients' reconnects can take its port there (a connect to a closed local
+    port may bind to that very port), so a restart would have to move."""
+    if preferred and free_port(preferred) == preferred:
+        return preferred
+    low, _ = _ephemeral_range()
+    rng = random.Random()
+    for _ in range(200):
+        candidate = rng.randrange(max(1024, low - 12000), low)
+        if free_port(candidate) == candidate:
+            return candidate
+    return free_port()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def free_port(preferred: int | None = None) -> int:
+    """`preferred` if nothing listens there, else a port the kernel picks."""
+    for candidate in ([preferred] if preferred else []) + [0]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As the JVM does: a port whose last connections linger in TIME_WAIT is free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise BrokerError("no free TCP port on 127.0.0.1")
+
+
+def _die_with_parent() -> None:
+    # Linux only: the kernel sends SIGTERM to the broker when the process that owns it dies,
+    # so a crashed test run leaves no orphan JVM behind.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _java() -> str:
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise BrokerError("no Java runtime found: install a JDK 17+ or set JAVA_HOME")
+    return java
+
+
+class EmbeddedBroker:
+    """One broker process. `owned=True` ties its life to this Python process."""
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        port: int | None = None,
+        owned: bool = False,
+        heap: str = "768m",
+        ephemeral: bool = False,
+        sasl_users: Mapping[str, str] | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir) if data_dir else default_data_dir()
+        self.requested_port = port
+        self.owned = owned
+        self.heap = heap
+        self.ephemeral = ephemeral
+        # SASL/PLAIN users (name -> password) for a SASL_PLAINTEXT client listener; the broker's
+        # own user is added with a random password.
+        self.sasl_users = (
+            {BROKER_USER: secrets.token_urlsafe(16), **sasl_users} if sasl_users else None
+        )
+        self.state: BrokerState | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def throwaway(cls, sasl_users: Mapping[str, str] | None = None) -> EmbeddedBroker:
+        """A broker on a fresh temporary dir and free port, deleted when stopped (tests)."""
+        return cls(
+            Path(tempfile.mkdtemp(prefix="rdv-kafka-")),
+            owned=True,
+            ephemeral=True,
+            sasl_users=sasl_users,
+        )
+
+    @property
+    def bootstrap(self) -> str:
+        if self.state is None:
+            raise BrokerError("the broker is not running")
+        return self.state.bootstrap
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "logs" / "server.log"
+
+    def _format_storage(self, libs: Path, java: str, properties: Path) -> None:
+        if (self.data_dir / "kafka-logs" / "meta.properties").exists():
+            return
+        cmd = [
+            java,
+            "-cp",
+            f"{libs}/*",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            new_cluster_id(),
+            "-c",
+            str(properties),
+            "--ignore-formatted",
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise BrokerError(f"formatting Kafka storage failed: {result.stderr.strip()[-500:]}")
+
+    def _choose_ports(self) -> tuple[int, int]:
+        previous = read_state(self.data_dir)
+        if self.requested_port:
+            port = self.requested_port
+            if free_port(port) != port:
+                raise BrokerError(f"port {port} is in use: choose another with --port")
+        else:
+            # Kafka's customary port for the long-lived broker, so kcat and friends find it.
+            customary = 9092 if self.data_dir == default_data_dir() else None
+            port = listening_port(previous.port if previous else customary)
+        controller = listening_port(previous.controller_port if previous else None)
+        if controller == port:
+            controller = listening_port()
+        return port, controller
+
+    def start(self, timeout: float = 60.0, wait: bool = True) -> EmbeddedBroker:
+        """Start the JVM; with `wait`, return once it answers (else at once)."""
+        if self.owned and threading.current_thread() is not threading.main_thread():
+            # PR_SET_PDEATHSIG fires when the *thread* that started the broker ends, so an
+            # owned broker started from a short-lived thread would be killed right away.
+            raise BrokerError("an owned broker must be started from the main thread")
+        running = running_state(self.data_dir)
+        if running:
+            raise BrokerError(
+                f"a broker already runs from {self.data_dir} on {running.bootstrap} "
+                f"(pid {running.pid}): stop it first with `rdv broker stop`"
+            )
+        libs = ensure_jars()
+        java = _java()
+        port, controller_port = self._choose_ports()
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        properties = self.data_dir / "server.properties"
+        log_dirs = self.data_dir / "kafka-logs"
+        # The file may hold SASL passwords: readable by this user only.
+        properties.touch(mode=0o600)
+        properties.write_text(server_properties(port, controller_port, log_dirs, self.sasl_users))
+        self._format_storage(libs, java, properties)
+        cmd = [
+            java,
+            f"-Xmx{self.heap}",
+            "-Xms128m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dkafka.logs.dir={self.data_dir / 'logs'}",
+            f"-Dlog4j2.configurationFile={kafka_pom_dir() / 'log4j2.properties'}",
+            "-cp",
+            f"{libs}/*",
+            "kafka.Kafka",
+            str(properties),
+        ]
+        with open(self.data_dir / "logs" / "stdout.log", "ab") as out:
+            self._process = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                # Only prctl runs between fork and exec: no lock a thread could hold is taken.
+                preexec_fn=_die_with_parent if self.owned else None,  # noqa: PLW1509
+            )
+        self.state = BrokerState(
+            self._process.pid, port, controller_port, pinned_kafka_version(), time.time()
+        )
+        (self.data_dir / STATE_FILE).write_text(json.dumps(asdict(self.state)))
+        if wait:
+            self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        from rdv.kafka.admin import cluster_ready
+
+        assert self.state is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            # Our own child is asked directly: until it execs java, /proc shows python.
+            exited = self._process.poll() is not None if self._process else False
+            if exited:
+                self.stop()
+                raise BrokerError(
+                    f"the broker exited during start-up; see {self.log_file}:\n" + self._log_tail()
+                )
+            if cluster_ready(self.state.bootstrap, timeout=1.0, settings=self._own_client()):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise BrokerError(f"the broker was not ready within {timeout:.0f} s; see {self.log_file}")
+
+    def _own_client(self) -> KafkaSettings | None:
+        """Client settings as the broker's own user, when the listener wants SASL."""
+        if not self.sasl_users:
+            return None
+        return KafkaSettings(
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="PLAIN",
+            sasl_username=BROKER_USER,
+            sasl_password=SecretStr(self.sasl_users[BROKER_USER]),
+        )
+
+    def _log_tail(self, lines: int = 15) -> str:
+        for path in (self.log_file, self.data_dir / "logs" / "stdout.log"):
+            if path.exists() and path.stat().st_size:
+                return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return "(no log output)"
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the broker of this data dir. True if one was running."""
+        state = self.state or running_state(self.data_dir)
+        stopped = False
+        if state and pid_is_broker(state.pid):
+            stopped = True
+            _signal(state.pid, signal.SIGTERM)
+            if not self._wait_exit(state.pid, timeout):
+                _signal(state.pid, signal.SIGKILL)
+                self._wait_exit(state.pid, 10.0)
+        self.state = None
+        self._process = None
+        # broker.json stays (its pid is dead now): the next start reuses the same ports, so
+        # clients configured with this bootstrap keep working across restarts.
+        if self.ephemeral:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+        return stopped
+
+    def _wait_exit(self, pid: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                return True
+            if self._process is None and not pid_is_broker(pid):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start() if self.state is None else self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)

@@ -1,0 +1,3 @@
+from rdv_tools.cli.main import main
+
+main()

@@ -1,0 +1,116 @@
+"""The tables of `rdv bench e2e` and `rdv bench soak`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from rdv_tools.bench.e2e import E2EResult
+
+
+def e2e_table(result: E2EResult) -> Table:
+    floor = result.floor.three_hop
+    table = Table(
+        title=f"end to end, {result.label}, SLA {result.sla_ms} ms (floor: Kafka three-hop "
+        f"p50 {floor.p50_ms:.2f} ms, p99 {floor.p99_ms:.2f} ms)"
+    )
+    for column in (
+        "rate/s",
+        "sent",
+        "answered",
+        "answers/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "decided p99 ms",
+        "in SLA at client",
+        "p50 x floor",
+        "p99 x floor",
+        "reasons",
+    ):
+        table.add_column(column, justify="left" if column == "reasons" else "right")
+    for r in result.rates:
+        lat = r.latency
+        table.add_row(
+            f"{r.rate:g}",
+            str(r.sent),
+            str(r.answered),
+            f"{r.answers_per_s:.0f}",
+            f"{lat.p50_ms:.1f}" if lat else "-",
+            f"{lat.p99_ms:.1f}" if lat else "-",
+            f"{lat.p999_ms:.1f}" if lat else "-",
+            f"{r.decided.p99_ms:.1f}" if r.decided else "-",
+            f"{r.sla_met:.1%}",
+            f"{lat.p50_ms / floor.p50_ms:.1f}" if lat else "-",
+            f"{lat.p99_ms / floor.p99_ms:.1f}" if lat else "-",
+            ", ".join(f"{k} {v}" for k, v in sorted(r.reasons.items())),
+        )
+    return table
+
+
+def cpu_table(result: E2EResult) -> Table:
+    """CPU µs per request per process at each rate, and the idle stack's share of a core."""
+    names = sorted({n for r in result.rates for n in r.cpu_us} | set(result.idle))
+    names = [n for n in names if n != "total"] + ["total"]
+    table = Table(title="CPU per request from /proc (µs), and idle share of one core")
+    table.add_column("rate/s", justify="right")
+    for name in names:
+        table.add_column(name, justify="right")
+    if result.idle:
+        table.add_row("idle", *(f"{result.idle.get(n, 0.0):.1%}" for n in names))
+    for r in result.rates:
+        table.add_row(
+            f"{r.rate:g}", *(f"{r.cpu_us[n]:,.0f}" if n in r.cpu_us else "-" for n in names)
+        )
+    return table
+
+
+def overload_table(result: E2EResult) -> Table:
+    """The overload run: twice the saturation rate, then half of it."""
+    o = result.overload
+    assert o is not None
+    table = Table(
+        title=f"overload: twice the saturation rate ({o.saturation:g}/s), then half of it"
+    )
+    for column in ("phase", "rate/s", "sent", "answered", "p50 ms", "p99 ms", "in SLA", "reasons"):
+        table.add_column(column, justify="left" if column in ("phase", "reasons") else "right")
+    for name, r in (("overload", o.load), ("recovery", o.recovery)):
+        lat = r.latency
+        table.add_row(
+            name,
+            f"{r.rate:g}",
+            str(r.sent),
+            str(r.answered),
+            f"{lat.p50_ms:.1f}" if lat else "-",
+            f"{lat.p99_ms:.1f}" if lat else "-",
+            f"{r.sla_met:.1%}",
+            ", ".join(f"{k} {v}" for k, v in sorted(r.reasons.items())),
+        )
+    back = o.recovered_after_s
+    table.caption = "99% of each second's answers inside the SLA again " + (
+        f"{back:.0f} s after the load dropped" if back is not None else "never: unanswered"
+    )
+    return table
+
+
+def soak_table(samples: list[Any], services: list[str]) -> Table:
+    table = Table(title="soak: one row per window")
+    for column in ("minute", "sent", "answered", "p50 ms", "p99 ms", "decided p99 ms", *services):
+        table.add_column(
+            column
+            if column in ("minute", "sent", "answered") or "ms" in column
+            else f"{column} MB",
+            justify="right",
+        )
+    for s in samples:
+        table.add_row(
+            f"{s.minute:.1f}",
+            str(s.sent),
+            str(s.answered),
+            f"{s.p50_ms:.1f}" if s.p50_ms is not None else "-",
+            f"{s.p99_ms:.1f}" if s.p99_ms is not None else "-",
+            f"{s.decided_p99_ms:.1f}" if s.decided_p99_ms is not None else "-",
+            *(f"{s.rss_mb[n]:.0f}" if n in s.rss_mb else "-" for n in services),
+        )
+    return table

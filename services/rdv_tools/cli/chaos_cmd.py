@@ -1,0 +1,78 @@
+"""`rdv bench chaos`: faults under steady load, one at a time and combined."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from rdv.errors import ConfigError
+from rdv_tools.cli.bench_cmd import machine
+from rdv_tools.cli.common import FiguresOption, console, out
+
+# "combined" strikes several at once: the challenger and the decoy killed, the rendezvous
+# killed, the champion stopped (a straggler); all repaired together.
+COMBINED = ["worker", "decoy", "rendezvous", "straggler"]
+DEFAULT = "worker,champion,decoy,rendezvous,straggler,slow,broker,broker-long,rebalance,combined"
+
+
+def chaos(
+    scenarios: Annotated[str, typer.Option(help="Faults to run, comma-separated.")] = DEFAULT,
+    rate: Annotated[float, typer.Option(min=1, help="Requests per second.")] = 50.0,
+    seconds: Annotated[
+        float, typer.Option(min=6, help="Seconds of traffic per scenario; fault at 1/3.")
+    ] = 15.0,
+    sla_ms: Annotated[int, typer.Option(min=10, help="SLA of the rollout config.")] = 50,
+    json_file: FiguresOption = None,
+) -> None:
+    """Each scenario runs on a fresh embedded broker and stack: requests sent, answered,
+    exactly once, lost, duplicated, inside the SLA (outside Kafka's downtime), archived."""
+    from rdv_tools.bench.chaos import FAULTS, combined, run_scenario
+
+    names = [n.strip() for n in scenarios.split(",") if n.strip()]
+    unknown = [n for n in names if n not in FAULTS and n != "combined"]
+    if unknown or not names:
+        known = ", ".join([*FAULTS, "combined"])
+        raise ConfigError(f"unknown scenario {', '.join(unknown) or '(none)'}; known: {known}")
+    results = []
+    with console.status("starting") as status:
+        for name in names:
+            fault = combined(COMBINED) if name == "combined" else FAULTS[name]
+            results.append(run_scenario(name, fault, rate, seconds, sla_ms, status.update))
+            console.print(f"{name}: done")
+    table = Table(title=f"chaos at {rate:g} requests/s, {seconds:g} s each, SLA {sla_ms} ms")
+    for column in (
+        "scenario",
+        "fault",
+        "sent",
+        "answered",
+        "exactly once",
+        "lost",
+        "duplicated",
+        "SLA met",
+        "late",
+        "archived",
+    ):
+        table.add_column(column, justify="left" if column in ("scenario", "fault") else "right")
+    for r in results:
+        table.add_row(
+            r.scenario,
+            r.fault,
+            str(r.sent),
+            str(r.answered),
+            str(r.exactly_once),
+            str(r.lost),
+            str(r.duplicated),
+            f"{r.sla_met:.1%}",
+            str(r.late),
+            f"{r.archived:.1%}",
+        )
+    out.print(table)
+    if json_file:
+        figures = {"benchmark": "chaos", "machine": machine(), "rate": rate, "seconds": seconds}
+        figures["scenarios"] = [r.as_dict() for r in results]
+        json_file.write_text(json.dumps(figures, indent=2))
+    if any(r.lost or r.duplicated for r in results):
+        raise typer.Exit(1)

@@ -1,0 +1,69 @@
+"""Entry point of `rdv`. Errors the user can fix print one line, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from rdv.errors import RendezvousError
+from rdv_tools.cli import (
+    bench_cmd,
+    broker_cmd,
+    chaos_cmd,
+    peer_cmd,
+    rollout_cmd,
+    soak_cmd,
+    topics_cmd,
+    up_cmd,
+)
+from rdv_tools.cli.common import console
+from rdv_tools.cli.messages_cmd import consume, predict, produce
+from rdv_tools.cli.services_cmd import decoy, rendezvous, worker
+from rdv_tools.cli.training_cmd import data_app, feedback_app, models_app, score_batch, train
+
+app = typer.Typer(
+    name="rdv",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Rendezvous: serve machine-learning models on Kafka with the rendezvous architecture.",
+)
+app.add_typer(broker_cmd.app, name="broker")
+app.add_typer(topics_cmd.app, name="topics")
+bench_cmd.app.command()(chaos_cmd.chaos)
+bench_cmd.app.command()(peer_cmd.peer)
+bench_cmd.app.command()(soak_cmd.soak)
+bench_cmd.app.command()(soak_cmd.plot)
+app.add_typer(bench_cmd.app, name="bench")
+app.add_typer(rollout_cmd.app, name="rollout")
+app.add_typer(data_app, name="data")
+app.add_typer(models_app, name="models")
+app.add_typer(feedback_app, name="feedback")
+app.command()(produce)
+app.command()(consume)
+app.command()(predict)
+app.command()(up_cmd.up)
+app.command("demo", help="The same as `rdv up`.")(up_cmd.up)
+app.command()(up_cmd.down)
+app.command()(up_cmd.status)
+app.command()(up_cmd.logs)
+app.command()(worker)
+app.command()(decoy)
+app.command()(rendezvous)
+app.command()(train)
+app.command("score-batch")(score_batch)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # librdkafka warns about every transient retry while a broker starts (coordinator load in
+    # progress, ...); errors still show.
+    logging.getLogger("rdv.kafka.librdkafka").setLevel(logging.ERROR)
+    try:
+        app()
+    except RendezvousError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,147 @@
+"""Running a whole stack as local processes: for the benchmark now, for `rdv up` later."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdv.kafka import TopicSpec, create_topics
+from rdv.rendezvous.config import RolloutConfig, Tier
+from rdv.topics import architecture_topics
+from rdv_tools.demo.examples import login_bot_logistic, login_bot_tree
+
+ROLES = {
+    "login-bot@2": "champion",
+    "login-bot@3": "challenger",
+    "login-bot@1": "canary",
+    "fast@1": "fallback",
+}
+
+
+def example_models(directory: Path) -> dict[str, Path]:
+    """The four example models of the demo, written once into `directory`."""
+    paths = {
+        "login-bot@2": directory / "login-bot@2",
+        "login-bot@3": directory / "login-bot@3",
+        "login-bot@1": directory / "login-bot@1",
+        "fast@1": directory / "fast@1",
+    }
+    if not (paths["login-bot@2"] / "manifest.json").exists():
+        login_bot_logistic(paths["login-bot@2"], "2")
+        login_bot_logistic(paths["login-bot@3"], "3", slope=1.2)
+        login_bot_tree(paths["login-bot@1"], "1")
+        login_bot_tree(paths["fast@1"], "1", name="fast")
+    return paths
+
+
+def example_config(sla_ms: int = 50) -> RolloutConfig:
+    return RolloutConfig(
+        champion="login-bot@2",
+        challengers=("login-bot@3",),
+        canary="login-bot@1",
+        fallback="fast@1",
+        shadow=("login-bot@3",),
+        sla_ms=sla_ms,
+        grace_ms=200,
+        schedule=(
+            Tier("preferred", 0),
+            Tier("champion", int(sla_ms * 0.4)),
+            Tier("fallback", int(sla_ms * 0.7)),
+        ),
+    )
+
+
+@dataclass
+class LocalStack:
+    """Topics with a private suffix (or the standard names), and service processes."""
+
+    bootstrap: str
+    workdir: Path
+    partitions: int = 6
+    private: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    suffix: str = ""
+    topics: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)  # name -> rdv arguments
+
+    def create_topics(self) -> None:
+        self.suffix = f"-{uuid.uuid4().hex[:8]}" if self.private else ""
+        specs = architecture_topics(self.partitions)
+        self.topics = {s.name: s.name + self.suffix for s in specs}
+        create_topics(
+            self.bootstrap, [TopicSpec(self.topics[s.name], s.partitions, s.config) for s in specs]
+        )
+
+    @property
+    def env(self) -> dict[str, str]:
+        t = self.topics
+        env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
+        for prefix in ("RDV_WORKER_", "RDV_RENDEZVOUS_", "RDV_DECOY_"):
+            env[f"{prefix}REQUESTS_TOPIC"] = t["requests"]
+        env.update(
+            {
+                "RDV_WORKER_RESULTS_TOPIC": t["results"],
+                "RDV_WORKER_DEAD_LETTERS_TOPIC": t["dead-letters"],
+                "RDV_RENDEZVOUS_RESULTS_TOPIC": t["results"],
+                "RDV_RENDEZVOUS_FEEDBACK_TOPIC": t["feedback"],
+                "RDV_RENDEZVOUS_ANSWERS_TOPIC": t["answers"],
+                "RDV_RENDEZVOUS_LOG_TOPIC": t["rendezvous.log"],
+                "RDV_RENDEZVOUS_CONFIG_TOPIC": t["rendezvous.config"],
+                "RDV_RENDEZVOUS_STATE_TOPIC": t["rendezvous.state"],
+                "RDV_RENDEZVOUS_DEAD_LETTERS_TOPIC": t["dead-letters"],
+            }
+        )
+        if self.private:
+            env["RDV_RENDEZVOUS_GROUP_ID"] = f"rdv-rendezvous{self.suffix}"
+            env["RDV_DECOY_GROUP_ID"] = f"rdv-decoy{self.suffix}"
+        env.update(self.extra_env)
+        return env
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        logs = self.workdir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        with open(logs / f"{name}.log", "ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "rdv_tools.cli", *args],
+                env={**os.environ, **self.env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        self.processes[name] = process
+        self.commands[name] = list(args)
+        return process
+
+    def restart(self, name: str, *extra: str) -> subprocess.Popen[bytes]:
+        """SIGKILL `name` if it runs, then start it again with its arguments plus `extra`."""
+        process = self.processes[name]
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        command = self.commands[name]
+        process = self.start(name, *command, *extra)
+        self.commands[name] = command  # `extra` is for this run only
+        return process
+
+    def start_workers(self, models: dict[str, Path]) -> None:
+        for model, path in models.items():
+            args = ["worker", "--model", str(path), "--role", ROLES.get(model, "challenger")]
+            if self.private:
+                args += ["--group", f"rdv-worker-{model}{self.suffix}"]
+            self.start(model, *args)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)

@@ -1,0 +1,80 @@
+"""What `rdv up` runs: the services of the stack, their commands and metrics ports."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rdv.errors import ConfigError
+from rdv_tools.demo.stack import ROLES
+from rdv_tools.up.supervisor import ServiceSpec
+
+# Metrics port of each service: the base port plus this offset. Fixed, so that dashboards and
+# scrape configs written once keep working.
+PORT_OFFSETS = {
+    "rendezvous": 0,
+    "champion": 1,
+    "challenger": 2,
+    "canary": 3,
+    "fallback": 4,
+    "decoy": 5,
+}
+
+
+class UpSettings(BaseSettings):
+    """`rdv up` settings. Environment: RDV_UP_*."""
+
+    model_config = SettingsConfigDict(env_prefix="RDV_UP_", frozen=True, extra="ignore")
+
+    metrics_port_base: int = Field(9400, ge=1024, le=65000)
+    prometheus_port: int = Field(9090, ge=1024, le=65535)
+    sla_ms: int = Field(50, ge=10)
+    rate: float = Field(40.0, gt=0, le=5000)  # requests/s the story sends
+
+
+def metrics_ports(base: int) -> dict[str, int]:
+    return {service: base + offset for service, offset in PORT_OFFSETS.items()}
+
+
+def service_specs(models: dict[str, Path], home: Path, base_port: int) -> list[ServiceSpec]:
+    """One worker per model (named by model id, annotated with its role), the decoy and the
+    rendezvous, each as `python -m rdv_tools.cli ...` with its metrics port."""
+    rdv = [sys.executable, "-m", "rdv_tools.cli"]
+    ports = metrics_ports(base_port)
+    specs = []
+    for model, artifact in models.items():
+        role = ROLES[model]
+        command = [*rdv, "worker", "--model", str(artifact), "--role", role]
+        specs.append(
+            ServiceSpec(model, [*command, "--metrics-port", str(ports[role])], role, ports[role])
+        )
+    archive = str(home / "archive")
+    specs.append(
+        ServiceSpec(
+            "decoy",
+            [*rdv, "decoy", "--archive", archive, "--metrics-port", str(ports["decoy"])],
+            "decoy",
+            ports["decoy"],
+        )
+    )
+    port = ports["rendezvous"]
+    specs.append(
+        ServiceSpec(
+            "rendezvous", [*rdv, "rendezvous", "--metrics-port", str(port)], "rendezvous", port
+        )
+    )
+    return specs
+
+
+def check_ports_free(ports: list[int]) -> None:
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                raise ConfigError(
+                    f"port {port} is in use (another `rdv up`? see `rdv status`); "
+                    "set RDV_UP_METRICS_PORT_BASE or RDV_UP_PROMETHEUS_PORT to free ports"
+                )

@@ -1,0 +1,32 @@
+"""How `rdv bench chaos` counts what a user checks: answered, exactly once, lost, duplicated,
+and the SLA outside Kafka's downtime."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rdv_tools.bench.chaos import Fault, _score
+
+FAULT = Fault("test", lambda stack: None)
+
+
+def answer(rid: str, reason: str = "preferred", late: bool = False, ms: int = 10) -> dict[str, Any]:
+    return {"request_id": rid, "reason": reason, "late": late, "latency_us": ms * 1000}
+
+
+def test_lost_and_repeated_requests_are_counted_and_the_repeats_shown() -> None:
+    sent = {"a": 1.0, "b": 2.0, "c": 3.0}
+    answers = [answer("a"), answer("b", "fallback"), answer("b", "late", late=True)]
+    result = _score("s", FAULT, sent, answers, [], 50, 1.0)
+    assert (result.sent, result.answered, result.exactly_once) == (3, 2, 1)
+    assert (result.lost, result.duplicated) == (1, 1)
+    assert result.repeats == {"b": ["fallback", "late (late)"]}
+    assert result.reasons == {"preferred": 1, "fallback": 1}  # the first answer of each
+
+
+def test_requests_sent_while_kafka_was_down_are_left_out_of_the_sla_share() -> None:
+    sent = {"before": 100.0, "during": 105.0, "after": 120.0}
+    answers = [answer("before"), answer("during", ms=9000, late=True), answer("after", ms=80)]
+    result = _score("s", FAULT, sent, answers, [(104.0, 110.0)], 50, 1.0)
+    assert result.sla_met == 0.5  # "before" inside, "after" outside; "during" not judged
+    assert result.late == 1

@@ -1,0 +1,80 @@
+"""The supervisor behind `rdv up`, on plain processes: restarts with backoff, holds, stops."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rdv_tools.up.supervisor import ServiceSpec, Supervisor
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+CRASHER = [sys.executable, "-c", "import sys; print('crashing'); sys.exit(3)"]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_crashed_service_is_restarted_with_growing_backoff(tmp_path: Path) -> None:
+    supervisor = Supervisor(
+        tmp_path, {}, [ServiceSpec("crasher", CRASHER), ServiceSpec("steady", SLEEPER)]
+    ).start()
+    try:
+        wait_for(lambda: supervisor.services["crasher"].restarts >= 2, timeout=20)
+        crasher = supervisor.services["crasher"]
+        assert crasher.last_exit == 3
+        assert crasher.backoff_s >= 4  # 1 s, then 2 s, doubling
+        assert supervisor.services["steady"].restarts == 0
+        log = (tmp_path / "logs" / "crasher.log").read_text()
+        assert log.count("crashing") >= 2 and log.count("starting") >= 3
+    finally:
+        supervisor.stop()
+
+
+def test_a_held_service_stays_down_until_released(tmp_path: Path) -> None:
+    state = tmp_path / "stack.json"
+    supervisor = Supervisor(
+        tmp_path, {}, [ServiceSpec("model", SLEEPER, "champion", 9401)], state_file=state
+    ).start()
+    try:
+        first = supervisor.services["model"].process
+        assert first is not None
+        supervisor.kill("model", hold=True)
+        time.sleep(1.5)  # longer than the first backoff
+        assert not supervisor.running("model")
+        assert json.loads(state.read_text())["services"]["model"]["state"] == "held"
+        supervisor.release("model")
+        assert supervisor.running("model")
+        assert supervisor.services["model"].process is not first
+        snapshot = json.loads(state.read_text())["services"]["model"]
+        assert snapshot["state"] == "running" and snapshot["restarts"] == 1
+        assert snapshot["role"] == "champion" and snapshot["metrics_port"] == 9401
+    finally:
+        supervisor.stop()
+    assert not state.exists()
+
+
+def test_stop_ends_every_process(tmp_path: Path) -> None:
+    supervisor = Supervisor(
+        tmp_path, {}, [ServiceSpec("a", SLEEPER), ServiceSpec("b", SLEEPER)]
+    ).start()
+    processes = [s.process for s in supervisor.services.values()]
+    supervisor.stop()
+    assert all(p is not None and p.poll() is not None for p in processes)
+    time.sleep(1.5)  # the watcher is gone: nothing comes back
+    assert not any(supervisor.running(name) for name in ("a", "b"))
+
+
+def test_environment_reaches_the_service(tmp_path: Path) -> None:
+    printer = [sys.executable, "-c", "import os; print(os.environ['RDV_PROBE'])"]
+    supervisor = Supervisor(tmp_path, {"RDV_PROBE": "hello"}, [ServiceSpec("p", printer)]).start()
+    try:
+        wait_for(lambda: "hello" in (tmp_path / "logs" / "p.log").read_text())
+    finally:
+        supervisor.stop()
