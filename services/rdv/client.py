@@ -25,7 +25,7 @@ from rdv.codec.json_input import split_features
 from rdv.errors import DecodeError, RendezvousError
 from rdv.kafka import KafkaSettings, Outgoing, Producer
 from rdv.kafka.reader import TopicTail
-from rdv.requests import new_request
+from rdv.protocol import new_request
 from rdv.settings import make_codec, resolve_bootstrap
 from rdv.topics import ANSWERS, REQUESTS
 
@@ -112,8 +112,8 @@ class RendezvousClient(ReplyReader):
     def __init__(
         self,
         bootstrap: str | None = None,
-        requests_topic: str = REQUESTS,
-        answers_topic: str = ANSWERS,
+        requests_topic: str = REQUESTS.name,
+        answers_topic: str = ANSWERS.name,
         codec: Codec | None = None,
         kafka: KafkaSettings | None = None,
     ) -> None:

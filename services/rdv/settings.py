@@ -12,7 +12,7 @@ from rdv.kafka.local_broker import default_data_dir, running_state
 from rdv.topics import DEFAULT_PARTITIONS
 
 
-class RendezvousSettings(BaseSettings):
+class SharedSettings(BaseSettings):
     """Settings every service shares. Environment: RDV_* (e.g. RDV_SCHEMA_REGISTRY_URL)."""
 
     model_config = SettingsConfigDict(env_prefix="RDV_", frozen=True, extra="ignore")
@@ -37,9 +37,9 @@ def resolve_bootstrap(explicit: str | None = None) -> str:
     )
 
 
-def make_codec(settings: RendezvousSettings | None = None) -> Codec:
+def make_codec(settings: SharedSettings | None = None) -> Codec:
     """The codec, writing Confluent framing when a schema registry is configured."""
-    settings = settings or RendezvousSettings()
+    settings = settings or SharedSettings()
     if settings.schema_registry_url:
         from rdv.kafka.schema_registry import ConfluentSchemaRegistry
 

@@ -1,17 +1,42 @@
-"""The topics of the architecture, with their partition counts and cleanup policies."""
+"""The topics of the architecture: each one's default name bound to the schema of its values,
+with their partition counts and cleanup policies. Services encode and decode by the topic they
+read or write (`codec.decode(RESULTS.schema, ...)`), never by a schema name typed again."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rdv.kafka import TopicSpec
 
-REQUESTS = "requests"
-RESULTS = "results"
-ANSWERS = "answers"
-RENDEZVOUS_LOG = "rendezvous.log"
-RENDEZVOUS_CONFIG = "rendezvous.config"
-RENDEZVOUS_STATE = "rendezvous.state"
-FEEDBACK = "feedback"
-DEAD_LETTERS = "dead-letters"
+
+@dataclass(frozen=True)
+class Topic:
+    name: str  # the default; every service takes another from its settings
+    schema: str  # the Avro record of its values, in schemas/
+
+    def __str__(self) -> str:
+        return self.name
+
+
+REQUESTS = Topic("requests", "Request")
+RESULTS = Topic("results", "Score")
+ANSWERS = Topic("answers", "Answer")
+RENDEZVOUS_LOG = Topic("rendezvous.log", "Record")
+RENDEZVOUS_CONFIG = Topic("rendezvous.config", "RolloutConfig")
+# The rendezvous's changelog holds its answers, with the entry's status in a header.
+RENDEZVOUS_STATE = Topic("rendezvous.state", "Answer")
+FEEDBACK = Topic("feedback", "Feedback")
+DEAD_LETTERS = Topic("dead-letters", "DeadLetter")
+ALL = (
+    REQUESTS,
+    RESULTS,
+    ANSWERS,
+    RENDEZVOUS_LOG,
+    RENDEZVOUS_CONFIG,
+    RENDEZVOUS_STATE,
+    FEEDBACK,
+    DEAD_LETTERS,
+)
 
 DEFAULT_PARTITIONS = 6
 
@@ -21,13 +46,13 @@ def architecture_topics(partitions: int = DEFAULT_PARTITIONS) -> list[TopicSpec]
     partition i of both must land on the same rendezvous instance; the keyed topics follow it
     so that one entity's messages stay together everywhere."""
     keyed = [REQUESTS, RESULTS, ANSWERS, RENDEZVOUS_LOG, FEEDBACK, DEAD_LETTERS]
-    specs = [TopicSpec(name, partitions) for name in keyed]
+    specs = [TopicSpec(topic.name, partitions) for topic in keyed]
     # The config is a log of versions under one key: compaction keeps the newest forever,
     # one partition keeps every reader's view of the versions in order, and the compaction
     # lag keeps 30 days of older versions as the rollout history.
     specs.append(
         TopicSpec(
-            RENDEZVOUS_CONFIG,
+            RENDEZVOUS_CONFIG.name,
             1,
             {"cleanup.policy": "compact", "min.compaction.lag.ms": str(30 * 86_400_000)},
         )
@@ -37,19 +62,11 @@ def architecture_topics(partitions: int = DEFAULT_PARTITIONS) -> list[TopicSpec]
     # compacted, since every entry is deleted once its request can no longer come back.
     specs.append(
         TopicSpec(
-            RENDEZVOUS_STATE, partitions, {"cleanup.policy": "compact", "segment.ms": "600000"}
+            RENDEZVOUS_STATE.name, partitions, {"cleanup.policy": "compact", "segment.ms": "600000"}
         )
     )
     return specs
 
 
-# The schema of the values on each topic, for tools that read any of them.
-SCHEMA_OF = {
-    REQUESTS: "Request",
-    RESULTS: "Score",
-    ANSWERS: "Answer",
-    RENDEZVOUS_LOG: "Record",
-    RENDEZVOUS_CONFIG: "RolloutConfig",
-    FEEDBACK: "Feedback",
-    DEAD_LETTERS: "DeadLetter",
-}
+# The schema of the values on each topic by its default name, for tools that read any of them.
+SCHEMA_OF = {topic.name: topic.schema for topic in ALL}

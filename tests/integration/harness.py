@@ -15,7 +15,7 @@ from typing import Any
 
 from rdv.codec import Codec
 from rdv.kafka import Consumer, Message, Outgoing, Producer
-from rdv.requests import new_request
+from rdv.protocol import new_request
 
 CODEC = Codec()
 

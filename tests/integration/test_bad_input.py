@@ -13,7 +13,7 @@ import pytest
 
 from rdv.errors import DecodeError
 from rdv.kafka import Outgoing, Producer
-from rdv.requests import new_request
+from rdv.protocol import new_request
 from tests.integration.harness import CODEC, read_until, services
 from tests.integration.stack import StackTopics
 from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up

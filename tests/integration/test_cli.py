@@ -131,7 +131,7 @@ def test_bench_floor_prints_figures_and_writes_json(kafka_bootstrap: str, tmp_pa
 def test_demo_trains_first_models_and_tells_the_story_on_a_fresh_home(tmp_path: Path) -> None:
     """What `make demo` runs: `rdv up` on an empty home trains the four first models on
     PySpark, starts everything, and tells the rollout story."""
-    from rdv.registry import Registry
+    from rdv.model.registry import Registry
     from rdv_tools.broker.embedded import free_port
     from tests.integration.harness import free_block
 

@@ -15,7 +15,7 @@ import pytest
 
 from rdv.client import AnswerTimeoutError, RendezvousClient
 from rdv.kafka import Outgoing, Producer, TopicSpec, create_topics
-from rdv.requests import new_request
+from rdv.protocol import new_request
 from rdv_tools.broker.embedded import free_port
 from tests.integration.harness import CODEC, read_until, services
 from tests.integration.stack import StackTopics

@@ -13,7 +13,7 @@ import yaml
 
 from rdv.kafka import Outgoing, Producer
 from rdv.model import load_artifact
-from rdv.requests import new_request
+from rdv.protocol import new_request
 from rdv.settings import make_codec
 from rdv.trainer.config import load_train_config
 from rdv.trainer.sources import export_feedback

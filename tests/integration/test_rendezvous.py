@@ -182,7 +182,7 @@ def test_with_the_champion_dead_the_fallback_answers_inside_the_sla(
 
 def _pace(stack: StackTopics, count: int, per_second: float) -> list[dict[str, Any]]:
     from rdv.kafka import Outgoing, Producer
-    from rdv.requests import new_request
+    from rdv.protocol import new_request
 
     producer, sent = Producer(stack.bootstrap), []
     for i in range(count):

@@ -24,8 +24,8 @@ def test_architecture_topics_are_created_once_with_their_policies(kafka_bootstra
     }
     counts = topic_partitions(kafka_bootstrap)
     assert counts["requests"] == counts["results"] == 4
-    assert counts[RENDEZVOUS_CONFIG] == 1
-    assert topic_config(kafka_bootstrap, RENDEZVOUS_CONFIG)["cleanup.policy"] == "compact"
+    assert counts[RENDEZVOUS_CONFIG.name] == 1
+    assert topic_config(kafka_bootstrap, RENDEZVOUS_CONFIG.name)["cleanup.policy"] == "compact"
     assert topic_config(kafka_bootstrap, "requests")["cleanup.policy"] == "delete"
     assert topic_config(kafka_bootstrap, "rendezvous.state")["cleanup.policy"] == "compact"
     assert counts["rendezvous.state"] == 4

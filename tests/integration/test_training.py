@@ -14,8 +14,8 @@ from rdv.decoy.archive import Archive, archive_row
 from rdv.errors import ConfigError
 from rdv.kafka import Message
 from rdv.model import Scorer
-from rdv.registry import Registry
-from rdv.requests import new_request
+from rdv.model.registry import Registry
+from rdv.protocol import new_request
 from rdv.trainer.config import TrainConfig, load_train_config
 from rdv.trainer.train import train
 from rdv_tools.demo.training_data import login_rows, write_csv

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rdv.kafka import Outgoing, Producer
-from rdv.requests import new_request
+from rdv.protocol import new_request
 from rdv_tools.broker.embedded import free_port
 from tests.integration.harness import CODEC, read_until, scores_of, send_requests, services
 from tests.integration.models import decision_tree, logistic

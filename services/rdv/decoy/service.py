@@ -14,6 +14,7 @@ from rdv.decoy.settings import DecoySettings
 from rdv.errors import DecodeError
 from rdv.kafka import Consumer, KafkaSettings, Message, TopicPartition
 from rdv.metrics import serve_metrics
+from rdv.topics import REQUESTS
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class Decoy:
     def _archive(self, msg: Message) -> None:
         arrived_us = time.time_ns() // 1000
         try:
-            record = self.codec.decode("Request", msg.value, msg.content_type)
+            record = self.codec.decode(REQUESTS.schema, msg.value, msg.content_type)
             error = None
         except DecodeError as exc:
             # Bad bytes are archived too: training needs the data exactly as models saw it.

@@ -17,7 +17,7 @@ class DecoySettings(BaseSettings):
     archive: Path
     instance: str = Field(default_factory=default_instance)
     group_id: str = "rdv-decoy"
-    requests_topic: str = REQUESTS
+    requests_topic: str = REQUESTS.name
     roll_rows: int = Field(100_000, ge=1)  # a file is written once it holds this many rows,
     roll_bytes: int = Field(64 * 1024 * 1024, ge=1)  # or this many bytes of raw requests,
     roll_seconds: float = Field(30.0, gt=0)  # or its first row is this old

@@ -2,7 +2,6 @@
 
 from rdv.kafka.admin import TopicSpec, cluster_ready, create_topics, topic_partitions
 from rdv.kafka.consumer import Consumer, ConsumerError
-from rdv.kafka.dead_letters import DEAD_LETTERS_TOPIC, dead_letter
 from rdv.kafka.envelopes import Message, Offset, Outgoing, TopicPartition
 from rdv.kafka.producer import DeliveryError, Producer
 from rdv.kafka.settings import KafkaSettings
@@ -10,7 +9,6 @@ from rdv.kafka.transactions import Transactions, open_producer
 from rdv.kafka.writers import AtLeastOnceWriter, TransactionalWriter, TransactionFailure
 
 __all__ = [
-    "DEAD_LETTERS_TOPIC",
     "AtLeastOnceWriter",
     "Consumer",
     "ConsumerError",
@@ -27,7 +25,6 @@ __all__ = [
     "Transactions",
     "cluster_ready",
     "create_topics",
-    "dead_letter",
     "open_producer",
     "topic_partitions",
 ]

@@ -14,7 +14,7 @@ from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.errors import RendezvousError
 from rdv.kafka.envelopes import Message, TopicPartition
-from rdv.kafka.patience import patiently
+from rdv.kafka.retry import GROUP_COMMIT, patiently, retry
 from rdv.kafka.settings import CONSUMER_LATENCY_DEFAULTS, KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -174,23 +174,31 @@ class Consumer:
         backoff. A lost membership (the session timed out while the broker was away) means
         the partitions go to a new member, which reads from the last committed offsets and
         redoes this work, so there is nothing left to commit here."""
-        pause = 0.2
-        for attempt in range(attempts):
+        tries = iter(range(attempts - 1))
+
+        def commit_or_let_go() -> None:
             try:
                 self._consumer.commit(asynchronous=False)
-                return
             except KafkaException as exc:
                 error = exc.args[0] if exc.args else None
-                if error is None:
+                if error is None or (
+                    error.code() not in _MEMBERSHIP_LOST and error.code() != KafkaError._NO_OFFSET
+                ):
                     raise
-                if error.code() in _MEMBERSHIP_LOST or error.code() == KafkaError._NO_OFFSET:
-                    return
-                transient = error.retriable() or error.code() in _TRANSIENT_COMMIT_ERRORS
-                if not transient or attempt == attempts - 1:
-                    raise
-                log.warning("commit failed for now (%s); retrying", error.str())
-                time.sleep(pause)
-                pause = min(pause * 2, 5.0)
+
+        def transient(exc: Exception) -> bool:
+            error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+            return error is not None and (
+                error.retriable() or error.code() in _TRANSIENT_COMMIT_ERRORS
+            )
+
+        retry(
+            commit_or_let_go,
+            GROUP_COMMIT,
+            transient,
+            give_up=lambda: next(tries, None) is None,
+            what="commit",
+        )
 
     def rewind(self, stopping: threading.Event) -> list[TopicPartition]:
         """Seek every assigned partition back to the group's committed offset (the beginning

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rdv import protocol
+
 Headers = tuple[tuple[str, bytes | None], ...]
 
 
@@ -28,7 +30,7 @@ class Message:
     @property
     def content_type(self) -> str | None:
         """The `content-type` header (JSON requests carry application/json), if any."""
-        value = self.header("content-type")
+        value = self.header(protocol.CONTENT_TYPE)
         return value.decode(errors="replace") if value else None
 
 

@@ -15,6 +15,7 @@ from confluent_kafka import TopicPartition as _TopicPartition
 from rdv.errors import RendezvousError
 from rdv.kafka.consumer import take_batch
 from rdv.kafka.envelopes import Message
+from rdv.kafka.retry import NEW_TOPIC, retry
 from rdv.kafka.settings import CONSUMER_LATENCY_DEFAULTS, KafkaSettings
 
 # Errors of a topic created a moment ago, whose leader the client has not learnt yet.
@@ -28,16 +29,24 @@ _NOT_READY_YET = {
 def _end_offset(consumer: _Consumer, tp: _TopicPartition, timeout: float) -> int:
     """A partition's end; retried while a just-created topic has no leader yet."""
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            _, high = consumer.get_watermark_offsets(tp, timeout=timeout)
-            return int(high)
-        except KafkaException as exc:
-            error = exc.args[0]
-            passing = error.retriable() or error.code() in _NOT_READY_YET
-            if time.monotonic() > deadline or not passing:
-                raise RendezvousError(f"cannot read {tp.topic}: {exc}") from exc
-            time.sleep(0.1)
+
+    def passing(exc: Exception) -> bool:
+        if not isinstance(exc, KafkaException):
+            return False
+        error = exc.args[0]
+        return bool(error.retriable()) or error.code() in _NOT_READY_YET
+
+    try:
+        _, high = retry(
+            lambda: consumer.get_watermark_offsets(tp, timeout=timeout),
+            NEW_TOPIC,
+            passing,
+            give_up=lambda: time.monotonic() > deadline,
+            what=f"the end of {tp.topic}",
+        )
+    except KafkaException as exc:
+        raise RendezvousError(f"cannot read {tp.topic}: {exc}") from exc
+    return int(high)
 
 
 def _reader_config(

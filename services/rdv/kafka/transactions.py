@@ -28,10 +28,10 @@ from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.errors import RendezvousError
 from rdv.kafka.consumer import Consumer
-from rdv.kafka.patience import patiently
 from rdv.kafka.producer import Producer
+from rdv.kafka.retry import again, patiently
 from rdv.kafka.settings import KafkaSettings
-from rdv.kafka.writers import TransactionalWriter, again
+from rdv.kafka.writers import TransactionalWriter
 
 log = logging.getLogger(__name__)
 

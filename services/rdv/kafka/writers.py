@@ -23,6 +23,7 @@ from confluent_kafka import TopicPartition as _TopicPartition
 from rdv.kafka.consumer import Consumer
 from rdv.kafka.envelopes import Offset, Outgoing
 from rdv.kafka.producer import Producer
+from rdv.kafka.retry import again
 
 log = logging.getLogger(__name__)
 
@@ -224,23 +225,3 @@ class TransactionalWriter:
 
     def _again(self, call: Callable[[], Any]) -> None:
         again(call, give_up=lambda: self._closed)
-
-
-def again(call: Callable[[], Any], give_up: Callable[[], bool]) -> None:
-    """`call` until it stops failing retriably, or `give_up()`. librdkafka's rule: a retriable
-    error of a transactional call (a timeout while the broker is away) means the same call
-    again; anything else, even a new commit or an abort, conflicts with the one still in
-    progress. Callers pass the transaction's remaining time (-1) where librdkafka recommends
-    it: shorter timeouts risk desynchronising its state when a protocol request fails."""
-    pause = 0.2
-    while True:
-        try:
-            call()
-            return
-        except KafkaException as exc:
-            error = exc.args[0]
-            if not error.retriable() or give_up():
-                raise
-            log.warning("transaction call failed for now (%s); retrying", error)
-            time.sleep(pause)
-            pause = min(pause * 2, 5.0)

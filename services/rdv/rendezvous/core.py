@@ -14,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from rdv.messages import Answer
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.mailbox import Arrival, Mailbox, RequestIn, ScoreIn
 from rdv.rendezvous.traffic import Posteriors, preferred_model
@@ -28,7 +29,7 @@ REASONS = {
 
 @dataclass(frozen=True)
 class SendAnswer:
-    answer: dict[str, Any]
+    answer: Answer
     partition: int
     reply_to: str | None
     offset: int  # of the request: where it would be read again after a crash
@@ -37,6 +38,7 @@ class SendAnswer:
 @dataclass(frozen=True)
 class SendRecord:
     record: dict[str, Any]
+    answer: Answer  # the one the record holds, for the state entry
     partition: int
     offset: int
 
@@ -52,6 +54,32 @@ class Quality:
 
 
 Action = SendAnswer | SendRecord
+
+
+@dataclass(frozen=True)
+class Reevaluate:
+    """Look at a mailbox again: a tier opens, the deadline comes, or it is time to close."""
+
+    request_id: str
+
+
+@dataclass(frozen=True)
+class ForgetOrphans:
+    """Drop scores whose request never came, once they are `orphan_ttl_ms` old."""
+
+    request_id: str
+
+
+Timer = Reevaluate | ForgetOrphans
+
+
+@dataclass(frozen=True)
+class Closed:
+    """What a closed request leaves behind: enough to join feedback and to drop replays."""
+
+    answered: str | None  # the model whose score was the answer; None for the default
+    scores: dict[str, float | None]  # by model, usable scores only
+    labels: dict[str, str | None]
 
 
 class DecisionCore:
@@ -74,9 +102,9 @@ class DecisionCore:
         self.memory = memory
         self.mailboxes: dict[str, Mailbox] = {}
         self.orphans: dict[str, list[Arrival]] = {}
-        self.closed: OrderedDict[str, dict[str, Any]] = OrderedDict()  # for feedback and dedupe
+        self.closed: OrderedDict[str, Closed] = OrderedDict()  # for feedback and dedupe
         self.posteriors = Posteriors()
-        self._timers: list[tuple[int, int, str]] = []
+        self._timers: list[tuple[int, int, Timer]] = []
         self._sequence = itertools.count()
 
     # -- events -----------------------------------------------------------------------------
@@ -92,7 +120,7 @@ class DecisionCore:
             mailbox.scores.setdefault(arrival.score.model, arrival)
         return self._evaluate(mailbox, now)
 
-    def restore(self, request: RequestIn, answer: dict[str, Any], now: int) -> list[Action]:
+    def restore(self, request: RequestIn, answer: Answer, now: int) -> list[Action]:
         """Re-open a mailbox that was answered before a crash: it collects scores and writes
         its record, but never answers again."""
         if request.request_id in self.mailboxes or request.request_id in self.closed:
@@ -107,7 +135,7 @@ class DecisionCore:
             if score.request_id not in self.closed:
                 # The score outran its request (another partition of the consumer was ahead).
                 self.orphans.setdefault(score.request_id, []).append(Arrival(score, now))
-                self._schedule(now + self.orphan_ttl_us, f"orphan:{score.request_id}")
+                self._schedule(now + self.orphan_ttl_us, ForgetOrphans(score.request_id))
             return []
         previous = mailbox.scores.get(score.model)
         if previous is not None and (previous.score.usable or not score.usable):
@@ -118,14 +146,13 @@ class DecisionCore:
     def on_timer(self, now: int) -> list[Action]:
         actions: list[Action] = []
         while self._timers and self._timers[0][0] <= now:
-            _, _, name = heapq.heappop(self._timers)
-            if name.startswith("orphan:"):
-                request_id = name[7:]
-                arrivals = self.orphans.get(request_id)
+            _, _, timer = heapq.heappop(self._timers)
+            if isinstance(timer, ForgetOrphans):
+                arrivals = self.orphans.get(timer.request_id)
                 if arrivals and all(now - a.at_us >= self.orphan_ttl_us for a in arrivals):
-                    del self.orphans[request_id]
-            elif name in self.mailboxes:
-                actions += self._evaluate(self.mailboxes[name], now)
+                    del self.orphans[timer.request_id]
+            elif timer.request_id in self.mailboxes:
+                actions += self._evaluate(self.mailboxes[timer.request_id], now)
         return actions
 
     def next_wakeup(self) -> int | None:
@@ -137,14 +164,14 @@ class DecisionCore:
         seen = self.closed.get(request_id)
         if seen is None:
             return []
-        answered = seen["answered"]
+        answered = seen.answered
         if reward is None and label is not None and answered is not None:
-            reward = 1.0 if seen["labels"].get(answered) == label else 0.0
+            reward = 1.0 if seen.labels.get(answered) == label else 0.0
         if reward is not None and answered is not None:
             self.posteriors.update(answered, reward)
         outcomes = []
-        for model, score in seen["scores"].items():
-            correct = None if label is None else seen["labels"].get(model) == label
+        for model, score in seen.scores.items():
+            correct = None if label is None else seen.labels.get(model) == label
             loss = None
             if value is not None and score is not None and value in (0.0, 1.0):
                 p = min(1 - 1e-15, max(1e-15, score))
@@ -197,17 +224,19 @@ class DecisionCore:
                     )
                 )
             else:
-                self._schedule(self._next_opening(mailbox, now), mailbox.request.request_id)
+                self._schedule(
+                    self._next_opening(mailbox, now), Reevaluate(mailbox.request.request_id)
+                )
                 return actions
         assert mailbox.answered_us is not None
         closes = max(mailbox.answered_us, mailbox.deadline_us) + mailbox.config.grace_ms * 1000
         if now >= closes or mailbox.complete():
             actions.append(self._close(mailbox))
         else:
-            self._schedule(closes, mailbox.request.request_id)
+            self._schedule(closes, Reevaluate(mailbox.request.request_id))
         return actions
 
-    def _choose(self, mailbox: Mailbox, now: int) -> dict[str, Any] | None:
+    def _choose(self, mailbox: Mailbox, now: int) -> Answer | None:
         config = mailbox.config
         elapsed_ms = (now - mailbox.origin_us) / 1000
         # A tier also opens once every model of the tiers before it has reported nothing
@@ -238,37 +267,40 @@ class DecisionCore:
 
     def _answer(
         self, mailbox: Mailbox, now: int, model: str | None, reason: str, score: ScoreIn | None
-    ) -> dict[str, Any]:
+    ) -> Answer:
         config = mailbox.config
         late = now > mailbox.client_deadline_us + self.late_tolerance_us
-        return {
-            "request_id": mailbox.request.request_id,
-            "key": mailbox.request.key,
-            "model": model,
-            "role": config.role_of(model) if model else "default",
-            "reason": "late" if late else reason,
-            "score": score.score if score else config.default_score,
-            "label": score.label if score else config.default_label,
-            "probabilities": list(score.probabilities) if score and score.probabilities else None,
-            "request_created_at": mailbox.request.created_at_ms,
-            "answered_at": now,
-            "latency_us": now - mailbox.arrived_us,
-            "late": late,
-            "config_version": config.version,
-        }
+        return Answer(
+            request_id=mailbox.request.request_id,
+            key=mailbox.request.key,
+            model=model,
+            role=config.role_of(model) if model else "default",
+            reason="late" if late else reason,
+            score=score.score if score else config.default_score,
+            label=score.label if score else config.default_label,
+            probabilities=score.probabilities if score and score.probabilities else None,
+            request_created_at=mailbox.request.created_at_ms,
+            answered_at=now,
+            latency_us=now - mailbox.arrived_us,
+            late=late,
+            config_version=config.version,
+        )
 
     def _close(self, mailbox: Mailbox) -> SendRecord:
         request_id = mailbox.request.request_id
         del self.mailboxes[request_id]
         assert mailbox.answer is not None
-        self.closed[request_id] = {
-            "answered": mailbox.answer["model"],
-            "scores": {m: a.score.score for m, a in mailbox.scores.items() if a.score.usable},
-            "labels": {m: a.score.label for m, a in mailbox.scores.items() if a.score.usable},
-        }
+        usable = {m: a.score for m, a in mailbox.scores.items() if a.score.usable}
+        self.closed[request_id] = Closed(
+            mailbox.answer.model,
+            {m: score.score for m, score in usable.items()},
+            {m: score.label for m, score in usable.items()},
+        )
         while len(self.closed) > self.memory:
             self.closed.popitem(last=False)
-        return SendRecord(mailbox.to_record(), mailbox.request.partition, mailbox.request.offset)
+        return SendRecord(
+            mailbox.to_record(), mailbox.answer, mailbox.request.partition, mailbox.request.offset
+        )
 
-    def _schedule(self, at: int, name: str) -> None:
-        heapq.heappush(self._timers, (at, next(self._sequence), name))
+    def _schedule(self, at: int, timer: Timer) -> None:
+        heapq.heappush(self._timers, (at, next(self._sequence), timer))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rdv import protocol
 from rdv.kafka import Message
 from rdv.rendezvous.mailbox import RequestIn, ScoreIn
 
@@ -24,7 +25,7 @@ def undecodable_request_in(msg: Message) -> RequestIn:
     """A request nobody can read still gets an answer (the default): its position names it,
     as the workers name their error scores for it."""
     return RequestIn(
-        f"undecodable:{msg.topic}:{msg.partition}:{msg.offset}",
+        protocol.undecodable_id(msg.topic, msg.partition, msg.offset),
         (msg.key or b"").decode(errors="replace"),
         msg.timestamp_ms,
         None,

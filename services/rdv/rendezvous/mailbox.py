@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rdv.messages import Answer
 from rdv.rendezvous.config import RolloutConfig
 
 
@@ -51,7 +52,7 @@ class Mailbox:
     deadline_us: int
     client_deadline_us: int  # when the client needed it: after this, an answer is late
     scores: dict[str, Arrival] = field(default_factory=dict)
-    answer: dict[str, Any] | None = None
+    answer: Answer | None = None
     answered_us: int | None = None
     origin_us: int = 0  # when the SLA's clock started: the request's creation, or arrival
 
@@ -101,7 +102,7 @@ class Mailbox:
             "deadline_at": self.deadline_us,
             "preferred": self.preferred,
             "config_version": config.version,
-            "answer": self.answer,
+            "answer": self.answer.to_avro(),
             "candidates": candidates,
             "delta_champion": delta_champion,
             "delta_canary": delta_canary,

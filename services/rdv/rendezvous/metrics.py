@@ -8,6 +8,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
 
+from rdv.messages import Answer
 from rdv.rendezvous.core import Quality
 from rdv.rendezvous.traffic import Posteriors
 
@@ -116,15 +117,15 @@ class RendezvousMetrics:
             "rdv_thompson_mean", "Mean of a model's Beta posterior", ["model"], registry=r
         )
 
-    def answered(self, answer: dict[str, Any], sla_ms: int) -> None:
-        self.answers.labels(role=answer["role"], reason=answer["reason"]).inc()
-        self.answer_latency.observe(answer["latency_us"] / 1e6)
+    def answered(self, answer: Answer, sla_ms: int) -> None:
+        self.answers.labels(role=answer.role, reason=answer.reason).inc()
+        self.answer_latency.observe(answer.latency_us / 1e6)
         # The SLA is the client's: it runs from the request's creation, not its arrival here.
-        since_created = max(0.0, answer["answered_at"] / 1e6 - answer["request_created_at"] / 1e3)
+        since_created = max(0.0, answer.answered_at / 1e6 - answer.request_created_at / 1e3)
         self.end_to_end.observe(since_created)
-        if since_created > sla_ms / 1000 or answer["late"]:
+        if since_created > sla_ms / 1000 or answer.late:
             self.sla_misses.inc()
-        if answer["role"] == "default":
+        if answer.role == "default":
             self.defaults.inc()
 
     def recorded(self, record: dict[str, Any]) -> None:

@@ -11,14 +11,15 @@ from rdv.kafka import Outgoing
 from rdv.rendezvous import state
 from rdv.rendezvous.core import SendAnswer, SendRecord
 from rdv.rendezvous.settings import RendezvousServiceSettings
+from rdv.topics import ANSWERS, RENDEZVOUS_LOG
 
 
 def answer_messages(
     action: SendAnswer, codec: Codec, s: RendezvousServiceSettings
 ) -> list[Outgoing]:
     answer = action.answer
-    encoded = codec.encode("Answer", answer)
-    key = answer["key"].encode()
+    encoded = codec.encode(ANSWERS.schema, answer.to_avro())
+    key = answer.key.encode()
     messages = [Outgoing(s.answers_topic, encoded, key, partition=action.partition)]
     if action.reply_to:
         messages.append(Outgoing(action.reply_to, encoded, key))
@@ -37,11 +38,11 @@ def record_messages(
     return [
         Outgoing(
             s.log_topic,
-            codec.encode("Record", record),
+            codec.encode(RENDEZVOUS_LOG.schema, record),
             record["key"].encode(),
             partition=action.partition,
         ),
         state.entry_message(
-            codec, s.state_topic, action.partition, record["answer"], state.CLOSED, action.offset
+            codec, s.state_topic, action.partition, action.answer, state.CLOSED, action.offset
         ),
     ]

@@ -20,12 +20,15 @@ CONFIG_KEY = b"rollout"
 
 def decode_config(codec: Codec, value: bytes | None) -> RolloutConfig:
     """A config from the topic, validated again: what another tool wrote may be wrong."""
-    record = codec.decode("RolloutConfig", value)
+    record = codec.decode(RENDEZVOUS_CONFIG.schema, value)
     return RolloutConfig.from_record(record).validated()
 
 
 def read_history(
-    bootstrap: str, codec: Codec, topic: str = RENDEZVOUS_CONFIG, kafka: KafkaSettings | None = None
+    bootstrap: str,
+    codec: Codec,
+    topic: str = RENDEZVOUS_CONFIG.name,
+    kafka: KafkaSettings | None = None,
 ) -> list[RolloutConfig]:
     """Every valid version still on the topic, oldest first (invalid ones are skipped)."""
     reader = PartitionReader(bootstrap, topic, 0, kafka)
@@ -51,7 +54,7 @@ def publish(
     config: RolloutConfig,
     previous: RolloutConfig | None,
     comment: str | None = None,
-    topic: str = RENDEZVOUS_CONFIG,
+    topic: str = RENDEZVOUS_CONFIG.name,
     kafka: KafkaSettings | None = None,
 ) -> RolloutConfig:
     """Validate, number and publish a new version; returns it as published."""
@@ -62,6 +65,8 @@ def publish(
         comment=comment if comment is not None else config.comment,
     ).validated()
     producer = Producer(bootstrap, kafka)
-    producer.send(Outgoing(topic, codec.encode("RolloutConfig", stamped.to_record()), CONFIG_KEY))
+    producer.send(
+        Outgoing(topic, codec.encode(RENDEZVOUS_CONFIG.schema, stamped.to_record()), CONFIG_KEY)
+    )
     producer.flush()
     return stamped

@@ -15,6 +15,7 @@ import threading
 import time
 
 from rdv.codec import Codec
+from rdv.dead_letters import dead_letter
 from rdv.drift import CanaryDrift
 from rdv.errors import ConfigError, DecodeError
 from rdv.kafka import (
@@ -29,7 +30,6 @@ from rdv.kafka import (
     Transactions,
     open_producer,
 )
-from rdv.kafka.dead_letters import dead_letter
 from rdv.kafka.reader import PartitionReader
 from rdv.metrics import serve_metrics
 from rdv.rendezvous import state
@@ -43,6 +43,7 @@ from rdv.rendezvous.outputs import answer_messages, record_messages
 from rdv.rendezvous.rollout_store import decode_config
 from rdv.rendezvous.settings import RendezvousServiceSettings
 from rdv.runtime import now_us
+from rdv.topics import FEEDBACK, REQUESTS, RESULTS
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class RendezvousService:
         codec: Codec,
         kafka: KafkaSettings | None = None,
     ) -> None:
-        self.s, self.bootstrap, self.codec, self.kafka = settings, bootstrap, codec, kafka
+        self.settings, self.bootstrap, self.codec, self.kafka = settings, bootstrap, codec, kafka
         self.stopping = threading.Event()
         self.config: RolloutConfig | None = None
         self.core: DecisionCore | None = None
@@ -107,7 +108,7 @@ class RendezvousService:
             if not warned:
                 log.warning(
                     "no valid rollout config on %s yet: publish one with `rdv rollout set FILE`",
-                    self.s.config_topic,
+                    self.settings.config_topic,
                 )
                 warned = True
             for msg in reader.poll(0.5):
@@ -118,9 +119,9 @@ class RendezvousService:
         assert self.config is not None
         core = DecisionCore(
             self.config,
-            late_tolerance_ms=self.s.late_tolerance_ms,
-            memory=self.s.memory,
-            margin_ms=self.s.answer_margin_ms,
+            late_tolerance_ms=self.settings.late_tolerance_ms,
+            memory=self.settings.memory,
+            margin_ms=self.settings.answer_margin_ms,
         )
         if self.core is not None:
             core.posteriors = self.core.posteriors  # what feedback taught survives a rebalance
@@ -140,11 +141,11 @@ class RendezvousService:
                 break
             self._tx.writer.wait_idle(1.0)
         for tp in partitions:
-            if tp.topic == self.s.requests_topic:
+            if tp.topic == self.settings.requests_topic:
                 entries = state.restore_patiently(
                     self.bootstrap,
                     self.codec,
-                    self.s.state_topic,
+                    self.settings.state_topic,
                     tp.partition,
                     self.kafka,
                     self.stopping,
@@ -182,16 +183,16 @@ class RendezvousService:
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
-        reader = PartitionReader(self.bootstrap, self.s.config_topic, 0, self.kafka)
+        reader = PartitionReader(self.bootstrap, self.settings.config_topic, 0, self.kafka)
         self._wait_for_config(reader)
         if self.config is None:
             return
         self.metrics = RendezvousMetrics(self.config.sla_ms)
         self.metrics.config_version.set(self.config.version)
-        serve_metrics(self.metrics.registry, self.s.metrics_port)
+        serve_metrics(self.metrics.registry, self.settings.metrics_port)
         self.core = self._fresh_core()
         if self.transactional:
-            s = self.s
+            s = self.settings
             self._tx = Transactions(
                 self.bootstrap,
                 self.kafka,
@@ -205,8 +206,12 @@ class RendezvousService:
             )
         self._consumer = Consumer(
             self.bootstrap,
-            self.s.group_id,
-            [self.s.requests_topic, self.s.results_topic, self.s.feedback_topic],
+            self.settings.group_id,
+            [
+                self.settings.requests_topic,
+                self.settings.results_topic,
+                self.settings.feedback_topic,
+            ],
             self.kafka,
             on_assign=self._assigned,
             on_revoke=self._revoked,
@@ -239,7 +244,7 @@ class RendezvousService:
         assert self.core is not None and self._consumer is not None
         wake = self.core.next_wakeup()
         wait = 0.05 if wake is None else min(0.05, max(0.0, (wake - now_us()) / 1e6))
-        batch = self._consumer.poll_batch(self.s.batch_max, wait)
+        batch = self._consumer.poll_batch(self.settings.batch_max, wait)
         for msg in batch:
             self.consumed[(msg.topic, msg.partition)] = msg.offset + 1
             self._take(self._dispatch(msg))
@@ -248,22 +253,28 @@ class RendezvousService:
         self._take(self.core.on_timer(now_us()))
         for msg in reader.poll(0):
             self._apply_config(msg)
-        self._commit(due=time.monotonic() - self._last_commit >= self.s.commit_interval_ms / 1000)
+        self._commit(
+            due=time.monotonic() - self._last_commit >= self.settings.commit_interval_ms / 1000
+        )
 
     def _dispatch(self, msg: Message) -> list[Action]:
         assert self.core is not None
         now = now_us()
-        if msg.topic == self.s.results_topic:
+        if msg.topic == self.settings.results_topic:
             try:
-                return self.core.on_score(score_in(msg, self.codec.decode("Score", msg.value)), now)
+                return self.core.on_score(
+                    score_in(msg, self.codec.decode(RESULTS.schema, msg.value)), now
+                )
             except DecodeError as exc:
                 self._dead_letter(msg, exc.reason, "undecodable")
                 return []
-        if msg.topic == self.s.feedback_topic:
+        if msg.topic == self.settings.feedback_topic:
             self._feedback(msg)
             return []
         try:
-            request = request_in(msg, self.codec.decode("Request", msg.value, msg.content_type))
+            request = request_in(
+                msg, self.codec.decode(REQUESTS.schema, msg.value, msg.content_type)
+            )
         except DecodeError as exc:
             self._dead_letter(msg, exc.reason, "undecodable")
             request = undecodable_request_in(msg)
@@ -278,7 +289,7 @@ class RendezvousService:
     def _feedback(self, msg: Message) -> None:
         assert self.core is not None and self.metrics is not None
         try:
-            fb = self.codec.decode("Feedback", msg.value, msg.content_type)
+            fb = self.codec.decode(FEEDBACK.schema, msg.value, msg.content_type)
         except DecodeError as exc:
             self._dead_letter(msg, exc.reason, "undecodable")
             return
@@ -289,11 +300,11 @@ class RendezvousService:
         assert self.metrics is not None and self.config is not None
         for action in actions:
             if isinstance(action, SendAnswer):
-                self.outgoing.extend(answer_messages(action, self.codec, self.s))
+                self.outgoing.extend(answer_messages(action, self.codec, self.settings))
                 self.metrics.answered(action.answer, self.config.sla_ms)
             elif isinstance(action, SendRecord):
                 record = action.record
-                self.outgoing.extend(record_messages(action, self.codec, self.s))
+                self.outgoing.extend(record_messages(action, self.codec, self.settings))
                 pending = self.closed_pending.setdefault(action.partition, {})
                 pending[record["request_id"]] = action.offset
                 self.metrics.recorded(record)
@@ -309,8 +320,8 @@ class RendezvousService:
                 reason,
                 error_type,
                 "rendezvous",
-                self.s.instance,
-                topic=self.s.dead_letters_topic,
+                self.settings.instance,
+                topic=self.settings.dead_letters_topic,
             )
         )
         if self.metrics:
@@ -362,7 +373,7 @@ class RendezvousService:
         """The offsets that moved since the last commit (an idle instance commits nothing),
         with the tombstones they allow added to the output."""
         assert self.core is not None
-        s = self.s
+        s = self.settings
         marks = watermarks(self.core, self.consumed, s.requests_topic, s.results_topic)
         self.outgoing += tombstones(marks, self.closed_pending, s.requests_topic, s.state_topic)
         return self._committed.moved(marks)
@@ -371,7 +382,7 @@ class RendezvousService:
         """After a failed transaction nothing it held happened: read it all again."""
         assert self._tx is not None
         if failure.fatal:
-            check_fatal(failure, self.s.instance, self._fatal_at, time.monotonic())
+            check_fatal(failure, self.settings.instance, self._fatal_at, time.monotonic())
             self._replace_producer("fatal", f"it failed for good ({failure})")
         else:
             log.error("transaction aborted (%s): rewinding to the committed offsets", failure)

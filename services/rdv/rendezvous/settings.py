@@ -47,11 +47,11 @@ class RendezvousServiceSettings(BaseSettings):
     # `drift_reference` ones.
     drift_reference: int = Field(1000, ge=10)
     drift_window: int = Field(1000, ge=100)
-    requests_topic: str = REQUESTS
-    results_topic: str = RESULTS
-    feedback_topic: str = FEEDBACK
-    answers_topic: str = ANSWERS
-    log_topic: str = RENDEZVOUS_LOG
-    config_topic: str = RENDEZVOUS_CONFIG
-    state_topic: str = RENDEZVOUS_STATE
-    dead_letters_topic: str = DEAD_LETTERS
+    requests_topic: str = REQUESTS.name
+    results_topic: str = RESULTS.name
+    feedback_topic: str = FEEDBACK.name
+    answers_topic: str = ANSWERS.name
+    log_topic: str = RENDEZVOUS_LOG.name
+    config_topic: str = RENDEZVOUS_CONFIG.name
+    state_topic: str = RENDEZVOUS_STATE.name
+    dead_letters_topic: str = DEAD_LETTERS.name

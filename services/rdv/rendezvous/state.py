@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
 
+from rdv import protocol
 from rdv.codec import Codec
 from rdv.errors import RendezvousError
 from rdv.kafka import KafkaSettings, Message, Outgoing
-from rdv.kafka.patience import patiently
 from rdv.kafka.reader import PartitionReader
+from rdv.kafka.retry import patiently
+from rdv.messages import Answer
+from rdv.topics import RENDEZVOUS_STATE
 
 ANSWERED, CLOSED = b"answered", b"closed"
 
@@ -24,7 +26,7 @@ ANSWERED, CLOSED = b"answered", b"closed"
 @dataclass(frozen=True)
 class Entry:
     status: bytes
-    answer: dict[str, Any]
+    answer: Answer
     offset: int  # of the request in its partition
 
 
@@ -32,15 +34,15 @@ def entry_message(
     codec: Codec,
     topic: str,
     partition: int,
-    answer: dict[str, Any],
+    answer: Answer,
     status: bytes,
     request_offset: int,
 ) -> Outgoing:
     return Outgoing(
         topic,
-        codec.encode("Answer", answer),
-        answer["request_id"].encode(),
-        headers=(("rdv-state", status), ("rdv-offset", str(request_offset).encode())),
+        codec.encode(RENDEZVOUS_STATE.schema, answer.to_avro()),
+        answer.request_id.encode(),
+        headers=((protocol.STATE, status), (protocol.STATE_OFFSET, str(request_offset).encode())),
         partition=partition,
     )
 
@@ -87,6 +89,8 @@ def _apply(codec: Codec, msg: Message, entries: dict[str, Entry]) -> None:
     if msg.value is None:
         entries.pop(request_id, None)
         return
-    status = msg.header("rdv-state") or ANSWERED
-    offset = int((msg.header("rdv-offset") or b"-1").decode())
-    entries[request_id] = Entry(status, codec.decode("Answer", msg.value), offset)
+    status = msg.header(protocol.STATE) or ANSWERED
+    offset = int((msg.header(protocol.STATE_OFFSET) or b"-1").decode())
+    entries[request_id] = Entry(
+        status, Answer.from_avro(codec.decode(RENDEZVOUS_STATE.schema, msg.value)), offset
+    )

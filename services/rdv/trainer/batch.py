@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rdv.errors import ConfigError
-from rdv.registry import Entry
+from rdv.model.registry import Entry
 
 
 def score_batch(

@@ -13,7 +13,7 @@ import numpy as np
 
 import rdv
 from rdv.model import Prediction, Scorer
-from rdv.registry import Entry, Registry
+from rdv.model.registry import Entry, Registry
 from rdv.trainer import gates
 from rdv.trainer.config import TrainConfig
 from rdv.trainer.export import export_pipeline

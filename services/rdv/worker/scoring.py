@@ -7,9 +7,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rdv import protocol
 from rdv.codec import Codec
+from rdv.dead_letters import dead_letter
 from rdv.errors import DecodeError
-from rdv.kafka import Message, Outgoing, dead_letter
+from rdv.kafka import Message, Outgoing
 from rdv.model import ModelArtifact, Prediction, ScoreFailure, Scorer
 from rdv.runtime import now_us
 from rdv.worker.settings import WorkerSettings
@@ -41,9 +43,9 @@ class BatchScorer:
         self.codec = codec
         self.rng = rng or random.Random()
         self.headers = (
-            ("rdv-model", artifact.model_id.encode()),
-            ("rdv-model-name", artifact.name.encode()),
-            ("rdv-model-version", artifact.version.encode()),
+            (protocol.MODEL, artifact.model_id.encode()),
+            (protocol.MODEL_NAME, artifact.name.encode()),
+            (protocol.MODEL_VERSION, artifact.version.encode()),
         )
         self.model_ref = {
             "name": artifact.name,
@@ -130,7 +132,7 @@ class BatchScorer:
             # An undecodable request has no id; its position names it uniquely instead.
             "request_id": record["request_id"]
             if record
-            else f"undecodable:{msg.topic}:{msg.partition}:{msg.offset}",
+            else protocol.undecodable_id(msg.topic, msg.partition, msg.offset),
             "key": key,
             "model": self.model_ref,
             "score": None,

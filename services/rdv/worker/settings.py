@@ -28,6 +28,6 @@ class WorkerSettings(BaseSettings):
     metrics_port: int | None = None
     delay_ms: float = Field(0.0, ge=0)  # fault injection: extra latency per micro-batch
     fail_rate: float = Field(0.0, ge=0, le=1)  # fault injection: share of rows that fail
-    requests_topic: str = REQUESTS
-    results_topic: str = RESULTS
-    dead_letters_topic: str = DEAD_LETTERS
+    requests_topic: str = REQUESTS.name
+    results_topic: str = RESULTS.name
+    dead_letters_topic: str = DEAD_LETTERS.name

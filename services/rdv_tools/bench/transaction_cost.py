@@ -16,8 +16,9 @@ from typing import Any
 from rdv.kafka import Offset, Producer, TopicSpec, create_topics
 from rdv.kafka.admin import delete_topics
 from rdv.kafka.reader import PartitionReader
+from rdv.kafka.retry import again
 from rdv.kafka.transactions import TRANSACTIONAL_DEFAULTS
-from rdv.kafka.writers import again, native
+from rdv.kafka.writers import native
 from rdv.rendezvous.settings import RendezvousServiceSettings
 from rdv_tools.bench.stats import LatencySummary
 

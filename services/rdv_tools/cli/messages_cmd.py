@@ -54,7 +54,7 @@ def produce(
         typer.Option(min=0.1, help="Requests per second (default: as fast as possible)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generated requests.")] = 0,
-    topic: Annotated[str, typer.Option(help="Topic to write to.")] = REQUESTS,
+    topic: Annotated[str, typer.Option(help="Topic to write to.")] = REQUESTS.name,
     quiet: Annotated[bool, typer.Option(help="Do not print request ids.")] = False,
     bootstrap: BootstrapOption = None,
 ) -> None:
@@ -73,7 +73,7 @@ def produce(
         decoded = []
         for number, line in enumerate(_json_lines(json_text, file), 1):
             try:
-                decoded.append(codec.decode("Request", line))
+                decoded.append(codec.decode(REQUESTS.schema, line))
             except DecodeError as exc:
                 raise ConfigError(f"request {number}: {exc.reason}") from exc
         records, total = decoded, len(decoded)
@@ -87,7 +87,9 @@ def produce(
                 pause = started + sent / rate - time.monotonic()
                 if pause > 0:
                     time.sleep(pause)
-            producer.send(Outgoing(topic, codec.encode("Request", record), record["key"].encode()))
+            producer.send(
+                Outgoing(topic, codec.encode(REQUESTS.schema, record), record["key"].encode())
+            )
             sent += 1
             progress.advance(task)
             if not quiet:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from rdv.kafka import create_topics, topic_partitions
-from rdv.settings import RendezvousSettings, resolve_bootstrap
+from rdv.settings import SharedSettings, resolve_bootstrap
 from rdv.topics import architecture_topics
 from rdv_tools.cli.common import BootstrapOption, out
 
@@ -28,7 +28,7 @@ def create(
     ] = None,
 ) -> None:
     """Create every topic of the architecture that is missing (idempotent)."""
-    count = partitions or RendezvousSettings().partitions
+    count = partitions or SharedSettings().partitions
     specs = architecture_topics(count)
     outcome = create_topics(resolve_bootstrap(bootstrap), specs)
     table = Table("topic", "partitions", "config", "status")

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from rdv.errors import ConfigError
-from rdv.registry import Registry
+from rdv.model.registry import Registry
 from rdv.trainer.spark import quiet_spark
 from rdv_tools.cli.common import BootstrapOption, console, out
 
@@ -154,7 +154,7 @@ def inspect(
 ) -> None:
     """A readable model: coefficients by feature name, or the trees as if/else rules."""
     from rdv.model import load_artifact
-    from rdv.model.inspect import describe
+    from rdv.model.describe import describe
 
     path = Path(model)
     artifact = load_artifact(path) if path.is_dir() else Registry(registry).get(model).artifact

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rdv.errors import ConfigError
-from rdv.registry import Registry
+from rdv.model.registry import Registry
 from rdv_tools.demo.stack import ROLES, example_models
 
 # model id -> (estimator, grid). Each model's alias is its role in the example rollout

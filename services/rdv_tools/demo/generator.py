@@ -7,7 +7,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from rdv.requests import new_request
+from rdv.protocol import new_request
 
 COUNTRIES = ("US", "FR", "DE", "BR", "IN")
 

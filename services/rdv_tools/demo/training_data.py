@@ -64,7 +64,7 @@ def produce_rows(
     import time
 
     from rdv.kafka import Outgoing, Producer
-    from rdv.requests import new_request
+    from rdv.protocol import new_request
     from rdv.settings import make_codec
 
     codec, producer, sent = make_codec(), Producer(bootstrap), 0

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from rdv.errors import ConfigError
-from rdv.registry import Registry
+from rdv.model.registry import Registry
 from rdv.rendezvous.config import RolloutConfig
-from rdv.settings import RendezvousSettings, make_codec
+from rdv.settings import SharedSettings, make_codec
 from rdv_tools.broker import EmbeddedBroker, default_data_dir, running_state
 from rdv_tools.demo.first_models import first_models
 from rdv_tools.demo.stack import LocalStack, example_config
@@ -111,7 +111,7 @@ def prepare(
     check_ports_free(list(ports.values()))
     address, started = _bootstrap(bootstrap, progress)
     progress(f"creating topics on {address}")
-    stack = LocalStack(address, home, partitions=RendezvousSettings().partitions, private=False)
+    stack = LocalStack(address, home, partitions=SharedSettings().partitions, private=False)
     stack.create_topics()
     models = first_models(Registry(home / "registry"), examples, progress)
     launch = Launch(settings, home, address, started, stack, models)

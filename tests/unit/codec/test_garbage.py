@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from rdv.codec import Codec
 from rdv.errors import DecodeError
-from rdv.requests import new_request
+from rdv.protocol import new_request
 
 CODEC = Codec()
 VALID = CODEC.encode("Request", new_request({"x": 1.0, "y": None}, {"c": "a"}, key="k"))

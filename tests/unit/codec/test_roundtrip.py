@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from rdv.codec import Codec, default_catalog
 from rdv.codec.framing import SINGLE_OBJECT_MARKER
-from rdv.requests import new_request
+from rdv.protocol import new_request
 from tests.unit.avro_strategies import records
 
 CODEC = Codec()

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from rdv.model import load_artifact
-from rdv.model.inspect import describe, feature_slots
+from rdv.model.describe import describe, feature_slots
 from rdv_tools.demo.examples import login_bot_logistic, login_bot_tree
 
 

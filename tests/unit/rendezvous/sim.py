@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from rdv.messages import Answer
 from rdv.rendezvous.config import RolloutConfig, Tier
 from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
 from rdv.rendezvous.mailbox import RequestIn, ScoreIn
@@ -47,7 +48,7 @@ class Sim:
     config: RolloutConfig = CONFIG
     seed: int = 0
     now: int = T0
-    answers: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -80,6 +81,6 @@ class Sim:
         self._take(self.core.on_score(s, self.now))
         return self
 
-    def answer_of(self, rid: str) -> dict[str, Any]:
-        [answer] = [a for a in self.answers if a["request_id"] == rid]
+    def answer_of(self, rid: str) -> Answer:
+        [answer] = [a for a in self.answers if a.request_id == rid]
         return answer

@@ -70,12 +70,12 @@ def test_rule_properties(config_index: int, requests: list[Any], seed: int) -> N
     sim.advance(T0 + 10_000 * MS)
 
     ids = [f"r{n}" for n in range(len(requests))]
-    assert sorted(a["request_id"] for a in sim.answers) == sorted(ids)  # exactly once
+    assert sorted(a.request_id for a in sim.answers) == sorted(ids)  # exactly once
     assert sorted(r["request_id"] for r in sim.records) == sorted(ids)
     for answer in sim.answers:
-        rid = answer["request_id"]
-        assert answer["answered_at"] <= deadlines[rid]
-        assert answer["model"] is None or answer["model"] in config.answering()
+        rid = answer.request_id
+        assert answer.answered_at <= deadlines[rid]
+        assert answer.model is None or answer.model in config.answering()
         [record] = [r for r in sim.records if r["request_id"] == rid]
         check_tiers(
             config,
@@ -98,7 +98,7 @@ def check_tiers(
     failures: dict[str, int],
 ) -> None:
     """The answer came from the highest open tier with a usable score, else the default."""
-    at = answer["answered_at"]
+    at = answer.answered_at
     elapsed_ms = (at - opened) / MS
     # Timers fire before events of the same instant, so a score that arrives exactly when a
     # tier opens or the deadline falls counts only for answers after it.
@@ -110,9 +110,9 @@ def check_tiers(
     for tier in config.schedule:  # every opened tier above the chosen one had nothing
         models = config.tier_models(tier.use, preferred)
         if tier.after_ms <= elapsed_ms or exhausted:
-            if answer["model"] in models and answer["model"] in by_then:
+            if answer.model in models and answer.model in by_then:
                 return
             assert not before.intersection(models), (tier, answer)
         exhausted = exhausted and set(models) <= failed
-    assert answer["reason"] == "default"
+    assert answer.reason == "default"
     assert at == deadline or exhausted, (answer, failed)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rdv.codec import Codec
 from rdv.kafka import Message
 from rdv.model import load_artifact
-from rdv.requests import new_request
+from rdv.protocol import new_request
 from rdv.worker.scoring import BatchScorer
 from rdv.worker.settings import WorkerSettings
 from rdv_tools.demo.examples import login_bot_logistic, login_bot_tree

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
+from rdv import protocol
 from rdv.codec import Codec
 from rdv.kafka.envelopes import Message, Outgoing
-
-DEAD_LETTERS_TOPIC = "dead-letters"
+from rdv.topics import DEAD_LETTERS
 
 
 def dead_letter(
@@ -17,7 +17,7 @@ def dead_letter(
     error_type: str,
     service: str,
     instance: str,
-    topic: str = DEAD_LETTERS_TOPIC,
+    topic: str = DEAD_LETTERS.name,
 ) -> Outgoing:
     """The DeadLetter for `message`, keyed like it so one entity's failures stay together."""
     record = {
@@ -36,6 +36,6 @@ def dead_letter(
     return Outgoing(
         topic=topic,
         key=message.key,
-        value=codec.encode("DeadLetter", record),
-        headers=(("rdv-error-type", error_type.encode()),),
+        value=codec.encode(DEAD_LETTERS.schema, record),
+        headers=((protocol.ERROR_TYPE, error_type.encode()),),
     )

@@ -1,0 +1,99 @@
+"""Asking Kafka again: one retry loop, with its backoff policies named by what they wait for.
+
+Kafka goes away (a restart, a coordinator moving, a topic created a moment ago); librdkafka
+says which errors mean "the same call again". Every retry in the project goes through
+`retry`, so a reader finds each wait and its pauses here."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from confluent_kafka import KafkaException
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Pauses that double from `first_s` up to `most_s`; `quiet` ones are expected (a topic
+    just created) and logged at DEBUG, not as warnings."""
+
+    first_s: float
+    most_s: float = 5.0
+    quiet: bool = False
+
+    def pauses(self) -> Iterator[float]:
+        pause = self.first_s
+        while True:
+            yield pause
+            pause = min(pause * 2, self.most_s)
+
+
+# A call that needs the cluster back: restoring state, the transaction coordinator, the
+# group's committed offsets. Waits as long as the service runs.
+KAFKA_AWAY = Backoff(0.5)
+# A transactional call librdkafka marks retriable (a timeout while the broker is away).
+TRANSACTION_CALL = Backoff(0.2)
+# A consumer's commit while the group coordinator loads or moves.
+GROUP_COMMIT = Backoff(0.2)
+# A topic created a moment ago, whose leader the client has not learnt yet.
+NEW_TOPIC = Backoff(0.1, 0.1, quiet=True)
+
+
+def retry(
+    call: Callable[[], T],
+    policy: Backoff,
+    retriable: Callable[[Exception], bool],
+    give_up: Callable[[], bool] = lambda: False,
+    what: str = "a Kafka call",
+    wait: Callable[[float], object] = time.sleep,
+) -> T:
+    """`call()` until it returns, pausing by `policy` after each failure `retriable` accepts;
+    re-raises any other failure, and a retriable one once `give_up()` says so."""
+    pauses = policy.pauses()
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            if not retriable(exc) or give_up():
+                raise
+            level = logging.DEBUG if policy.quiet else logging.WARNING
+            log.log(level, "%s failed for now (%s); retrying", what, exc)
+            wait(next(pauses))
+
+
+def patiently(
+    call: Callable[[], T],
+    what: str,
+    stopping: threading.Event,
+    errors: tuple[type[Exception], ...],
+) -> T:
+    """`call()` until it stops raising `errors`, by the KAFKA_AWAY policy; gives up
+    (re-raising) only once `stopping` is set, which also cuts a pause short."""
+    return retry(
+        call,
+        KAFKA_AWAY,
+        lambda exc: isinstance(exc, errors),
+        give_up=stopping.is_set,
+        what=what,
+        wait=stopping.wait,
+    )
+
+
+def librdkafka_retriable(exc: Exception) -> bool:
+    return isinstance(exc, KafkaException) and bool(exc.args[0].retriable())
+
+
+def again(call: Callable[[], object], give_up: Callable[[], bool]) -> None:
+    """A transactional call until it stops failing retriably, or `give_up()`. librdkafka's
+    rule: a retriable error of a transactional call means the same call again; anything else,
+    even a new commit or an abort, conflicts with the one still in progress. Callers pass the
+    transaction's remaining time (-1) where librdkafka recommends it: shorter timeouts risk
+    desynchronising its state when a protocol request fails."""
+    retry(call, TRANSACTION_CALL, librdkafka_retriable, give_up, "transaction call")
