@@ -18,7 +18,7 @@ from rdv.settings import make_codec
 from rdv.trainer.config import load_train_config
 from rdv.trainer.sources import export_feedback
 from rdv.trainer.train import train
-from rdv_tools.demo.training_data import login_rows
+from rdv_tools.demo.generator import login_rows
 from tests.integration.harness import CODEC, read_until, scores_of, send_requests, services
 from tests.integration.stack import StackTopics
 

@@ -18,7 +18,7 @@ from rdv.model.registry import Registry
 from rdv.protocol import new_request
 from rdv.trainer.config import TrainConfig, load_train_config
 from rdv.trainer.train import train
-from rdv_tools.demo.training_data import login_rows, write_csv
+from rdv_tools.demo.generator import login_rows, write_csv
 
 
 def config(tmp: Path, version: str, data: str, **changes: Any) -> TrainConfig:

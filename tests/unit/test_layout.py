@@ -98,3 +98,36 @@ def test_the_product_never_imports_the_tooling() -> None:
 def test_both_halves_are_there() -> None:
     tops = {name.split(".")[0] for name in graph()}
     assert {PRODUCT, TOOLING} <= tops
+
+
+def test_the_services_never_import_each_other() -> None:
+    services = ("rdv.worker", "rdv.decoy", "rdv.rendezvous")
+
+    def service_of(module: str) -> str | None:
+        return next((s for s in services if module == s or module.startswith(s + ".")), None)
+
+    crossing = {
+        (name, target)
+        for name, targets in graph().items()
+        for target in targets
+        if service_of(name) and service_of(target) and service_of(name) != service_of(target)
+    }
+    assert crossing == set()
+
+
+def imported_names(path: Path) -> Iterator[str]:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+
+
+def test_in_the_product_only_the_trainer_imports_spark() -> None:
+    spark_users = {
+        name
+        for name, path in modules().items()
+        if name.split(".")[0] == PRODUCT
+        and any(n.split(".")[0] == "pyspark" for n in imported_names(path))
+    }
+    assert spark_users and all(n.startswith("rdv.trainer.") for n in spark_users), spark_users

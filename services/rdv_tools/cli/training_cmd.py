@@ -42,7 +42,7 @@ def generate(
 ) -> None:
     """Labelled login-bot rows (seed 001's detector): a CSV for training, or requests on the
     topic plus feedback for each (broken rows are skipped when producing)."""
-    from rdv_tools.demo.training_data import login_rows, write_csv
+    from rdv_tools.demo.generator import login_rows, write_csv
 
     generated = login_rows(rows, seed, drift=drift, bad_share=bad_share)
     if produce == (out_file is not None):
@@ -52,7 +52,7 @@ def generate(
         console.print(f"[green]wrote {count} rows[/] to {out_file}")
         return
     from rdv.settings import resolve_bootstrap
-    from rdv_tools.demo.training_data import produce_rows
+    from rdv_tools.demo.generator import produce_rows
 
     sent = produce_rows(resolve_bootstrap(bootstrap), generated, requests_topic, feedback_topic)
     console.print(

@@ -11,10 +11,11 @@ import numpy as np
 
 from rdv.model.artifact import FeatureSpec, GoldenRow, ModelArtifact, StageSpec, save_artifact
 from rdv.model.scorer import Prediction, Scorer
+from rdv_tools.demo.generator import USUAL_COUNTRIES
 
 NUMERIC = ("failed_logins", "account_age_days")
 CATEGORICAL = ("country",)
-COUNTRIES = ("US", "FR", "DE")
+COUNTRIES = USUAL_COUNTRIES  # the categories the example models know
 
 
 def _front(handle_invalid: str) -> list[StageSpec]:

@@ -85,7 +85,7 @@ def train_here(registry: Registry, missing: list[str], progress: Progress) -> No
     from rdv.trainer.config import TrainConfig
     from rdv.trainer.spark import quiet_spark
     from rdv.trainer.train import train
-    from rdv_tools.demo.training_data import login_rows, write_csv
+    from rdv_tools.demo.generator import login_rows, write_csv
 
     data = registry.root.parent / "data" / "login-bot.csv"
     if not data.exists():
