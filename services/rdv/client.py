@@ -125,7 +125,7 @@ class RendezvousClient(ReplyReader):
 
     def _reply(self, value: bytes | None) -> tuple[str, Answer] | None:
         try:
-            answer = self.codec.decode("Answer", value)
+            answer = self.codec.decode(ANSWERS.schema, value)
         except DecodeError:
             return None
         return answer["request_id"], answer
@@ -141,7 +141,9 @@ class RendezvousClient(ReplyReader):
         future = self._expect(request["request_id"])
         self._producer.send(
             Outgoing(
-                self.requests_topic, self.codec.encode("Request", request), request["key"].encode()
+                self.requests_topic,
+                self.codec.encode(REQUESTS.schema, request),
+                request["key"].encode(),
             )
         )
         return future

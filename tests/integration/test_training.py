@@ -53,8 +53,17 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp
 
 
-def test_train_evaluate_gate_export_and_register(spark: Any, datasets: Path) -> None:
+@pytest.fixture(scope="module")
+def champion(spark: Any, datasets: Path) -> Any:
+    """login-bot@1, trained on the clean rows, registered and aliased champion: what the other
+    tests compare with. Made here, so that no test depends on another having run first."""
     outcome = train(spark, config(datasets, "1", "clean.csv"))
+    Registry(datasets / "registry").alias("champion", "login-bot@1")
+    return outcome
+
+
+def test_train_evaluate_gate_export_and_register(spark: Any, datasets: Path, champion: Any) -> None:
+    outcome = champion
     assert all(g.passed for g in outcome.report), outcome.report
     assert outcome.metrics["auc"] > 0.9 and outcome.metrics["log_loss"] < 0.5
     assert outcome.rows["bad"] > 0  # broken rows are counted, not silently dropped
@@ -69,7 +78,7 @@ def test_train_evaluate_gate_export_and_register(spark: Any, datasets: Path) -> 
 
 
 def test_score_batch_precomputes_on_spark_like_the_workers_score(
-    spark: Any, datasets: Path
+    spark: Any, datasets: Path, champion: Any
 ) -> None:
     from rdv.model import Prediction
     from rdv.trainer.batch import score_batch
@@ -110,8 +119,7 @@ def test_too_many_bad_records_fail_their_gate(spark: Any, datasets: Path) -> Non
     assert outcome.entry is None and not (datasets / "other" / "login-bot@b1").exists()
 
 
-def test_the_champion_gates_a_worse_model(spark: Any, datasets: Path) -> None:
-    Registry(datasets / "registry").alias("champion", "login-bot@1")
+def test_the_champion_gates_a_worse_model(spark: Any, datasets: Path, champion: Any) -> None:
     # A one-split tree cannot rank bots as well as the champion on the same held-out rows.
     stump = train(
         spark,
@@ -130,7 +138,7 @@ def test_the_champion_gates_a_worse_model(spark: Any, datasets: Path) -> None:
 
 
 def test_an_iteration_count_far_from_the_last_run_fails_its_gate(
-    spark: Any, datasets: Path
+    spark: Any, datasets: Path, champion: Any
 ) -> None:
     cut_short = train(
         spark, config(datasets, "5", "clean.csv", grid={"regParam": [0.0], "maxIter": [1]})
@@ -140,7 +148,9 @@ def test_an_iteration_count_far_from_the_last_run_fails_its_gate(
     assert cut_short.entry is None
 
 
-def test_shadow_replay_refuses_a_model_whose_scores_move(spark: Any, datasets: Path) -> None:
+def test_shadow_replay_refuses_a_model_whose_scores_move(
+    spark: Any, datasets: Path, champion: Any
+) -> None:
     archive = Archive(datasets / "archive", "test", 10**6, 10**9, 3600)
     for n, row in enumerate(login_rows(500, seed=9)):
         request = new_request(

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from rdv.codec import Codec
 from rdv.errors import DecodeError
 from rdv.kafka import Consumer
+from rdv.topics import FEEDBACK
 
 FEEDBACK_SCHEMA = pa.schema(
     [
@@ -49,7 +50,7 @@ def export_feedback(
                 idle_since = time.monotonic()
             for msg in batch:
                 try:
-                    fb = codec.decode("Feedback", msg.value, msg.content_type)
+                    fb = codec.decode(FEEDBACK.schema, msg.value, msg.content_type)
                 except DecodeError:
                     continue  # the rendezvous dead-letters these; training just skips them
                 latest[fb["request_id"]] = {k: fb[k] for k in FEEDBACK_SCHEMA.names}

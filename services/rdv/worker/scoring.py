@@ -14,6 +14,7 @@ from rdv.errors import DecodeError
 from rdv.kafka import Message, Outgoing
 from rdv.model import ModelArtifact, Prediction, ScoreFailure, Scorer
 from rdv.runtime import now_us
+from rdv.topics import REQUESTS, RESULTS
 from rdv.worker.settings import WorkerSettings
 
 
@@ -60,7 +61,7 @@ class BatchScorer:
         requests: list[tuple[Message, dict[str, Any]]] = []
         for msg in batch:
             try:
-                record = self.codec.decode("Request", msg.value, msg.content_type)
+                record = self.codec.decode(REQUESTS.schema, msg.value, msg.content_type)
             except DecodeError as exc:
                 self._refuse(outcome, msg, None, "undecodable", exc.reason, received_us)
                 continue
@@ -156,7 +157,7 @@ class BatchScorer:
             score["error"] = {"code": result.code, "message": result.message}
         return Outgoing(
             self.settings.results_topic,
-            self.codec.encode("Score", score),
+            self.codec.encode(RESULTS.schema, score),
             key=msg.key,
             headers=self.headers,
             partition=msg.partition,

@@ -21,6 +21,7 @@ from rdv.kafka import Consumer
 from rdv.kafka.admin import cluster_ready
 from rdv.rendezvous.rollout_store import publish
 from rdv.settings import make_codec
+from rdv.topics import ANSWERS
 from rdv_tools.bench.served import warm_up
 from rdv_tools.broker import EmbeddedBroker
 from rdv_tools.demo.generator import flat_features, login_requests
@@ -313,7 +314,7 @@ def _collect(
     try:
         while time.monotonic() < deadline:
             for message in consumer.poll_batch(1000, 0.5):
-                answer = codec.decode("Answer", message.value)
+                answer = codec.decode(ANSWERS.schema, message.value)
                 if answer["request_id"] in ids:
                     answers.append(answer)
                     seen.add(answer["request_id"])
