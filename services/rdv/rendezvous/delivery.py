@@ -1,13 +1,201 @@
-"""When a failed transactional producer is replaced, and when the rendezvous stops instead."""
+"""The rendezvous's two delivery modes behind one face, so the loop reads the same in both.
+
+exactly_once: answers, records, state entries and consumed offsets go into Kafka transactions
+(kafka/writers.py streams each decision into the open one and commits on an interval); a
+failed or stuck transaction is mended here with a new producer, and the loop reads again from
+the committed offsets. at_least_once: the same writes without transactions; offsets commit
+once everything sent is delivered, so a crash may repeat answers, never lose one."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
 from rdv.errors import RendezvousError
-from rdv.kafka import TransactionFailure
+from rdv.kafka import (
+    AtLeastOnceWriter,
+    Consumer,
+    KafkaSettings,
+    Offset,
+    Outgoing,
+    TransactionFailure,
+    Transactions,
+    open_producer,
+)
+from rdv.rendezvous.settings import RendezvousServiceSettings
+
+log = logging.getLogger(__name__)
 
 # A fatal error is met with a new producer, but not more often than this: a fault that comes
 # straight back must stop the service loudly instead.
 FATAL_LIMIT, FATAL_WINDOW_S = 3, 300.0
+CLIENT_ID = "rdv-rendezvous"
+
+
+class Delivery(Protocol):
+    def attach(self, consumer: Consumer) -> None:
+        """Start writing; offsets are committed for this consumer's group."""
+
+    def mended(self) -> bool:
+        """Mend a failed or stuck write; True when what it held is gone, so the loop must read
+        again from the committed offsets."""
+
+    def ready(self, wait: bool) -> bool:
+        """Whether output can be written now; with `wait`, once the commit in flight ended."""
+
+    def write(self, outgoing: list[Outgoing]) -> bool:
+        """Send these at once; True when taken (False: hold them for the next turn)."""
+
+    def commit(self, marks: list[Offset]) -> bool:
+        """Commit what was written with these consumed offsets; True when taken."""
+
+    def finish(self) -> bool:
+        """Wait until everything written is committed; True if that failed (read again)."""
+
+    def before_restore(self, stopping: threading.Event) -> None:
+        """Make the state topic final before partitions are restored from it."""
+
+    def lost(self) -> None:
+        """The group took the partitions away: what is in flight can no longer commit."""
+
+    def close(self) -> None: ...
+
+
+class ExactlyOnce:
+    def __init__(
+        self,
+        settings: RendezvousServiceSettings,
+        bootstrap: str,
+        kafka: KafkaSettings | None,
+        stopping: threading.Event,
+        observe: Callable[[float], None],
+        replaced: Callable[[str], None],
+    ) -> None:
+        s = settings
+        self._instance, self._replaced = s.instance, replaced
+        # Opened before anything is read, so the previous incarnation's open transaction has
+        # ended before this one restores its state.
+        self._tx = Transactions(
+            bootstrap,
+            kafka,
+            transactional_id=f"rdv-rendezvous-{s.instance}",
+            group_id=s.group_id,
+            topics=[s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic],
+            offsets_topic=s.requests_topic,
+            stopping=stopping,
+            observe=observe,
+            client_id=CLIENT_ID,
+        )
+        self._fatal_at: list[float] = []  # when fatal failures were met with a new producer
+        self._replace_on_assign = False  # set when an assignment is lost
+
+    def attach(self, consumer: Consumer) -> None:
+        self._tx.attach(consumer)
+
+    def mended(self) -> bool:
+        writer = self._tx.writer
+        if writer.failure is not None:
+            self._recover(writer.failure)
+            return True
+        if writer.stuck_for:
+            self._replace("stuck", self._tx.stuck_reason())
+            return True
+        return False
+
+    def ready(self, wait: bool) -> bool:
+        if wait:
+            self._tx.writer.wait_idle()
+            return True
+        return not self._tx.writer.busy  # keep deciding; the output joins the next transaction
+
+    def write(self, outgoing: list[Outgoing]) -> bool:
+        # An empty send would still begin a transaction.
+        return not outgoing or self._tx.writer.send(outgoing)
+
+    def commit(self, marks: list[Offset]) -> bool:
+        return self._tx.writer.submit(marks)
+
+    def finish(self) -> bool:
+        writer = self._tx.writer
+        writer.wait_idle()
+        if writer.failure is None:
+            return False
+        self._recover(writer.failure)
+        return True
+
+    def before_restore(self, stopping: threading.Event) -> None:
+        # A transaction left open by a lost assignment (or stuck) could otherwise commit
+        # entries the restore did not see, and those requests would be answered twice.
+        # Replacing the producer ends it at the coordinator.
+        if self._replace_on_assign:
+            self._replace("lost", "the partitions were lost while Kafka was away")
+        self._replace_on_assign = False
+        while self._tx.writer.busy and not stopping.is_set():
+            if self._tx.writer.stuck_for:
+                self._replace("stuck", self._tx.stuck_reason())
+                break
+            self._tx.writer.wait_idle(1.0)
+
+    def lost(self) -> None:
+        self._tx.writer.abandon()
+        self._replace_on_assign = True
+
+    def close(self) -> None:
+        self._tx.close()
+
+    def _recover(self, failure: TransactionFailure) -> None:
+        if failure.fatal:
+            check_fatal(failure, self._instance, self._fatal_at, time.monotonic())
+            self._replace("fatal", f"it failed for good ({failure})")
+        else:
+            log.error("transaction aborted (%s): rewinding to the committed offsets", failure)
+            self._tx.writer.failure = None
+
+    def _replace(self, reason: str, why: str) -> None:
+        self._tx.replace(why)
+        self._replaced(reason)
+
+
+class AtLeastOnce:
+    def __init__(
+        self, bootstrap: str, kafka: KafkaSettings | None, stopping: threading.Event
+    ) -> None:
+        self._producer = open_producer(bootstrap, kafka, CLIENT_ID, None, stopping)
+        self._writer: AtLeastOnceWriter | None = None
+
+    def attach(self, consumer: Consumer) -> None:
+        self._writer = AtLeastOnceWriter(self._producer, consumer)
+
+    def mended(self) -> bool:
+        return False
+
+    def ready(self, wait: bool) -> bool:
+        return True
+
+    def write(self, outgoing: list[Outgoing]) -> bool:
+        assert self._writer is not None, "attach a consumer first"
+        self._writer.send(outgoing)  # also serves delivery reports when there is nothing new
+        return True
+
+    def commit(self, marks: list[Offset]) -> bool:
+        assert self._writer is not None, "attach a consumer first"
+        self._writer.commit(marks)
+        return True
+
+    def finish(self) -> bool:
+        return False
+
+    def before_restore(self, stopping: threading.Event) -> None:
+        pass
+
+    def lost(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def check_fatal(

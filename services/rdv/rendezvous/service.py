@@ -18,24 +18,13 @@ from rdv.codec import Codec
 from rdv.dead_letters import dead_letter
 from rdv.drift import CanaryDrift
 from rdv.errors import ConfigError, DecodeError
-from rdv.kafka import (
-    AtLeastOnceWriter,
-    Consumer,
-    KafkaSettings,
-    Message,
-    Offset,
-    Outgoing,
-    TopicPartition,
-    TransactionFailure,
-    Transactions,
-    open_producer,
-)
+from rdv.kafka import Consumer, KafkaSettings, Message, Offset, Outgoing, TopicPartition
 from rdv.kafka.reader import PartitionReader
 from rdv.metrics import serve_metrics
 from rdv.rendezvous import state
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
-from rdv.rendezvous.delivery import check_fatal
+from rdv.rendezvous.delivery import AtLeastOnce, Delivery, ExactlyOnce
 from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
 from rdv.rendezvous.offsets import CommittedMarks, tombstones, watermarks
@@ -68,12 +57,8 @@ class RendezvousService:
         self.outgoing: list[Outgoing] = []
         self._last_commit = 0.0
         self._committed = CommittedMarks()
-        self.transactional = settings.delivery == "exactly_once"
         self._consumer: Consumer | None = None
-        self._plain: AtLeastOnceWriter | None = None  # at-least-once only
-        self._tx: Transactions | None = None  # exactly-once only
-        self._fatal_at: list[float] = []  # when fatal failures were met with a new producer
-        self._replace_on_assign = False  # set when an assignment is lost
+        self._delivery: Delivery | None = None
 
     # -- configuration ----------------------------------------------------------------------
     def _apply_config(self, msg: Message) -> None:
@@ -128,18 +113,10 @@ class RendezvousService:
         return core
 
     def _assigned(self, partitions: list[TopicPartition]) -> None:
-        # The state must be final before it is restored: a transaction left open by a lost
-        # assignment (or stuck) could otherwise commit entries the restore did not see, and
-        # those requests would be answered twice. Replacing the producer ends it at the
-        # coordinator. No rewind: a fresh assignment's offsets are fetched once this returns.
-        if self._replace_on_assign and self._tx is not None:
-            self._replace_producer("lost", "the partitions were lost while Kafka was away")
-        self._replace_on_assign = False
-        while self._tx is not None and self._tx.writer.busy and not self.stopping.is_set():
-            if self._tx.writer.stuck_for:
-                self._replace_producer("stuck", self._tx.stuck_reason())
-                break
-            self._tx.writer.wait_idle(1.0)
+        # The state must be final before it is restored. No rewind: a fresh assignment's
+        # offsets are fetched once this returns.
+        if self._delivery is not None:
+            self._delivery.before_restore(self.stopping)
         for tp in partitions:
             if tp.topic == self.settings.requests_topic:
                 entries = state.restore_patiently(
@@ -167,9 +144,8 @@ class RendezvousService:
         log.warning(
             "lost %d partitions (session timed out): dropping what they held", len(partitions)
         )
-        if self._tx is not None:
-            self._tx.writer.abandon()
-            self._replace_on_assign = True
+        if self._delivery is not None:
+            self._delivery.lost()
         self._forget()
 
     def _forget(self) -> None:
@@ -191,19 +167,17 @@ class RendezvousService:
         self.metrics.config_version.set(self.config.version)
         serve_metrics(self.metrics.registry, self.settings.metrics_port)
         self.core = self._fresh_core()
-        if self.transactional:
-            s = self.settings
-            self._tx = Transactions(
+        if self.settings.delivery == "exactly_once":
+            self._delivery = ExactlyOnce(
+                self.settings,
                 self.bootstrap,
                 self.kafka,
-                transactional_id=f"rdv-rendezvous-{s.instance}",
-                group_id=s.group_id,
-                topics=[s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic],
-                offsets_topic=s.requests_topic,
-                stopping=self.stopping,
-                observe=self.metrics.commit_seconds.observe,
-                client_id="rdv-rendezvous",
+                self.stopping,
+                self.metrics.commit_seconds.observe,
+                self._producer_replaced,
             )
+        else:
+            self._delivery = AtLeastOnce(self.bootstrap, self.kafka, self.stopping)
         self._consumer = Consumer(
             self.bootstrap,
             self.settings.group_id,
@@ -223,20 +197,13 @@ class RendezvousService:
                 "isolation.level": "read_committed",
             },
         )
-        if self._tx is not None:
-            self._tx.attach(self._consumer)
-        else:
-            producer = open_producer(
-                self.bootstrap, self.kafka, "rdv-rendezvous", None, self.stopping
-            )
-            self._plain = AtLeastOnceWriter(producer, self._consumer)
+        self._delivery.attach(self._consumer)
         try:
             while not self.stopping.is_set():
                 self._turn(reader)
             self._commit(due=True, wait=True)
         finally:
-            if self._tx is not None:
-                self._tx.close()
+            self._delivery.close()
             self._consumer.close()
             reader.close()
 
@@ -327,45 +294,27 @@ class RendezvousService:
         if self.metrics:
             self.metrics.dead_letters.labels(topic=msg.topic).inc()
 
-    # -- transactions -----------------------------------------------------------------------
+    # -- delivery ---------------------------------------------------------------------------
     def _commit(self, due: bool, wait: bool = False) -> None:
         """Send what was decided at once; when `due`, commit it with the consumed offsets (a
         commit in flight defers both to the next turn). With `wait`, return only once
         everything decided so far is committed."""
-        writer = None
-        if self._tx is not None:
-            writer = self._tx.writer
-            if writer.failure is not None:
-                self._recover(writer.failure)
-                return
-            if writer.stuck_for:
-                self._replace_producer("stuck", self._tx.stuck_reason())
-                self._rewind()
-                return
-            if wait:
-                writer.wait_idle()
-            elif writer.busy:
-                return  # keep deciding; this output joins the next transaction
+        delivery = self._delivery
+        assert delivery is not None
+        if delivery.mended():
+            self._rewind()
+            return
+        if not delivery.ready(wait):
+            return
         due = due or wait
         marks = self._offsets_with_tombstones() if due else []
-        if writer is None:
-            assert self._plain is not None
-            self._plain.send(self.outgoing)
+        if delivery.write(self.outgoing):
             self.outgoing = []
-            self._plain.commit(marks)
+        if due and delivery.commit(marks):
+            self._last_commit = time.monotonic()
             self._committed.note(marks)
-            if due:
-                self._last_commit = time.monotonic()
-        else:
-            if self.outgoing and writer.send(self.outgoing):
-                self.outgoing = []
-            if due and writer.submit(marks):
-                self._last_commit = time.monotonic()
-                self._committed.note(marks)
-            if wait:
-                writer.wait_idle()
-                if writer.failure is not None:
-                    self._recover(writer.failure)
+        if wait and delivery.finish():
+            self._rewind()
         if self.metrics and self.core:
             self.metrics.open_mailboxes.set(len(self.core.mailboxes))
 
@@ -378,20 +327,9 @@ class RendezvousService:
         self.outgoing += tombstones(marks, self.closed_pending, s.requests_topic, s.state_topic)
         return self._committed.moved(marks)
 
-    def _recover(self, failure: TransactionFailure) -> None:
-        """After a failed transaction nothing it held happened: read it all again."""
-        assert self._tx is not None
-        if failure.fatal:
-            check_fatal(failure, self.settings.instance, self._fatal_at, time.monotonic())
-            self._replace_producer("fatal", f"it failed for good ({failure})")
-        else:
-            log.error("transaction aborted (%s): rewinding to the committed offsets", failure)
-            self._tx.writer.failure = None
-        self._rewind()
-
-    def _replace_producer(self, reason: str, why: str) -> None:
-        assert self._tx is not None and self.metrics is not None
-        self._tx.replace(why)
+    def _producer_replaced(self, reason: str) -> None:
+        """What the old producer held is gone with it: it is decided again after the rewind."""
+        assert self.metrics is not None
         self.outgoing = []
         self.metrics.producer_replaced.labels(reason=reason).inc()
 
