@@ -4,9 +4,10 @@ reference window. The canary never changes, so when its scores move, the input m
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
 
 import numpy as np
+
+from rdv.messages import Record
 
 
 class CanaryDrift:
@@ -28,7 +29,7 @@ class CanaryDrift:
         self._added += 1
         return self.psi() if self._added % self.every == 0 else None
 
-    def watch(self, record: dict[str, Any], canary: str | None) -> float | None:
+    def watch(self, record: Record, canary: str | None) -> float | None:
         """Take the canary's score from a Record, if it has one; the PSI when one is due."""
         for candidate in record["candidates"]:
             if candidate["model"] == canary and candidate["score"] is not None:

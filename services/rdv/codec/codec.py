@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from typing import Any, cast
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
@@ -23,7 +24,7 @@ from rdv.codec.json_input import complete_json_record
 from rdv.errors import DecodeError, EncodeError
 
 JSON_CONTENT_TYPE = "application/json"
-Record = dict[str, Any]
+Datum = dict[str, Any]
 
 
 class Codec:
@@ -40,7 +41,7 @@ class Codec:
         self.registry = registry
         self._registry_writers: dict[int, tuple[str, dict[str, Any]]] = {}
 
-    def encode(self, schema: str, record: Record) -> bytes:
+    def encode(self, schema: str, record: Mapping[str, Any]) -> bytes:
         version = self.catalog.current(schema)
         buf = io.BytesIO()
         try:
@@ -52,7 +53,7 @@ class Codec:
             return frame_confluent(schema_id, buf.getvalue())
         return frame_single_object(version.fingerprint, buf.getvalue())
 
-    def decode(self, schema: str, data: bytes | None, content_type: str | None = None) -> Record:
+    def decode(self, schema: str, data: bytes | None, content_type: str | None = None) -> Datum:
         """The record, resolved to the current schema; DecodeError with the reason otherwise."""
         reader = self.catalog.current(schema)
         if not data:
@@ -76,7 +77,7 @@ class Codec:
             "(c301), Confluent (00) or JSON"
         )
 
-    def _decode_registry(self, reader: SchemaVersion, data: bytes) -> Record:
+    def _decode_registry(self, reader: SchemaVersion, data: bytes) -> Datum:
         schema_id, body = split_confluent(data)
         if self.registry is None:
             raise DecodeError(
@@ -101,7 +102,7 @@ class Codec:
             raise DecodeError(f"expected a {reader.short_name} but the message is a {writer_name}")
 
     @staticmethod
-    def _read(body: memoryview, writer: dict[str, Any], reader: SchemaVersion) -> Record:
+    def _read(body: memoryview, writer: dict[str, Any], reader: SchemaVersion) -> Datum:
         stream = io.BytesIO(body)
         same = writer is reader.parsed
         try:
@@ -120,7 +121,7 @@ class Codec:
         return record
 
     @staticmethod
-    def _decode_json(reader: SchemaVersion, data: bytes) -> Record:
+    def _decode_json(reader: SchemaVersion, data: bytes) -> Datum:
         try:
             raw = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -9,15 +9,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from rdv.messages import Features
 from rdv.model.artifact import ArtifactError, ModelArtifact
 from rdv.model.estimators import LinearRegression, LogisticRegression, Output
 from rdv.model.frame import Frame, RowError
 from rdv.model.transformers import STRING, TRANSFORMERS, Widths
 from rdv.model.trees import KINDS as TREE_KINDS
 from rdv.model.trees import TreeEnsemble
-
-# A Request's features: {"numeric": {...}, "categorical": {...}}.
-Features = dict[str, dict[str, Any]]
 
 
 class _Estimator(Protocol):

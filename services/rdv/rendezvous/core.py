@@ -12,9 +12,8 @@ import math
 import random
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
-from rdv.messages import Answer
+from rdv.messages import Answer, Record
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.mailbox import Arrival, Mailbox, RequestIn, ScoreIn
 from rdv.rendezvous.traffic import Posteriors, preferred_model
@@ -37,7 +36,7 @@ class SendAnswer:
 
 @dataclass(frozen=True)
 class SendRecord:
-    record: dict[str, Any]
+    record: Record
     answer: Answer  # the one the record holds, for the state entry
     partition: int
     offset: int

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from rdv.messages import Answer
+from rdv.messages import Answer, Candidate, Record
 from rdv.rendezvous.config import RolloutConfig
 
 
@@ -69,12 +68,14 @@ class Mailbox:
         """Every model the config names has reported."""
         return all(m in self.scores for m in self.config.models())
 
-    def to_record(self) -> dict[str, Any]:
+    def to_record(self) -> Record:
         assert self.answer is not None and self.answered_us is not None
         config = self.config
         champion = self.usable(config.champion)
         canary = self.usable(config.canary) if config.canary else None
-        candidates, delta_champion, delta_canary = [], {}, {}
+        candidates: list[Candidate] = []
+        delta_champion: dict[str, float] = {}
+        delta_canary: dict[str, float] = {}
         for model, arrival in sorted(self.scores.items()):
             s = arrival.score
             candidates.append(

@@ -4,11 +4,10 @@ centred on the SLA, no request ids in labels)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
 
-from rdv.messages import Answer
+from rdv.messages import Answer, Record
 from rdv.rendezvous.core import Quality
 from rdv.rendezvous.traffic import Posteriors
 
@@ -128,7 +127,7 @@ class RendezvousMetrics:
         if answer.role == "default":
             self.defaults.inc()
 
-    def recorded(self, record: dict[str, Any]) -> None:
+    def recorded(self, record: Record) -> None:
         for candidate in record["candidates"]:
             self.arrival.labels(model=candidate["model"]).observe(
                 candidate["arrival_latency_us"] / 1e6

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 import rdv
+from rdv.messages import Features
 from rdv.model import Prediction, Scorer
 from rdv.model.registry import Entry, Registry
 from rdv.trainer import gates
@@ -239,7 +240,7 @@ def _gate(outcome: Outcome, spark: Any, exported: Path, test_set: Any, features:
     if "champion" in registry.aliases():
         entry = registry.get("champion")
         champion = Scorer(entry.artifact) if entry.model_id.startswith(config.name + "@") else None
-    rows = [
+    rows: list[Features] = [
         {
             "numeric": {n: r[n] for n in config.numeric},
             "categorical": {c: r[c] for c in config.categorical},
@@ -273,15 +274,15 @@ def _gate(outcome: Outcome, spark: Any, exported: Path, test_set: Any, features:
     ]
 
 
-def _scores(scorer: Scorer | None, rows: list[dict[str, Any]]) -> np.ndarray:
+def _scores(scorer: Scorer | None, rows: list[Features]) -> np.ndarray:
     assert scorer is not None
     return np.array([r.score if isinstance(r, Prediction) else np.nan for r in scorer.score(rows)])
 
 
-def _replayed(archive: Path, config: TrainConfig) -> list[dict[str, Any]]:
+def _replayed(archive: Path, config: TrainConfig) -> list[Features]:
     import pyarrow.parquet as pq
 
-    rows = []
+    rows: list[Features] = []
     for file in sorted(archive.rglob("*.parquet")):
         for r in pq.read_table(file, columns=["undecodable", "numeric", "categorical"]).to_pylist():
             if not r["undecodable"]:

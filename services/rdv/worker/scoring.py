@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
 
 from rdv import protocol
 from rdv.codec import Codec
 from rdv.dead_letters import dead_letter
 from rdv.errors import DecodeError
 from rdv.kafka import Message, Outgoing
+from rdv.messages import ModelRef, Request, Score
 from rdv.model import ModelArtifact, Prediction, ScoreFailure, Scorer
 from rdv.runtime import now_us
 from rdv.topics import REQUESTS, RESULTS
@@ -48,7 +49,7 @@ class BatchScorer:
             (protocol.MODEL_NAME, artifact.name.encode()),
             (protocol.MODEL_VERSION, artifact.version.encode()),
         )
-        self.model_ref = {
+        self.model_ref: ModelRef = {
             "name": artifact.name,
             "version": artifact.version,
             "instance": settings.instance,
@@ -58,10 +59,12 @@ class BatchScorer:
     def handle(self, batch: list[Message]) -> BatchOutcome:
         received_us = now_us()
         outcome = BatchOutcome()
-        requests: list[tuple[Message, dict[str, Any]]] = []
+        requests: list[tuple[Message, Request]] = []
         for msg in batch:
             try:
-                record = self.codec.decode(REQUESTS.schema, msg.value, msg.content_type)
+                record = cast(
+                    Request, self.codec.decode(REQUESTS.schema, msg.value, msg.content_type)
+                )
             except DecodeError as exc:
                 self._refuse(outcome, msg, None, "undecodable", exc.reason, received_us)
                 continue
@@ -97,7 +100,7 @@ class BatchScorer:
         self,
         outcome: BatchOutcome,
         msg: Message,
-        record: dict[str, Any] | None,
+        record: Request | None,
         code: str,
         reason: str,
         received_us: int,
@@ -123,13 +126,13 @@ class BatchScorer:
     def _score(
         self,
         msg: Message,
-        record: dict[str, Any] | None,
+        record: Request | None,
         result: Prediction | ScoreFailure,
         received_us: int,
         eval_us: int,
     ) -> Outgoing:
         key = record["key"] if record else (msg.key or b"").decode(errors="replace")
-        score: dict[str, Any] = {
+        score: Score = {
             # An undecodable request has no id; its position names it uniquely instead.
             "request_id": record["request_id"]
             if record
@@ -148,11 +151,8 @@ class BatchScorer:
             "input_offset": msg.offset,
         }
         if isinstance(result, Prediction):
-            score.update(
-                score=result.score,
-                label=result.label,
-                probabilities=list(result.probabilities) if result.probabilities else None,
-            )
+            score["score"], score["label"] = result.score, result.label
+            score["probabilities"] = list(result.probabilities) if result.probabilities else None
         else:
             score["error"] = {"code": result.code, "message": result.message}
         return Outgoing(

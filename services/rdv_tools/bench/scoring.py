@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from rdv.messages import Features
 from rdv.model import Scorer
 from rdv.model.synthetic import ESTIMATORS, synthetic_model
 
@@ -60,8 +61,8 @@ def measure_scoring(
         for batch in BATCHES:
             if progress:
                 progress(f"{estimator} x {batch}")
-            rows = [
-                {"numeric": {f"x{i}": float(v) for i, v in enumerate(r)}}
+            rows: list[Features] = [
+                {"numeric": {f"x{i}": float(v) for i, v in enumerate(r)}, "categorical": {}}
                 for r in rng.normal(size=(batch, width))
             ]
             per_row = _per_row(partial(scorer.score, rows), batch, budget_s)
