@@ -6,6 +6,7 @@ from collections.abc import Callable
 import pytest
 
 from rdv.codec import Codec
+from rdv.dead_letters import dead_letter
 from rdv.kafka import (
     Consumer,
     DeliveryError,
@@ -13,7 +14,6 @@ from rdv.kafka import (
     Outgoing,
     Producer,
     TopicPartition,
-    dead_letter,
 )
 
 pytestmark = pytest.mark.broker
