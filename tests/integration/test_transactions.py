@@ -12,7 +12,7 @@ import pytest
 from confluent_kafka import Consumer, IsolationLevel, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from rdv.kafka import Transactions
+from rdv.rendezvous.delivery import transactions as rendezvous_transactions
 from rdv.rendezvous.settings import RendezvousServiceSettings
 from tests.integration.stack import StackTopics
 
@@ -92,16 +92,7 @@ def test_a_new_producer_ends_what_the_last_one_left_open(kafka_bootstrap: str) -
     stuck = leave_open(kafka_bootstrap, s)
     assert not stable(kafka_bootstrap, s.state_topic)  # the open transaction holds it back
 
-    transactions = Transactions(
-        kafka_bootstrap,
-        None,
-        transactional_id=f"rdv-rendezvous-{s.instance}",
-        group_id=s.group_id,
-        topics=[s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic],
-        offsets_topic=s.requests_topic,
-        stopping=threading.Event(),
-        observe=lambda _: None,
-    )
+    transactions = rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
 
     for topic in (s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic):
         assert becomes_stable(kafka_bootstrap, topic), topic

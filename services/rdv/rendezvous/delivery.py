@@ -74,21 +74,10 @@ class ExactlyOnce:
         observe: Callable[[float], None],
         replaced: Callable[[str], None],
     ) -> None:
-        s = settings
-        self._instance, self._replaced = s.instance, replaced
+        self._instance, self._replaced = settings.instance, replaced
         # Opened before anything is read, so the previous incarnation's open transaction has
         # ended before this one restores its state.
-        self._tx = Transactions(
-            bootstrap,
-            kafka,
-            transactional_id=f"rdv-rendezvous-{s.instance}",
-            group_id=s.group_id,
-            topics=[s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic],
-            offsets_topic=s.requests_topic,
-            stopping=stopping,
-            observe=observe,
-            client_id=CLIENT_ID,
-        )
+        self._tx = transactions(settings, bootstrap, kafka, stopping, observe)
         self._fatal_at: list[float] = []  # when fatal failures were met with a new producer
         self._replace_on_assign = False  # set when an assignment is lost
 
@@ -157,6 +146,29 @@ class ExactlyOnce:
     def _replace(self, reason: str, why: str) -> None:
         self._tx.replace(why)
         self._replaced(reason)
+
+
+def transactions(
+    settings: RendezvousServiceSettings,
+    bootstrap: str,
+    kafka: KafkaSettings | None,
+    stopping: threading.Event,
+    observe: Callable[[float], None] = lambda _: None,
+) -> Transactions:
+    """The transactional producer of one rendezvous instance: it writes the answers, the log,
+    the state and the dead letters, and commits the group's offsets on `requests`."""
+    s = settings
+    return Transactions(
+        bootstrap,
+        kafka,
+        transactional_id=f"rdv-rendezvous-{s.instance}",
+        group_id=s.group_id,
+        topics=[s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic],
+        offsets_topic=s.requests_topic,
+        stopping=stopping,
+        observe=observe,
+        client_id=CLIENT_ID,
+    )
 
 
 class AtLeastOnce:
