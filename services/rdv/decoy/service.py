@@ -76,7 +76,11 @@ class Decoy:
             while not self.stopping.is_set():
                 for msg in consumer.poll_batch(self.settings.batch_max, 0.2):
                     self._archive(msg)
-                if self.archive.due():
+                    # Checked per message, not per batch: a segment never outgrows its roll,
+                    # and a crash repeats at most one segment's rows.
+                    if self.archive.due():
+                        self._commit_segment()
+                if self.archive.due():  # rolled by time
                     self._commit_segment()
             self._commit_segment()
         finally:
