@@ -1,9 +1,10 @@
 """Faults under steady load, through `rdv_tools.bench.chaos` (what `rdv bench chaos` runs), in a
-bounded form: each scenario gets a fresh broker and stack, 30 requests/s for 9 seconds, the
-fault at a third and its repair at two thirds. What a user checks: every request answered,
-exactly once, none lost, and every request in the decoy's archive. Kafka's restart runs twice:
-a short outage, and one longer than the consumers' session timeout, after which the group has
-moved on without its members (docs/reliability.md, "What the broker restart found")."""
+bounded form: each scenario gets a fresh broker and stack, 30 requests/s for 9 seconds (18 for
+a rolling upgrade), the fault at a third and its repair at two thirds. What a user checks:
+every request answered, exactly once, none lost, and every request in the decoy's archive.
+Kafka's restart runs twice: a short outage, and one longer than the consumers' session
+timeout, after which the group has moved on without its members (docs/reliability.md, "What
+the broker restart found")."""
 
 from __future__ import annotations
 
@@ -17,14 +18,27 @@ from rdv_tools.cli.chaos_cmd import COMBINED
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(600)]
 
 
-@pytest.mark.parametrize(
-    "scenario", ["rendezvous", "straggler", "broker", "broker-long", "rebalance", "combined"]
-)
+SCENARIOS = [
+    "rendezvous",
+    "rendezvous-restart",
+    "straggler",
+    "broker",
+    "broker-long",
+    "rebalance",
+    "upgrade",
+    "combined",
+]
+# A rolling upgrade replaces six services one after another: it needs the load to last.
+SECONDS = {"upgrade": 18}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_no_request_is_lost_or_answered_twice(scenario: str, tmp_path: Path) -> None:
     fault = combined(COMBINED) if scenario == "combined" else FAULTS[scenario]
-    result = run_scenario(scenario, fault, rate=30, seconds=9, sla_ms=50, keep_logs=tmp_path)
+    seconds = SECONDS.get(scenario, 9)
+    result = run_scenario(scenario, fault, 30, seconds, sla_ms=50, keep_logs=tmp_path)
     why = explain(result, tmp_path / scenario)
-    assert result.sent == 270
+    assert result.sent == 30 * seconds
     assert result.lost == 0, why
     assert result.duplicated == 0, why
     assert result.answered == result.exactly_once == result.sent, why

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from rdv.rendezvous.config import RolloutConfig, Tier
 from rdv.rendezvous.traffic import key_position
@@ -347,6 +348,7 @@ def test_two_instances_split_the_partitions_and_answer_everything_once(
         launch("rendezvous", "--instance", "b")
         warm = warm_up(stack)
         time.sleep(3)  # let the second instance join and the group settle
+        members = group_members(stack.bootstrap, stack.env["RDV_RENDEZVOUS_GROUP_ID"])
         sent = send_requests(stack.bootstrap, stack["requests"], 300)
         ids = {r["request_id"] for r in sent}
         answers(stack, 300 + warm, timeout=120)
@@ -360,6 +362,15 @@ def test_two_instances_split_the_partitions_and_answer_everything_once(
     assert set(per_request) == ids and set(per_request.values()) == {1}
     assert len(logs) == 2
     assert all("mailboxes to restore" in log for log in logs)  # both instances own partitions
+    # Named instances are static members: a restart under the name takes its partitions back.
+    assert sorted(members) == ["rdv-rendezvous-a", "rdv-rendezvous-b"]
+
+
+def group_members(bootstrap: str, group: str) -> list[str | None]:
+    """The group.instance.id of each member of a consumer group (None for a dynamic one)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    [description] = admin.describe_consumer_groups([group]).values()
+    return [m.group_instance_id for m in description.result(10).members]
 
 
 def test_a_second_instance_of_the_same_name_takes_over_and_the_first_says_why(

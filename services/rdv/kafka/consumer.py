@@ -22,7 +22,19 @@ RebalanceHook = Callable[[list[TopicPartition]], None]
 
 
 class ConsumerError(RendezvousError):
-    """The consumer cannot go on (fatal client error, authentication failure)."""
+    """The consumer cannot go on (fatal client error, authentication failure). `fenced`: a
+    consumer with the same group.instance.id took this one's place in the group."""
+
+    def __init__(self, message: str, fenced: bool = False) -> None:
+        super().__init__(message)
+        self.fenced = fenced
+
+
+_FENCED = {KafkaError._FENCED, KafkaError.FENCED_INSTANCE_ID}
+
+
+def _fatal(error: KafkaError) -> ConsumerError:
+    return ConsumerError(f"fatal consumer error: {error.str()}", error.code() in _FENCED)
 
 
 def _envelope(msg: Any) -> Message:
@@ -73,7 +85,7 @@ def take_batch(consumer: _Consumer, max_messages: int, timeout: float) -> list[M
         # here would turn a broker restart into a lost service.
         error = exc.args[0] if exc.args else exc
         if isinstance(error, KafkaError) and error.fatal():
-            raise ConsumerError(f"fatal consumer error: {error.str()}") from exc
+            raise _fatal(error) from exc
         log.warning("consumer: %s; retrying", error)
         time.sleep(min(timeout, 0.5))
         return []
@@ -88,7 +100,7 @@ def take_batch(consumer: _Consumer, max_messages: int, timeout: float) -> list[M
         if err is None:
             batch.append(_envelope(msg))
         elif err.fatal():
-            raise ConsumerError(f"fatal consumer error: {err.str()}")
+            raise _fatal(err)
         elif err.code() != KafkaError._PARTITION_EOF:
             log.warning("consumer: %s", err.str())
     return batch

@@ -210,16 +210,21 @@ class AtLeastOnce:
         pass
 
 
+def taken_over(instance: str) -> RendezvousError:
+    """What an instance says when another one started under its name took its place."""
+    return RendezvousError(
+        f"another rendezvous runs as instance {instance!r} and took over its "
+        "transactions: give each instance its own RDV_RENDEZVOUS_INSTANCE"
+    )
+
+
 def check_fatal(
     failure: TransactionFailure, instance: str, fatal_at: list[float], now: float
 ) -> None:
     """Raise if a fatal failure is not one a new producer can mend: another instance took this
     transactional id, or fatal failures come back to back. Records `now` in `fatal_at`."""
     if failure.fenced:
-        raise RendezvousError(
-            f"another rendezvous runs as instance {instance!r} and took over its "
-            "transactions: give each instance its own RDV_RENDEZVOUS_INSTANCE"
-        )
+        raise taken_over(instance)
     fatal_at[:] = [t for t in fatal_at if now - t < FATAL_WINDOW_S] + [now]
     if len(fatal_at) > FATAL_LIMIT:
         raise RendezvousError(

@@ -18,13 +18,21 @@ from rdv.codec import Codec
 from rdv.dead_letters import dead_letter
 from rdv.drift import CanaryDrift
 from rdv.errors import ConfigError, DecodeError
-from rdv.kafka import Consumer, KafkaSettings, Message, Offset, Outgoing, TopicPartition
+from rdv.kafka import (
+    Consumer,
+    ConsumerError,
+    KafkaSettings,
+    Message,
+    Offset,
+    Outgoing,
+    TopicPartition,
+)
 from rdv.kafka.reader import PartitionReader
 from rdv.metrics import serve_metrics
 from rdv.rendezvous import state
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
-from rdv.rendezvous.delivery import AtLeastOnce, Delivery, ExactlyOnce
+from rdv.rendezvous.delivery import AtLeastOnce, Delivery, ExactlyOnce, taken_over
 from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
 from rdv.rendezvous.offsets import CommittedMarks, tombstones, watermarks
@@ -35,6 +43,12 @@ from rdv.runtime import now_us
 from rdv.topics import FEEDBACK, REQUESTS, RESULTS
 
 log = logging.getLogger(__name__)
+
+
+def static_member(settings: RendezvousServiceSettings) -> dict[str, str]:
+    """A named instance's group membership survives its restarts (see `settings.named`); one
+    stopped for good hands its partitions over after the session timeout."""
+    return {"group.instance.id": f"rdv-rendezvous-{settings.instance}"} if settings.named else {}
 
 
 class RendezvousService:
@@ -117,18 +131,20 @@ class RendezvousService:
         # offsets are fetched once this returns.
         if self._delivery is not None:
             self._delivery.before_restore(self.stopping)
-        for tp in partitions:
-            if tp.topic == self.settings.requests_topic:
-                entries = state.restore_patiently(
-                    self.bootstrap,
-                    self.codec,
-                    self.settings.state_topic,
-                    tp.partition,
-                    self.kafka,
-                    self.stopping,
-                )
-                self.restored.update(entries)
-                log.info("partition %d: %d mailboxes to restore", tp.partition, len(entries))
+        owned = [tp.partition for tp in partitions if tp.topic == self.settings.requests_topic]
+        if not owned:
+            return
+        restored = state.restore_patiently(
+            self.bootstrap,
+            self.codec,
+            self.settings.state_topic,
+            owned,
+            self.kafka,
+            self.stopping,
+        )
+        for partition, entries in sorted(restored.items()):
+            self.restored.update(entries)
+            log.info("partition %d: %d mailboxes to restore", partition, len(entries))
 
     def _revoked(self, partitions: list[TopicPartition]) -> None:
         # Hand over cleanly: what was decided is committed with the offsets, then forgotten;
@@ -195,6 +211,7 @@ class RendezvousService:
                 "partition.assignment.strategy": "range",
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
+                **static_member(self.settings),
             },
         )
         self._delivery.attach(self._consumer)
@@ -202,6 +219,11 @@ class RendezvousService:
             while not self.stopping.is_set():
                 self._turn(reader)
             self._commit(due=True, wait=True)
+        except ConsumerError as exc:
+            # A static member fenced by a newer one of its name, before its producer was.
+            if exc.fenced:
+                raise taken_over(self.settings.instance) from exc
+            raise
         finally:
             self._delivery.close()
             self._consumer.close()

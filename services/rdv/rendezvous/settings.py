@@ -55,3 +55,11 @@ class RendezvousServiceSettings(BaseSettings):
     config_topic: str = RENDEZVOUS_CONFIG.name
     state_topic: str = RENDEZVOUS_STATE.name
     dead_letters_topic: str = DEAD_LETTERS.name
+
+    @property
+    def named(self) -> bool:
+        """The instance was given a name (RDV_RENDEZVOUS_INSTANCE, --instance), not host:pid:
+        it is expected back under that name after a restart, so it joins its group as a static
+        member (group.instance.id) and takes its partitions back at once, without waiting out
+        the session timeout of the process it replaces."""
+        return "instance" in self.model_fields_set

@@ -15,7 +15,7 @@ from rdv import protocol
 from rdv.codec import Codec
 from rdv.errors import RendezvousError
 from rdv.kafka import KafkaSettings, Message, Outgoing
-from rdv.kafka.reader import PartitionReader
+from rdv.kafka.reader import read_partitions
 from rdv.kafka.retry import patiently
 from rdv.messages import Answer
 from rdv.topics import RENDEZVOUS_STATE
@@ -52,17 +52,16 @@ def tombstone(topic: str, partition: int, request_id: str) -> Outgoing:
 
 
 def restore(
-    bootstrap: str, codec: Codec, topic: str, partition: int, kafka: KafkaSettings | None = None
-) -> dict[str, Entry]:
-    """The live entries of one partition, by request id."""
-    reader = PartitionReader(bootstrap, topic, partition, kafka)
-    try:
-        messages = reader.read_to_end()
-    finally:
-        reader.close()
-    entries: dict[str, Entry] = {}
-    for msg in messages:
-        _apply(codec, msg, entries)
+    bootstrap: str,
+    codec: Codec,
+    topic: str,
+    partitions: list[int],
+    kafka: KafkaSettings | None = None,
+) -> dict[int, dict[str, Entry]]:
+    """The live entries of these partitions, by partition and request id, read in one pass."""
+    entries: dict[int, dict[str, Entry]] = {p: {} for p in partitions}
+    for msg in read_partitions(bootstrap, topic, partitions, kafka):
+        _apply(codec, msg, entries[msg.partition])
     return entries
 
 
@@ -70,15 +69,15 @@ def restore_patiently(
     bootstrap: str,
     codec: Codec,
     topic: str,
-    partition: int,
+    partitions: list[int],
     kafka: KafkaSettings | None,
     stopping: threading.Event,
-) -> dict[str, Entry]:
+) -> dict[int, dict[str, Entry]]:
     """`restore`, retried with backoff while Kafka is away: answering without the state could
     answer a request twice, so there is no going on without it."""
     return patiently(
-        lambda: restore(bootstrap, codec, topic, partition, kafka),
-        f"state of partition {partition}",
+        lambda: restore(bootstrap, codec, topic, partitions, kafka),
+        f"state of partitions {partitions}",
         stopping,
         (RendezvousError,),
     )

@@ -32,6 +32,10 @@ from rdv_tools.demo.stack import LocalStack, example_config, example_models
 SLOW_DELAY_MS = 20
 # Longer than the consumers' session timeout: the group moves on without its members.
 LONG_OUTAGE_S = 15.0
+# How long the decoy may take to archive the last request once every answer is in.
+ARCHIVE_WAIT_S = 60.0
+# Between two services of a rolling upgrade.
+UPGRADE_PAUSE_S = 1.0
 
 
 class ChaosStack:
@@ -121,11 +125,23 @@ def _kill(name: str) -> Fault:
     )
 
 
+def _upgrade_each(stack: ChaosStack) -> None:
+    """Every service in turn: SIGTERM, a clean hand-over, and the same service started again,
+    as a rolling upgrade does; the next one once the last answers again (here: a second)."""
+    for name in list(stack.stack.processes):
+        stack.stack.replace(name)
+        time.sleep(UPGRADE_PAUSE_S)
+
+
 FAULTS: dict[str, Fault] = {
     "worker": _kill("login-bot@3"),
     "champion": _kill("login-bot@2"),
     "decoy": _kill("decoy"),
     "rendezvous": _kill("rendezvous"),
+    # The takeover: how long until a rendezvous restarted at once answers again.
+    "rendezvous-restart": Fault(
+        "SIGKILL rendezvous, restarted at once", lambda s: s.restart("rendezvous")
+    ),
     "straggler": Fault(
         "SIGSTOP champion, then SIGCONT",
         lambda s: s.signal("login-bot@2", signal.SIGSTOP),
@@ -149,6 +165,7 @@ FAULTS: dict[str, Fault] = {
         repair_on_sender=True,
         min_seconds=LONG_OUTAGE_S,
     ),
+    "upgrade": Fault("every service replaced in turn (SIGTERM, start again)", _upgrade_each),
     "rebalance": Fault(
         "a second rendezvous joins (1 -> 2 instances)",
         ChaosStack.add_rendezvous,
@@ -220,6 +237,8 @@ def run_scenario(
                 sent = _drive(client, stack, fault, rate, seconds)
             progress(f"{scenario}: collecting answers")
             answers = _collect(stack.bootstrap, topics["answers"], set(sent), sla_ms)
+            progress(f"{scenario}: waiting for the decoy's archive")
+            _await_archive(Path(tmp) / "archive", set(sent))
         finally:
             if keep_logs is not None:
                 for process in stack.stack.processes.values():
@@ -326,6 +345,15 @@ def _collect(
     finally:
         consumer.close()
     return answers
+
+
+def _await_archive(archive: Path, ids: set[str], timeout: float = ARCHIVE_WAIT_S) -> None:
+    """Give the decoy time to catch up before the stack stops: after an outage its client may
+    wait out librdkafka's reconnect backoff (up to 10 s) and a rejoin, while the rendezvous,
+    back sooner, has answered everything already."""
+    deadline = time.monotonic() + timeout
+    while _archived(archive, ids) < 1.0 and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 def _archived(archive: Path, ids: set[str]) -> float:

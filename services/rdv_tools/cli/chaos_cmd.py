@@ -15,7 +15,10 @@ from rdv_tools.cli.common import FiguresOption, console, out
 # "combined" strikes several at once: the challenger and the decoy killed, the rendezvous
 # killed, the champion stopped (a straggler); all repaired together.
 COMBINED = ["worker", "decoy", "rendezvous", "straggler"]
-DEFAULT = "worker,champion,decoy,rendezvous,straggler,slow,broker,broker-long,rebalance,combined"
+DEFAULT = (
+    "worker,champion,decoy,rendezvous,rendezvous-restart,straggler,slow,broker,broker-long,"
+    "upgrade,rebalance,combined"
+)
 
 
 def chaos(

@@ -105,10 +105,13 @@ class LocalStack:
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
+        # A rendezvous is named as its process is, so a restart comes back as the same
+        # instance: it fences what its predecessor left open and takes its partitions back.
+        named = {"RDV_RENDEZVOUS_INSTANCE": name} if args[:1] == ("rendezvous",) else {}
         with open(logs / f"{name}.log", "ab") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "rdv_tools.cli", *args],
-                env={**os.environ, **self.env},
+                env={**os.environ, **self.env, **named},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -127,6 +130,19 @@ class LocalStack:
         process = self.start(name, *command, *extra)
         self.commands[name] = command  # `extra` is for this run only
         return process
+
+    def replace(self, name: str, timeout: float = 30.0) -> subprocess.Popen[bytes]:
+        """A rolling upgrade's step: SIGTERM `name`, wait for it to hand over and exit, then
+        start it again, the same way, as a new process (new code, same name)."""
+        process = self.processes[name]
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        return self.start(name, *self.commands[name])
 
     def start_workers(self, models: dict[str, Path]) -> None:
         for model, path in models.items():

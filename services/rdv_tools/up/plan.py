@@ -64,7 +64,10 @@ def service_specs(models: dict[str, Path], home: Path, base_port: int) -> list[S
     port = ports["rendezvous"]
     specs.append(
         ServiceSpec(
-            "rendezvous", [*rdv, "rendezvous", "--metrics-port", str(port)], "rendezvous", port
+            "rendezvous",
+            [*rdv, "rendezvous", "--metrics-port", str(port), "--instance", "rendezvous"],
+            "rendezvous",
+            port,
         )
     )
     return specs
