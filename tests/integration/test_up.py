@@ -116,6 +116,17 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
         eventually(restarted, 30, "the champion's restart")
         assert "restarting in" in (home / "logs" / "supervisor.log").read_text()
 
+        # A rolling upgrade's step: the rendezvous replaced under its name, answering again.
+        before = services["rendezvous"]["pid"]
+        again = rdv_at_home(home, "restart", "rendezvous")
+        assert again.returncode == 0 and "rendezvous restarted" in again.stdout, again.stderr
+        now = json.loads((home / "stack.json").read_text())["services"]["rendezvous"]
+        assert now["pid"] != before and now["state"] == "running"
+        answer = rdv_at_home(home, "predict", "--json", '{"failed_logins": 12, "country": "FR"}')
+        assert answer.returncode == 0, answer.stderr
+        unknown = rdv_at_home(home, "restart", "nonesuch")
+        assert unknown.returncode != 0 and "runs no service 'nonesuch'" in unknown.stderr
+
         prometheus = stack["prometheus"]
         eventually(
             lambda: len([r for r in query(prometheus, "up") if r["value"][1] == "1"]) == 6,

@@ -224,6 +224,38 @@ def down(
         console.print("[green]Kafka stopped[/]")
 
 
+def restart(
+    service: Annotated[str, typer.Argument(help="Service name, as `rdv status` lists it.")],
+) -> None:
+    """Restart one service of the running stack: SIGTERM (it hands over cleanly), then the same
+    command again, new code under the same name. One step of a rolling upgrade."""
+    from rdv_tools.up.supervisor import request_restart
+
+    home = state_dir()
+    state = running_stack(home)
+    if state is None:
+        out.print(f"no stack is running from {home} (`rdv up --detach` starts one)")
+        raise typer.Exit(1)
+    if service not in state["services"]:
+        known = ", ".join(sorted(state["services"]))
+        raise ConfigError(f"the stack runs no service {service!r}; it runs: {known}")
+    old = state["services"][service]["pid"]
+    request_restart(home, service)
+    deadline = time.monotonic() + 60
+    with console.status(f"restarting {service} ..."):
+        while True:
+            state = running_stack(home)
+            if state is None:
+                raise ConfigError(f"the stack stopped while {service} was restarting")
+            now = state["services"][service]
+            if now["pid"] != old and now["state"] == "running":
+                break
+            if time.monotonic() > deadline:
+                raise ConfigError(f"{service} is not back after 60 s: see `rdv logs {service}`")
+            time.sleep(0.2)
+    out.print(f"{service} restarted (pid {old} -> {now['pid']})")
+
+
 def logs(
     service: Annotated[str, typer.Argument(help="Service name, as `rdv status` lists it.")],
     lines: Annotated[int, typer.Option("-n", help="Lines from the end.")] = 40,

@@ -22,6 +22,16 @@ HEALTHY_AFTER_S = 30.0
 MAX_BACKOFF_S = 30.0
 
 
+def restart_requests(workdir: Path) -> Path:
+    return workdir / "restart"
+
+
+def request_restart(workdir: Path, name: str) -> None:
+    """Ask the supervisor running from `workdir` (in another process) to restart `name`."""
+    restart_requests(workdir).mkdir(parents=True, exist_ok=True)
+    (restart_requests(workdir) / name).touch()
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -85,6 +95,8 @@ class Supervisor:
 
     def _watch(self) -> None:
         while not self._stopping.wait(0.2):
+            for name in self._requested_restarts():
+                self.restart(name)
             changed = False
             with self._lock:
                 for service in self.services.values():
@@ -128,6 +140,35 @@ class Supervisor:
                 service.process.send_signal(signal.SIGKILL)
                 service.process.wait(10)
         self._write_state()
+
+    def restart(self, name: str, timeout: float = 30.0) -> None:
+        """A rolling upgrade's step: SIGTERM one service, let it hand over and exit, then start
+        the same command again at once (new code, same name), with no backoff."""
+        with self._lock:
+            service = self.services[name]
+            process = service.process
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
+            service.held = False
+            service.restarts += 1
+            self._launch(service)
+        self._write_state()
+
+    def _requested_restarts(self) -> list[str]:
+        """Names `rdv restart` asked for (a file each under `restart/`), each taken once."""
+        names = []
+        for request in sorted(restart_requests(self.workdir).glob("*")):
+            request.unlink(missing_ok=True)
+            if request.name in self.services:
+                names.append(request.name)
+            else:
+                log.warning("restart asked for %r, which this stack does not run", request.name)
+        return names
 
     def release(self, name: str) -> None:
         with self._lock:

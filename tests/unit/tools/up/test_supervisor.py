@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from rdv_tools.up.supervisor import ServiceSpec, Supervisor
+from rdv_tools.up.supervisor import ServiceSpec, Supervisor, request_restart
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 CRASHER = [sys.executable, "-c", "import sys; print('crashing'); sys.exit(3)"]
@@ -76,5 +76,28 @@ def test_environment_reaches_the_service(tmp_path: Path) -> None:
     supervisor = Supervisor(tmp_path, {"RDV_PROBE": "hello"}, [ServiceSpec("p", printer)]).start()
     try:
         wait_for(lambda: "hello" in (tmp_path / "logs" / "p.log").read_text())
+    finally:
+        supervisor.stop()
+
+
+def test_a_restart_asked_from_another_process_replaces_the_service_at_once(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "stack.json"
+    supervisor = Supervisor(
+        tmp_path, {}, [ServiceSpec("rendezvous", SLEEPER), ServiceSpec("decoy", SLEEPER)], state
+    ).start()
+    try:
+        first = supervisor.services["rendezvous"].process
+        assert first is not None
+        request_restart(tmp_path, "rendezvous")  # what `rdv restart rendezvous` does
+        request_restart(tmp_path, "nonesuch")
+        wait_for(lambda: supervisor.services["rendezvous"].process is not first, timeout=5)
+        assert first.wait(5) == -15  # SIGTERM: a clean hand-over, not a kill
+        assert supervisor.running("rendezvous")
+        snapshot = json.loads(state.read_text())["services"]
+        assert snapshot["rendezvous"]["restarts"] == 1 and snapshot["decoy"]["restarts"] == 0
+        assert snapshot["rendezvous"]["pid"] != first.pid
+        assert not list((tmp_path / "restart").iterdir())  # each request taken once
     finally:
         supervisor.stop()
