@@ -170,3 +170,18 @@ def rdv_at_home(home: Path, *args: str, **env: str) -> subprocess.CompletedProce
         timeout=300,
         check=False,
     )
+
+
+def eventually(check: Any, timeout: float = 90, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except (OSError, AssertionError, KeyError):
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(1)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rdv_tools.broker import EmbeddedBroker
-from tests.integration.harness import free_block, rdv_at_home
+from tests.integration.harness import eventually, free_block, rdv_at_home
 
 pytestmark = pytest.mark.broker
 PASSWORD = "pw-" + secrets.token_hex(12)
@@ -35,6 +35,20 @@ def sasl(bootstrap: str, password: str = PASSWORD) -> dict[str, str]:
     }
 
 
+def metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
+        return str(page.read().decode())
+
+
+def scored(page: str) -> float:
+    """The worker's requests scored, summed over its labels."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in page.splitlines()
+        if line.startswith("rdv_worker_scored_total")
+    )
+
+
 def test_the_stack_runs_on_sasl_settings_and_never_shows_the_password(
     sasl_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -44,14 +58,14 @@ def test_the_stack_runs_on_sasl_settings_and_never_shows_the_password(
         assert up.returncode == 0, up.stderr[-3000:]
         answer = rdv_at_home(tmp_path, "predict", "--json", '{"failed_logins": 11}', **env)
         assert answer.returncode == 0, answer.stderr
-        assert json.loads(answer.stdout)["role"] in {"champion", "fallback"}
+        # The SLA runs from the request's creation in a fresh `rdv predict` process: on a
+        # loaded machine the default may answer in time, which is the rule. That the models
+        # read and scored over SASL shows on their metrics pages instead.
+        assert json.loads(answer.stdout)["role"] in {"champion", "fallback", "default"}
         stack = json.loads((tmp_path / "stack.json").read_text())
-        pages = [
-            urllib.request.urlopen(f"http://127.0.0.1:{s['metrics_port']}/metrics", timeout=5)
-            .read()
-            .decode()
-            for s in stack["services"].values()
-        ]
+        pages = [metrics(s["metrics_port"]) for s in stack["services"].values()]
+        champion = stack["services"]["login-bot@2"]["metrics_port"]
+        eventually(lambda: scored(metrics(champion)) >= 1, 60, "the champion's first score")
     finally:
         down = rdv_at_home(tmp_path, "down", **env)
     assert down.returncode == 0, down.stderr

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -19,7 +18,7 @@ from rdv.paths import ops_file
 from rdv_tools.broker import running_state
 from rdv_tools.broker.embedded import free_port
 from rdv_tools.up.prometheus import find_binary
-from tests.integration.harness import free_block, rdv_at_home
+from tests.integration.harness import eventually, free_block, rdv_at_home
 
 pytestmark = pytest.mark.broker
 DASHBOARD = ops_file("grafana/dashboards/rendezvous.json")
@@ -44,21 +43,6 @@ def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
 def api(prometheus: str, path: str) -> Any:
     with urllib.request.urlopen(f"{prometheus}{path}", timeout=5) as response:
         return json.load(response)["data"]
-
-
-def eventually(check: Any, timeout: float = 90, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except (OSError, AssertionError, KeyError):
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(1)
 
 
 @pytest.fixture
@@ -116,17 +100,6 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
         eventually(restarted, 30, "the champion's restart")
         assert "restarting in" in (home / "logs" / "supervisor.log").read_text()
 
-        # A rolling upgrade's step: the rendezvous replaced under its name, answering again.
-        before = services["rendezvous"]["pid"]
-        again = rdv_at_home(home, "restart", "rendezvous")
-        assert again.returncode == 0 and "rendezvous restarted" in again.stdout, again.stderr
-        now = json.loads((home / "stack.json").read_text())["services"]["rendezvous"]
-        assert now["pid"] != before and now["state"] == "running"
-        answer = rdv_at_home(home, "predict", "--json", '{"failed_logins": 12, "country": "FR"}')
-        assert answer.returncode == 0, answer.stderr
-        unknown = rdv_at_home(home, "restart", "nonesuch")
-        assert unknown.returncode != 0 and "runs no service 'nonesuch'" in unknown.stderr
-
         prometheus = stack["prometheus"]
         eventually(
             lambda: len([r for r in query(prometheus, "up") if r["value"][1] == "1"]) == 6,
@@ -151,6 +124,17 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
             "the DeadLetters alert",
         )
         _every_dashboard_query_answers(prometheus)
+
+        # A rolling upgrade's step: the rendezvous replaced under its name, answering again.
+        before = services["rendezvous"]["pid"]
+        again = rdv_at_home(home, "restart", "rendezvous")
+        assert again.returncode == 0 and "rendezvous restarted" in again.stdout, again.stderr
+        now = json.loads((home / "stack.json").read_text())["services"]["rendezvous"]
+        assert now["pid"] != before and now["state"] == "running"
+        answer = rdv_at_home(home, "predict", "--json", '{"failed_logins": 12, "country": "FR"}')
+        assert answer.returncode == 0, answer.stderr
+        unknown = rdv_at_home(home, "restart", "nonesuch")
+        assert unknown.returncode != 0 and "runs no service 'nonesuch'" in unknown.stderr
     finally:
         stopped = rdv_at_home(home, "down")
     assert stopped.returncode == 0, stopped.stderr
