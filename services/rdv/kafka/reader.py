@@ -15,7 +15,7 @@ from confluent_kafka import TopicPartition as _TopicPartition
 from rdv.errors import RendezvousError
 from rdv.kafka.consumer import take_batch
 from rdv.kafka.envelopes import Message
-from rdv.kafka.retry import NEW_TOPIC, retry
+from rdv.kafka.retry import NEW_TOPIC, kafka_retriable, retry
 from rdv.kafka.settings import CONSUMER_LATENCY_DEFAULTS, KafkaSettings
 
 # Errors of a topic created a moment ago, whose leader the client has not learnt yet.
@@ -29,18 +29,11 @@ _NOT_READY_YET = {
 def _end_offset(consumer: _Consumer, tp: _TopicPartition, timeout: float) -> int:
     """A partition's end; retried while a just-created topic has no leader yet."""
     deadline = time.monotonic() + timeout
-
-    def passing(exc: Exception) -> bool:
-        if not isinstance(exc, KafkaException):
-            return False
-        error = exc.args[0]
-        return bool(error.retriable()) or error.code() in _NOT_READY_YET
-
     try:
         _, high = retry(
             lambda: consumer.get_watermark_offsets(tp, timeout=timeout),
             NEW_TOPIC,
-            passing,
+            kafka_retriable(*_NOT_READY_YET),
             give_up=lambda: time.monotonic() > deadline,
             what=f"the end of {tp.topic}",
         )
@@ -64,6 +57,27 @@ def _reader_config(
         "logger": logging.getLogger("rdv.kafka.librdkafka"),
         **(settings or KafkaSettings()).extra,
     }
+
+
+def _read_to_ends(
+    consumer: _Consumer, topic: str, ends: dict[int, int], timeout: float
+) -> list[Message]:
+    """What an assigned consumer reads of `topic` until each partition reaches its end."""
+    pending = {p for p, end in ends.items() if end > 0}
+    messages: list[Message] = []
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        batch = take_batch(consumer, 500, 0.1)
+        messages += batch
+        for msg in batch:
+            if msg.offset + 1 >= ends[msg.partition]:
+                pending.discard(msg.partition)
+        if not batch and pending:
+            # Aborted transactions and their markers leave gaps: an end may never be a
+            # message's offset, so positions say when a partition is done.
+            positions = consumer.position([_TopicPartition(topic, p) for p in pending])
+            pending -= {tp.partition for tp in positions if tp.offset >= ends[tp.partition]}
+    return messages
 
 
 class PartitionReader:
@@ -95,26 +109,10 @@ class PartitionReader:
         """Everything up to the end as it is now (committed transactions only); a
         RendezvousError while Kafka cannot answer."""
         try:
-            return self._read_to(self.end_offset(), timeout)
+            ends = {self.partition: self.end_offset()}
+            return _read_to_ends(self._consumer, self.topic, ends, timeout)
         except KafkaException as exc:
             raise RendezvousError(f"cannot read {self.topic}: {exc}") from exc
-
-    def _read_to(self, end: int, timeout: float) -> list[Message]:
-        messages: list[Message] = []
-        deadline = time.monotonic() + timeout
-        position = -1
-        while position + 1 < end and time.monotonic() < deadline:
-            batch = self.poll(0.1)
-            messages += batch
-            if batch:
-                position = batch[-1].offset
-            elif self._position() >= end:
-                break  # aborted transactions and markers leave gaps in the offsets
-        return messages
-
-    def _position(self) -> int:
-        [tp] = self._consumer.position([_TopicPartition(self.topic, self.partition)])
-        return int(tp.offset)
 
     def close(self) -> None:
         self._consumer.close()
@@ -134,21 +132,7 @@ def read_partitions(
     try:
         ends = {p: _end_offset(consumer, _TopicPartition(topic, p), timeout) for p in partitions}
         consumer.assign([_TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        pending = {p for p, end in ends.items() if end > 0}
-        messages: list[Message] = []
-        deadline = time.monotonic() + timeout
-        while pending and time.monotonic() < deadline:
-            batch = take_batch(consumer, 500, 0.1)
-            messages += batch
-            for msg in batch:
-                if msg.offset + 1 >= ends[msg.partition]:
-                    pending.discard(msg.partition)
-            if not batch and pending:
-                # Aborted transactions and their markers leave gaps: an end may never be a
-                # message's offset, so positions say when a partition is done.
-                positions = consumer.position([_TopicPartition(topic, p) for p in pending])
-                pending -= {tp.partition for tp in positions if tp.offset >= ends[tp.partition]}
-        return messages
+        return _read_to_ends(consumer, topic, ends, timeout)
     except KafkaException as exc:
         raise RendezvousError(f"cannot read {topic}: {exc}") from exc
     finally:
