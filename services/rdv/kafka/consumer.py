@@ -14,7 +14,7 @@ from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.errors import RendezvousError
 from rdv.kafka.envelopes import Message, TopicPartition
-from rdv.kafka.retry import GROUP_COMMIT, patiently, retry
+from rdv.kafka.retry import GROUP_COMMIT, kafka_retriable, patiently, retry
 from rdv.kafka.settings import CONSUMER_LATENCY_DEFAULTS, KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -198,16 +198,10 @@ class Consumer:
                 ):
                     raise
 
-        def transient(exc: Exception) -> bool:
-            error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
-            return error is not None and (
-                error.retriable() or error.code() in _TRANSIENT_COMMIT_ERRORS
-            )
-
         retry(
             commit_or_let_go,
             GROUP_COMMIT,
-            transient,
+            kafka_retriable(*_TRANSIENT_COMMIT_ERRORS),
             give_up=lambda: next(tries, None) is None,
             what="commit",
         )

@@ -86,8 +86,15 @@ def patiently(
     )
 
 
-def librdkafka_retriable(exc: Exception) -> bool:
-    return isinstance(exc, KafkaException) and bool(exc.args[0].retriable())
+def kafka_retriable(*also: int) -> Callable[[Exception], bool]:
+    """A KafkaException that librdkafka calls retriable, or whose code is one of `also`
+    (errors that pass once Kafka is back, which librdkafka does not always mark)."""
+
+    def retriable(exc: Exception) -> bool:
+        error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+        return error is not None and (bool(error.retriable()) or error.code() in also)
+
+    return retriable
 
 
 def again(call: Callable[[], object], give_up: Callable[[], bool]) -> None:
@@ -96,4 +103,4 @@ def again(call: Callable[[], object], give_up: Callable[[], bool]) -> None:
     even a new commit or an abort, conflicts with the one still in progress. Callers pass the
     transaction's remaining time (-1) where librdkafka recommends it: shorter timeouts risk
     desynchronising its state when a protocol request fails."""
-    retry(call, TRANSACTION_CALL, librdkafka_retriable, give_up, "transaction call")
+    retry(call, TRANSACTION_CALL, kafka_retriable(), give_up, "transaction call")
