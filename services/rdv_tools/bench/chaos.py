@@ -32,8 +32,6 @@ from rdv_tools.demo.stack import LocalStack, example_config, example_models
 SLOW_DELAY_MS = 20
 # Longer than the consumers' session timeout: the group moves on without its members.
 LONG_OUTAGE_S = 15.0
-# How long the decoy may take to archive the last request once every answer is in.
-ARCHIVE_WAIT_S = 60.0
 # Between two services of a rolling upgrade.
 UPGRADE_PAUSE_S = 1.0
 
@@ -80,6 +78,12 @@ class ChaosStack:
     def restart(self, name: str, *extra: str) -> None:
         self.stack.restart(name, *extra)
 
+    def upgrade_all(self) -> None:
+        """A rolling upgrade: each service in turn SIGTERMed, then started again a moment later."""
+        for name in list(self.stack.processes):
+            self.stack.replace(name)
+            time.sleep(UPGRADE_PAUSE_S)
+
     def add_rendezvous(self) -> None:
         self.stack.start("rendezvous-2", "rendezvous")
 
@@ -125,14 +129,6 @@ def _kill(name: str) -> Fault:
     )
 
 
-def _upgrade_each(stack: ChaosStack) -> None:
-    """Every service in turn: SIGTERM, a clean hand-over, and the same service started again,
-    as a rolling upgrade does; the next one once the last answers again (here: a second)."""
-    for name in list(stack.stack.processes):
-        stack.stack.replace(name)
-        time.sleep(UPGRADE_PAUSE_S)
-
-
 FAULTS: dict[str, Fault] = {
     "worker": _kill("login-bot@3"),
     "champion": _kill("login-bot@2"),
@@ -165,7 +161,9 @@ FAULTS: dict[str, Fault] = {
         repair_on_sender=True,
         min_seconds=LONG_OUTAGE_S,
     ),
-    "upgrade": Fault("every service replaced in turn (SIGTERM, start again)", _upgrade_each),
+    "upgrade": Fault(
+        "every service replaced in turn (SIGTERM, start again)", ChaosStack.upgrade_all
+    ),
     "rebalance": Fault(
         "a second rendezvous joins (1 -> 2 instances)",
         ChaosStack.add_rendezvous,
@@ -347,10 +345,10 @@ def _collect(
     return answers
 
 
-def _await_archive(archive: Path, ids: set[str], timeout: float = ARCHIVE_WAIT_S) -> None:
-    """Give the decoy time to catch up before the stack stops: after an outage its client may
-    wait out librdkafka's reconnect backoff (up to 10 s) and a rejoin, while the rendezvous,
-    back sooner, has answered everything already."""
+def _await_archive(archive: Path, ids: set[str], timeout: float = 60.0) -> None:
+    """Give the decoy up to `timeout` to archive the last request before the stack stops: after
+    an outage its client may wait out librdkafka's reconnect backoff (up to 10 s) and a rejoin,
+    while the rendezvous, back sooner, has answered everything already."""
     deadline = time.monotonic() + timeout
     while _archived(archive, ids) < 1.0 and time.monotonic() < deadline:
         time.sleep(0.5)

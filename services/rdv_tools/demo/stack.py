@@ -13,6 +13,7 @@ from rdv.kafka import TopicSpec, create_topics
 from rdv.rendezvous.config import RolloutConfig, Tier
 from rdv.topics import architecture_topics
 from rdv_tools.demo.examples import login_bot_logistic, login_bot_tree
+from rdv_tools.up.supervisor import stop_process
 
 ROLES = {
     "login-bot@2": "champion",
@@ -134,14 +135,7 @@ class LocalStack:
     def replace(self, name: str, timeout: float = 30.0) -> subprocess.Popen[bytes]:
         """A rolling upgrade's step: SIGTERM `name`, wait for it to hand over and exit, then
         start it again, the same way, as a new process (new code, same name)."""
-        process = self.processes[name]
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        stop_process(self.processes[name], timeout)
         return self.start(name, *self.commands[name])
 
     def start_workers(self, models: dict[str, Path]) -> None:

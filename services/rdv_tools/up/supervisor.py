@@ -22,6 +22,17 @@ HEALTHY_AFTER_S = 30.0
 MAX_BACKOFF_S = 30.0
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM, so the service hands over cleanly; SIGKILL if it has not exited in `timeout`."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 def restart_requests(workdir: Path) -> Path:
     return workdir / "restart"
 
@@ -146,14 +157,8 @@ class Supervisor:
         the same command again at once (new code, same name), with no backoff."""
         with self._lock:
             service = self.services[name]
-            process = service.process
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(5)
+            if service.process is not None:
+                stop_process(service.process, timeout)
             service.held = False
             service.restarts += 1
             self._launch(service)
