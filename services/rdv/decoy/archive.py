@@ -1,15 +1,23 @@
 """Parquet files of requests exactly as the models saw them, partitioned by date and hour.
 
 Rows are buffered per segment and written as one file per (date, hour) partition when the
-segment rolls. A file is written under a hidden temporary name, fsynced, renamed into place
-and its directory fsynced: a reader never sees half a file, and once `flush` returns the rows
-are on disk, so the caller may commit the offsets they came from.
+segment rolls. A file is written under a temporary name in the instance's own staging
+directory, fsynced, renamed into its partition and the partition fsynced: a reader never sees
+half a file, and once `flush` returns the rows are on disk, so the caller may commit the
+offsets they came from.
+
+A process killed mid-write leaves its temporary behind. Each instance holds an flock on its
+staging directory while it lives; a starting instance removes the staging directories whose
+lock it can take, because their owner is gone (the kernel drops the lock of a dead process,
+however it died). Spark and pyarrow skip `_staging`: readers never see the temporaries.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rdv.errors import ConfigError
 from rdv.kafka import Message
 
 SCHEMA = pa.schema(
@@ -98,7 +107,23 @@ class Archive:
         self.roll_rows, self.roll_bytes, self.roll_seconds = roll_rows, roll_bytes, roll_seconds
         self.segment = Segment()
         self._sequence = 0
-        root.mkdir(parents=True, exist_ok=True)
+        staging_root = root / STAGING
+        staging_root.mkdir(parents=True, exist_ok=True)
+        _sweep_abandoned(staging_root)
+        self.staging = staging_root / self.prefix
+        self.staging.mkdir(exist_ok=True)
+        self._lock = _hold_lock(staging_root / f"{self.prefix}.lock")
+        if self._lock is None:
+            raise ConfigError(
+                f"another live decoy uses the instance name {instance!r} on {root}: "
+                "give each decoy its own RDV_DECOY_INSTANCE"
+            )
+
+    def close(self) -> None:
+        """Give up the staging directory; it is empty unless a write was cut short."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def add(self, msg: Message, row: dict[str, Any]) -> None:
         if not self.segment.rows:
@@ -129,7 +154,7 @@ class Archive:
         directory.mkdir(parents=True, exist_ok=True)
         self._sequence += 1
         name = f"part-{time.time_ns()}-{self.prefix}-{self._sequence:06d}.parquet"
-        temporary, final = directory / f".{name}.tmp", directory / name
+        temporary, final = self.staging / f".{name}.tmp", directory / name
         table = pa.Table.from_pylist(rows, schema=SCHEMA)
         with open(temporary, "wb") as handle:
             pq.write_table(table, handle, compression="zstd")
@@ -142,3 +167,29 @@ class Archive:
         finally:
             os.close(descriptor)
         return final
+
+
+STAGING = "_staging"
+
+
+def _hold_lock(path: Path) -> int | None:
+    """An exclusive flock on `path`, held until the descriptor closes; None if another has it."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    return descriptor
+
+
+def _sweep_abandoned(staging_root: Path) -> None:
+    for lock_path in staging_root.glob("*.lock"):
+        descriptor = _hold_lock(lock_path)
+        if descriptor is None:
+            continue  # its owner is alive and may be mid-write
+        try:
+            shutil.rmtree(staging_root / lock_path.stem, ignore_errors=True)
+            lock_path.unlink(missing_ok=True)
+        finally:
+            os.close(descriptor)

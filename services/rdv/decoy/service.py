@@ -85,6 +85,7 @@ class Decoy:
             self._commit_segment()
         finally:
             consumer.close()
+            self.archive.close()
 
     def _archive(self, msg: Message) -> None:
         arrived_us = time.time_ns() // 1000

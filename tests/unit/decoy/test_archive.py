@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from rdv.decoy.archive import Archive, archive_row
+from rdv.errors import ConfigError
 from rdv.kafka import Message
 from rdv.protocol import new_request
 
@@ -67,3 +69,22 @@ def test_a_segment_rolls_at_its_row_count_or_its_bytes(tmp_path: Path) -> None:
     assert not by_rows.due() and by_bytes.due()  # 16 + 6 key bytes >= 20
     by_rows.add(msg, archive_row(msg, None, "x", arrived_us=0))
     assert by_rows.due()
+
+
+def test_a_new_instance_removes_what_a_dead_one_left_mid_write(tmp_path: Path) -> None:
+    dead = Archive(tmp_path, "decoy:1", roll_rows=100, roll_bytes=10**6, roll_seconds=60)
+    (dead.staging / ".part-1-decoy-1-000001.parquet.tmp").write_bytes(b"half a file")
+    dead.close()  # what the kernel does for a process killed mid-write
+    alive = Archive(tmp_path, "decoy:2", roll_rows=100, roll_bytes=10**6, roll_seconds=60)
+    (alive.staging / ".part-2-decoy-2-000001.parquet.tmp").write_bytes(b"being written")
+
+    Archive(tmp_path, "decoy:3", roll_rows=100, roll_bytes=10**6, roll_seconds=60)
+
+    left = sorted(p.name for p in tmp_path.rglob(".*.tmp"))
+    assert left == [".part-2-decoy-2-000001.parquet.tmp"]  # a live writer's file is kept
+
+
+def test_two_live_decoys_may_not_share_an_instance_name(tmp_path: Path) -> None:
+    Archive(tmp_path, "decoy:1", roll_rows=100, roll_bytes=10**6, roll_seconds=60)
+    with pytest.raises(ConfigError, match="RDV_DECOY_INSTANCE"):
+        Archive(tmp_path, "decoy:1", roll_rows=100, roll_bytes=10**6, roll_seconds=60)
