@@ -70,7 +70,11 @@ class Decoy:
             on_revoke=self._revoked,
             client_id="rdv-decoy",
             # Offsets are committed explicitly, right after each file is durable.
-            overrides={"enable.auto.commit": False},
+            overrides={
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": self.settings.fetch_wait_ms,
+                "fetch.min.bytes": self.settings.fetch_min_bytes,
+            },
         )
         try:
             while not self.stopping.is_set():

@@ -22,4 +22,8 @@ class DecoySettings(BaseSettings):
     roll_bytes: int = Field(64 * 1024 * 1024, ge=1)  # or this many bytes of raw requests,
     roll_seconds: float = Field(30.0, gt=0)  # or its first row is this old
     batch_max: int = Field(1000, ge=1)
+    # The decoy is off the answering path, so its fetches wait to fill up: at 300 requests/s
+    # one fetch per request cost the broker ~270 requests/s (see docs/performance.md).
+    fetch_wait_ms: int = Field(500, ge=1, le=10_000)
+    fetch_min_bytes: int = Field(1024 * 1024, ge=1)
     metrics_port: int | None = None
