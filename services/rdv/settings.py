@@ -8,7 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rdv.codec import Codec
 from rdv.errors import ConfigError
 from rdv.kafka import KafkaSettings
-from rdv.kafka.local_broker import default_data_dir, running_state
+from rdv.kafka.local_broker import default_data_dir, running_bootstrap
 from rdv.topics import DEFAULT_PARTITIONS
 
 
@@ -28,9 +28,9 @@ def resolve_bootstrap(explicit: str | None = None) -> str:
     configured = KafkaSettings().bootstrap_servers
     if configured:
         return configured
-    state = running_state(default_data_dir())
-    if state:
-        return state.bootstrap
+    local = running_bootstrap(default_data_dir())
+    if local:
+        return local
     raise ConfigError(
         "no Kafka broker: start the embedded one with `rdv broker start`, "
         "or pass --bootstrap HOST:PORT, or set KAFKA_BOOTSTRAP_SERVERS"

@@ -4,7 +4,7 @@ a rolling upgrade), the fault at a third and its repair at two thirds. What a us
 every request answered, exactly once, none lost, and every request in the decoy's archive.
 Kafka's restart runs twice: a short outage, and one longer than the consumers' session
 timeout, after which the group has moved on without its members (docs/reliability.md, "What
-the broker restart found")."""
+the broker restart found"). `broker-leader` and `controller` run on a three-node cluster."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ SCENARIOS = [
     "rebalance",
     "upgrade",
     "combined",
+    # On a three-node cluster: a node lost, its partitions (or the controller quorum) led
+    # elsewhere within seconds, and restarted.
+    "broker-leader",
+    "controller",
 ]
 # A rolling upgrade replaces six services one after another: it needs the load to last.
 SECONDS = {"upgrade": 18}
@@ -43,6 +47,8 @@ def test_no_request_is_lost_or_answered_twice(scenario: str, tmp_path: Path) -> 
     assert result.duplicated == 0, why
     assert result.answered == result.exactly_once == result.sent, why
     assert result.archived == 1.0, why
+    if fault.nodes == 3:
+        assert result.nodes == 3 and result.outage_s > 0, why  # a node was lost, and replaced
 
 
 def explain(result: ChaosResult, logs: Path) -> str:

@@ -116,6 +116,26 @@ def create_topics(
     return outcome
 
 
+def broker_ids(bootstrap: str, timeout: float = 1.0) -> set[int]:
+    """The ids of the brokers the cluster's metadata lists (none if it cannot be reached)."""
+    try:
+        metadata = _admin(bootstrap, None, quiet=True).list_topics(timeout=timeout)
+    except KafkaException:
+        return set()
+    return set(metadata.brokers)
+
+
+def partition_leaders(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    """(topic, partition) -> the broker id leading it (-1 while it has none)."""
+    metadata = _admin(bootstrap, None, quiet=True).list_topics(timeout=5)
+    return {
+        (name, p.id): p.leader
+        for name in topics
+        if name in metadata.topics
+        for p in metadata.topics[name].partitions.values()
+    }
+
+
 def has_leaders(topic: TopicMetadata) -> bool:
     """The metadata names a leader for every partition of `topic` (and has no error for it)."""
     return (

@@ -11,6 +11,9 @@ from pathlib import Path
 from rdv.paths import state_dir
 
 STATE_FILE = "broker.json"
+# A three-node cluster (`rdv broker start --nodes 3`) keeps one data dir per node, node-1 ...,
+# under its own, and this file saying how many.
+CLUSTER_FILE = "cluster.json"
 
 
 @dataclass(frozen=True)
@@ -52,3 +55,19 @@ def running_state(data_dir: Path) -> BrokerState | None:
     """The state of the broker running from `data_dir`, or None if none runs."""
     state = read_state(data_dir)
     return state if state and pid_is_broker(state.pid) else None
+
+
+def node_dirs(data_dir: Path) -> list[Path]:
+    """The data dirs of a cluster's nodes, or [] if `data_dir` holds a single broker."""
+    try:
+        nodes = int(json.loads((data_dir / CLUSTER_FILE).read_text())["nodes"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return []
+    return [data_dir / f"node-{i}" for i in range(1, nodes + 1)]
+
+
+def running_bootstrap(data_dir: Path) -> str | None:
+    """host:port of every running node under `data_dir` (one broker or a cluster), else None."""
+    nodes = node_dirs(data_dir) or [data_dir]
+    states = [s for s in map(running_state, nodes) if s is not None]
+    return ",".join(s.bootstrap for s in states) or None

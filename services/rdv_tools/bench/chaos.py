@@ -12,101 +12,24 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rdv.client import RendezvousClient
+from rdv.errors import ConfigError
 from rdv.kafka import Consumer
-from rdv.kafka.admin import cluster_ready
-from rdv.rendezvous.rollout_store import publish
 from rdv.settings import make_codec
 from rdv.topics import ANSWERS
+from rdv_tools.bench.chaos_stack import ChaosStack
 from rdv_tools.bench.served import warm_up
-from rdv_tools.broker import EmbeddedBroker
 from rdv_tools.demo.generator import flat_features, login_requests
-from rdv_tools.demo.stack import LocalStack, example_config, example_models
 
 # A worker's micro-batch normally takes about 2 ms here (scoring plus Kafka hand-off); the
 # "slow" fault adds 20 ms to each, ten times that.
 SLOW_DELAY_MS = 20
 # Longer than the consumers' session timeout: the group moves on without its members.
 LONG_OUTAGE_S = 15.0
-# Between two services of a rolling upgrade.
-UPGRADE_PAUSE_S = 1.0
-
-
-class ChaosStack:
-    """A LocalStack on its own broker, with the moves the faults need."""
-
-    def __init__(self, workdir: Path, sla_ms: int) -> None:
-        self.workdir = workdir
-        self.broker = EmbeddedBroker(workdir / "broker", owned=True)
-        self.broker.start()
-        self.stack = LocalStack(
-            self.broker.bootstrap,
-            workdir,
-            extra_env={"RDV_DECOY_ROLL_SECONDS": "1"},
-        )
-        self.stack.create_topics()
-        publish(
-            self.broker.bootstrap,
-            make_codec(),
-            example_config(sla_ms),
-            None,
-            "bench chaos",
-            self.stack.topics["rendezvous.config"],
-        )
-        self.broker_down: list[tuple[float, float]] = []  # wall-clock windows, seconds
-
-    @property
-    def bootstrap(self) -> str:
-        return self.broker.bootstrap
-
-    def start_all(self) -> None:
-        self.stack.start_workers(example_models(self.workdir / "models"))
-        self.stack.start("decoy", "decoy", "--archive", str(self.workdir / "archive"))
-        self.stack.start("rendezvous", "rendezvous")
-
-    def signal(self, name: str, sig: signal.Signals) -> None:
-        process = self.stack.processes[name]
-        if process.poll() is None:
-            process.send_signal(sig)
-            if sig == signal.SIGKILL:
-                process.wait(10)
-
-    def restart(self, name: str, *extra: str) -> None:
-        self.stack.restart(name, *extra)
-
-    def upgrade_all(self) -> None:
-        """A rolling upgrade: each service in turn SIGTERMed, then started again a moment later."""
-        for name in list(self.stack.processes):
-            self.stack.replace(name)
-            time.sleep(UPGRADE_PAUSE_S)
-
-    def add_rendezvous(self) -> None:
-        self.stack.start("rendezvous-2", "rendezvous")
-
-    def stop_broker(self) -> None:
-        self.broker_down.append((time.time(), float("inf")))
-        self.broker.stop()
-
-    def start_broker(self) -> None:
-        # Same data dir, so the same ports and topics. Not waiting: clients reconnect by
-        # themselves, and this runs on the sending thread (see Fault.on_sender).
-        self.broker.start(wait=False)
-
-        def until_ready() -> None:
-            while not cluster_ready(self.bootstrap, timeout=1.0):
-                time.sleep(0.2)
-            began, _ = self.broker_down[-1]
-            self.broker_down[-1] = (began, time.time())  # down until it answers again
-
-        threading.Thread(target=until_ready, daemon=True).start()
-
-    def stop(self) -> None:
-        self.stack.stop()
-        self.broker.stop()
 
 
 @dataclass(frozen=True)
@@ -119,6 +42,8 @@ class Fault:
     repair_on_sender: bool = False
     # Hold the fault at least this long, even past the last request sent.
     min_seconds: float = 0.0
+    # The Kafka nodes it needs: 1 (a single broker), 3 (a cluster) or None (either).
+    nodes: int | None = None
 
 
 def _kill(name: str) -> Fault:
@@ -153,6 +78,7 @@ FAULTS: dict[str, Fault] = {
         ChaosStack.stop_broker,
         ChaosStack.start_broker,
         repair_on_sender=True,
+        nodes=1,
     ),
     "broker-long": Fault(
         f"Kafka stopped for {LONG_OUTAGE_S:g} s (past the 10 s session timeout), then restarted",
@@ -160,6 +86,21 @@ FAULTS: dict[str, Fault] = {
         ChaosStack.start_broker,
         repair_on_sender=True,
         min_seconds=LONG_OUTAGE_S,
+        nodes=1,
+    ),
+    "broker-leader": Fault(
+        "SIGKILL of the Kafka node leading most of requests and answers, restarted",
+        ChaosStack.kill_leader,
+        ChaosStack.restart_killed,
+        repair_on_sender=True,
+        nodes=3,
+    ),
+    "controller": Fault(
+        "SIGKILL of the active KRaft controller, restarted",
+        ChaosStack.kill_controller,
+        ChaosStack.restart_killed,
+        repair_on_sender=True,
+        nodes=3,
     ),
     "upgrade": Fault(
         "every service replaced in turn (SIGTERM, start again)", ChaosStack.upgrade_all
@@ -188,6 +129,7 @@ def combined(names: list[str]) -> Fault:
         repair,
         repair_on_sender=any(f.repair_on_sender for f in faults),
         min_seconds=max(f.min_seconds for f in faults),
+        nodes=next((f.nodes for f in faults if f.nodes), None),
     )
 
 
@@ -200,9 +142,11 @@ class ChaosResult:
     exactly_once: int
     lost: int
     duplicated: int
-    sla_met: float  # of answers to requests sent while the broker was up
+    sla_met: float  # of answers to requests sent outside Kafka's outages and elections
     late: int
     archived: float  # share of sent requests in the decoy archive
+    nodes: int = 1
+    outage_s: float = 0.0  # Kafka down, or electing new leaders after a node's loss
     reasons: dict[str, int] = field(default_factory=dict)
     # For a request answered more than once: each answer's reason and whether it was late,
     # the first few only (what an investigation starts from).
@@ -220,11 +164,12 @@ def run_scenario(
     sla_ms: int,
     progress: Callable[[str], None] = lambda _: None,
     keep_logs: Path | None = None,
+    nodes: int | None = None,
 ) -> ChaosResult:
     # Refused connections while a process or Kafka is down are the point here, not news.
     logging.getLogger("rdv.kafka.librdkafka").setLevel(logging.CRITICAL)
     with tempfile.TemporaryDirectory(prefix="rdv-chaos-") as tmp:
-        stack = ChaosStack(Path(tmp), sla_ms)
+        stack = ChaosStack(Path(tmp), sla_ms, cluster_size(fault, nodes))
         try:
             stack.start_all()
             topics = stack.stack.topics
@@ -246,12 +191,18 @@ def run_scenario(
             stack.stop()
             if keep_logs is not None:
                 shutil.copytree(Path(tmp) / "logs", keep_logs / scenario, dirs_exist_ok=True)
-                for name in ("logs/server.log", "logs/stdout.log", "broker.json"):
-                    source = Path(tmp) / "broker" / name
-                    if source.exists():
-                        shutil.copy(source, keep_logs / scenario / f"kafka-{source.name}")
+                for source in (Path(tmp) / "broker").glob("**/logs/server.log"):
+                    node = source.parent.parent.name  # "broker", or "node-2" of a cluster
+                    shutil.copy(source, keep_logs / scenario / f"kafka-{node}-server.log")
         archived = _archived(Path(tmp) / "archive", set(sent))
-        return _score(scenario, fault, sent, answers, stack.broker_down, sla_ms, archived)
+        result = _score(scenario, fault, sent, answers, stack.broker_down, sla_ms, archived)
+        return replace(result, nodes=cluster_size(fault, nodes))
+
+
+def cluster_size(fault: Fault, nodes: int | None) -> int:
+    if fault.nodes and nodes and fault.nodes != nodes:
+        raise ConfigError(f"{fault.name!r} needs {fault.nodes} Kafka node(s), not {nodes}")
+    return fault.nodes or nodes or 1
 
 
 def _drive(
@@ -391,6 +342,7 @@ def _score(
         late=sum(a["late"] for a in first.values()),
         archived=archived,
         reasons=dict(Counter(a["reason"] for a in first.values())),
+        outage_s=sum(b - a for a, b in broker_down if b != float("inf")),
         repeats={rid: [_told(a) for a in answers if a["request_id"] == rid] for rid in repeated},
     )
 

@@ -40,7 +40,7 @@ from rdv.kafka.local_broker import (
 from rdv.kafka.settings import KafkaSettings
 from rdv.paths import kafka_pom_dir
 from rdv_tools.broker.jars import ensure_jars, pinned_kafka_version
-from rdv_tools.broker.properties import BROKER_USER, new_cluster_id, server_properties
+from rdv_tools.broker.properties import BROKER_USER, Node, new_cluster_id, server_properties
 
 _PR_SET_PDEATHSIG = 1
 
@@ -109,9 +109,16 @@ class EmbeddedBroker:
         heap: str = "768m",
         ephemeral: bool = False,
         sasl_users: Mapping[str, str] | None = None,
+        controller_port: int | None = None,
+        node: Node | None = None,
+        cluster_id: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.requested_port = port
+        self.requested_controller_port = controller_port
+        # A node of a cluster (`BrokerCluster`): its id, the quorum, the cluster's shared id.
+        self.node = node
+        self.cluster_id = cluster_id
         self.owned = owned
         self.heap = heap
         self.ephemeral = ephemeral
@@ -153,7 +160,7 @@ class EmbeddedBroker:
             "kafka.tools.StorageTool",
             "format",
             "-t",
-            new_cluster_id(),
+            self.cluster_id or new_cluster_id(),
             "-c",
             str(properties),
             "--ignore-formatted",
@@ -172,6 +179,8 @@ class EmbeddedBroker:
             # Kafka's customary port for the long-lived broker, so kcat and friends find it.
             customary = 9092 if self.data_dir == default_data_dir() else None
             port = listening_port(previous.port if previous else customary)
+        if self.requested_controller_port:
+            return port, self.requested_controller_port
         controller = listening_port(previous.controller_port if previous else None)
         if controller == port:
             controller = listening_port()
@@ -197,7 +206,9 @@ class EmbeddedBroker:
         log_dirs = self.data_dir / "kafka-logs"
         # The file may hold SASL passwords: readable by this user only.
         properties.touch(mode=0o600)
-        properties.write_text(server_properties(port, controller_port, log_dirs, self.sasl_users))
+        properties.write_text(
+            server_properties(port, controller_port, log_dirs, self.sasl_users, self.node)
+        )
         self._format_storage(libs, java, properties)
         cmd = [
             java,

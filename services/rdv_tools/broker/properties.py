@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -20,9 +21,13 @@ def new_cluster_id() -> str:
 
 
 def server_properties(
-    port: int, controller_port: int, log_dir: Path, sasl_users: Mapping[str, str] | None = None
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    sasl_users: Mapping[str, str] | None = None,
+    node: Node | None = None,
 ) -> str:
-    settings = server_settings(port, controller_port, log_dir)
+    settings = server_settings(port, controller_port, log_dir, node)
     if sasl_users:
         settings.update(sasl_plain_settings(port, controller_port, sasl_users))
     return "".join(f"{key}={value}\n" for key, value in settings.items())
@@ -54,24 +59,40 @@ def sasl_plain_settings(
     }
 
 
-def server_settings(port: int, controller_port: int, log_dir: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class Node:
+    """One node of a cluster: its id, and every node's controller port (the quorum's voters)."""
+
+    node_id: int
+    controller_ports: tuple[int, ...]
+
+    @property
+    def voters(self) -> str:
+        return ",".join(f"{i}@127.0.0.1:{p}" for i, p in enumerate(self.controller_ports, 1))
+
+    @property
+    def size(self) -> int:
+        return len(self.controller_ports)
+
+
+def server_settings(
+    port: int, controller_port: int, log_dir: Path, node: Node | None = None
+) -> dict[str, str]:
+    node = node or Node(1, (controller_port,))
     return {
-        # One process is both broker and KRaft controller: the smallest real Kafka there is.
+        # Every process is both broker and KRaft controller: a single node is the smallest
+        # real Kafka there is, and three such nodes a cluster that survives the loss of one.
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
+        "node.id": str(node.node_id),
+        "controller.quorum.voters": node.voters,
         "controller.listener.names": "CONTROLLER",
         "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
         "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": str(log_dir),
-        # A single node cannot replicate internal topics.
-        "offsets.topic.replication.factor": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        **replication_settings(node.size),
+        **(FAILOVER_SETTINGS if node.size > 1 else {}),
         # Fewer internal partitions: the first consumer group and transaction start in well
         # under a second instead of creating 50 partitions each.
         "offsets.topic.num.partitions": "8",
@@ -83,6 +104,30 @@ def server_settings(port: int, controller_port: int, log_dir: Path) -> dict[str,
         "auto.create.topics.enable": "false",
         "num.partitions": "6",
     }
+
+
+def replication_settings(nodes: int) -> dict[str, str]:
+    """Every topic, the internal ones included, on min(3, nodes) replicas; with more than one,
+    a write needs two of them (producers use acks=all): one node may fail without losing an
+    acknowledged message or stopping writes."""
+    factor, in_sync = str(min(3, nodes)), str(2 if nodes > 1 else 1)
+    return {
+        "default.replication.factor": factor,
+        "min.insync.replicas": in_sync,
+        "offsets.topic.replication.factor": factor,
+        "transaction.state.log.replication.factor": factor,
+        "transaction.state.log.min.isr": in_sync,
+        "share.coordinator.state.topic.replication.factor": factor,
+        "share.coordinator.state.topic.min.isr": in_sync,
+    }
+
+
+# A crashed node is fenced, and its partitions led elsewhere, once it has missed heartbeats for
+# the session timeout: 9 s by default, 3 s here, where nodes share loopback.
+FAILOVER_SETTINGS = {
+    "broker.session.timeout.ms": "3000",
+    "broker.heartbeat.interval.ms": "500",
+}
 
 
 # Properties that depend on where the broker runs, not on how it behaves.

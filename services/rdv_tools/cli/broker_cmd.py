@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from rdv.errors import ConfigError
+from rdv.kafka.local_broker import node_dirs, running_bootstrap
 from rdv_tools.broker import EmbeddedBroker, default_data_dir, running_state
+from rdv_tools.broker.cluster import BrokerCluster, running_nodes, stop_local
 from rdv_tools.broker.jars import ensure_jars
 from rdv_tools.cli.common import console, out
 
@@ -42,14 +44,32 @@ def start(
             "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD."
         ),
     ] = None,
+    nodes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=9,
+            help="Nodes, each both broker and controller, as one cluster on loopback: topics "
+            "get min(3, nodes) replicas and need 2 in sync. Default: one node.",
+        ),
+    ] = 1,
 ) -> None:
-    """Start the broker in the background; return once it answers."""
+    """Start the broker (or a cluster) in the background; return once it answers."""
     directory = data_dir or default_data_dir()
-    running = running_state(directory)
+    running = running_bootstrap(directory)
     if running:
-        console.print(f"Kafka already runs on {running.bootstrap} (pid {running.pid})")
-        out.print(running.bootstrap)
+        console.print(f"Kafka already runs on {running}")
+        out.print(running)
         return
+    if nodes > 1:
+        if port or sasl_users_file:
+            raise ConfigError("--port and --sasl-users-file apply to a single node: drop --nodes")
+        _start_cluster(directory, nodes, timeout)
+        return
+    if node_dirs(directory):
+        raise ConfigError(
+            f"{directory} holds a cluster: start it with its --nodes, or use another --data-dir"
+        )
     users = read_sasl_users(sasl_users_file) if sasl_users_file else None
     broker = EmbeddedBroker(directory, port=port, sasl_users=users)
     began = time.monotonic()
@@ -60,6 +80,18 @@ def start(
         f"({time.monotonic() - began:.1f} s; data in {broker.data_dir})"
     )
     out.print(broker.bootstrap)
+
+
+def _start_cluster(directory: Path, nodes: int, timeout: float) -> None:
+    cluster = BrokerCluster(directory, nodes)
+    began = time.monotonic()
+    with console.status(f"starting a {nodes}-node Kafka cluster ..."):
+        cluster.start(timeout=timeout)
+    console.print(
+        f"[green]Kafka cluster of {nodes} nodes is ready[/] on {cluster.bootstrap} "
+        f"({time.monotonic() - began:.1f} s; data in {directory})"
+    )
+    out.print(cluster.bootstrap)
 
 
 def read_sasl_users(path: Path) -> dict[str, str]:
@@ -83,18 +115,21 @@ def read_sasl_users(path: Path) -> dict[str, str]:
 
 @app.command()
 def stop(data_dir: DataDirOption = None) -> None:
-    """Stop the broker cleanly (SIGTERM, then SIGKILL after 30 s)."""
-    broker = EmbeddedBroker(data_dir or default_data_dir())
-    if broker.stop():
+    """Stop the broker, or every node of a cluster, cleanly (SIGTERM, then SIGKILL after 30 s)."""
+    directory = data_dir or default_data_dir()
+    if stop_local(directory):
         console.print("[green]Kafka stopped[/]")
     else:
-        console.print("no broker was running from " + str(broker.data_dir))
+        console.print(f"no broker was running from {directory}")
 
 
 @app.command()
 def status(data_dir: DataDirOption = None) -> None:
     """Say whether the broker runs, where, and since when. Exit 1 if it does not."""
     directory = data_dir or default_data_dir()
+    if node_dirs(directory):
+        _cluster_status(directory)
+        return
     state = running_state(directory)
     if state is None:
         out.print(f"not running (data dir {directory})")
@@ -104,6 +139,20 @@ def status(data_dir: DataDirOption = None) -> None:
         f"running: {state.bootstrap} pid {state.pid} Kafka {state.kafka_version}, "
         f"up {up:.0f} s, data dir {directory}"
     )
+
+
+def _cluster_status(directory: Path) -> None:
+    nodes = node_dirs(directory)
+    running = {node_id: (bootstrap, pid) for node_id, bootstrap, pid in running_nodes(directory)}
+    for node_id in range(1, len(nodes) + 1):
+        if node_id in running:
+            bootstrap, pid = running[node_id]
+            out.print(f"node {node_id}: running: {bootstrap} pid {pid}")
+        else:
+            out.print(f"node {node_id}: not running")
+    out.print(f"{len(running)} of {len(nodes)} nodes running, data dir {directory}")
+    if not running:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -17,7 +17,7 @@ from rdv_tools.cli.common import FiguresOption, console, out
 COMBINED = ["worker", "decoy", "rendezvous", "straggler"]
 DEFAULT = (
     "worker,champion,decoy,rendezvous,rendezvous-restart,straggler,slow,broker,broker-long,"
-    "upgrade,rebalance,combined"
+    "upgrade,rebalance,combined,broker-leader,controller"
 )
 
 
@@ -29,32 +29,48 @@ def chaos(
     ] = 15.0,
     sla_ms: Annotated[int, typer.Option(min=10, help="SLA of the rollout config.")] = 50,
     json_file: FiguresOption = None,
+    nodes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=9,
+            help="Kafka nodes for every scenario. Default: what each needs (broker-leader and "
+            "controller a cluster of three, the others one node).",
+        ),
+    ] = None,
 ) -> None:
-    """Each scenario runs on a fresh embedded broker and stack: requests sent, answered,
-    exactly once, lost, duplicated, inside the SLA (outside Kafka's downtime), archived."""
-    from rdv_tools.bench.chaos import FAULTS, combined, run_scenario
+    """Each scenario runs on a fresh embedded broker (or cluster) and stack: requests sent,
+    answered, exactly once, lost, duplicated, inside the SLA (outside Kafka's downtime and
+    elections), archived."""
+    from rdv_tools.bench.chaos import FAULTS, cluster_size, combined, run_scenario
 
     names = [n.strip() for n in scenarios.split(",") if n.strip()]
     unknown = [n for n in names if n not in FAULTS and n != "combined"]
     if unknown or not names:
         known = ", ".join([*FAULTS, "combined"])
         raise ConfigError(f"unknown scenario {', '.join(unknown) or '(none)'}; known: {known}")
+    for name in names:  # a mismatch fails now, not after the scenarios before it
+        cluster_size(combined(COMBINED) if name == "combined" else FAULTS[name], nodes)
     results = []
     with console.status("starting") as status:
         for name in names:
             fault = combined(COMBINED) if name == "combined" else FAULTS[name]
-            results.append(run_scenario(name, fault, rate, seconds, sla_ms, status.update))
+            results.append(
+                run_scenario(name, fault, rate, seconds, sla_ms, status.update, nodes=nodes)
+            )
             console.print(f"{name}: done")
     table = Table(title=f"chaos at {rate:g} requests/s, {seconds:g} s each, SLA {sla_ms} ms")
     for column in (
         "scenario",
         "fault",
+        "nodes",
         "sent",
         "answered",
         "exactly once",
         "lost",
         "duplicated",
         "SLA met",
+        "outage s",
         "late",
         "archived",
     ):
@@ -63,12 +79,14 @@ def chaos(
         table.add_row(
             r.scenario,
             r.fault,
+            str(r.nodes),
             str(r.sent),
             str(r.answered),
             str(r.exactly_once),
             str(r.lost),
             str(r.duplicated),
             f"{r.sla_met:.1%}",
+            f"{r.outage_s:.1f}",
             str(r.late),
             f"{r.archived:.1%}",
         )

@@ -214,13 +214,15 @@ def down(
         console.print("[green]services stopped[/]")
     if keep_broker:
         return
-    from rdv_tools.broker import EmbeddedBroker, default_data_dir, running_state
+    from rdv.kafka.local_broker import running_bootstrap
+    from rdv_tools.broker import default_data_dir
+    from rdv_tools.broker.cluster import stop_local
 
     # The embedded Kafka goes down with the stack that used it, not a broker elsewhere.
-    embedded = running_state(default_data_dir())
-    if embedded and (state is None or state.get("bootstrap") == embedded.bootstrap):
+    embedded = running_bootstrap(default_data_dir())
+    if embedded and (state is None or state.get("bootstrap") == embedded):
         with console.status("stopping Kafka ..."):
-            EmbeddedBroker(default_data_dir()).stop()
+            stop_local(default_data_dir())
         console.print("[green]Kafka stopped[/]")
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from rdv.errors import ConfigError
+from rdv.kafka.local_broker import running_bootstrap
 from rdv.model.registry import Registry
 from rdv.rendezvous.config import RolloutConfig
 from rdv.settings import SharedSettings, make_codec
-from rdv_tools.broker import EmbeddedBroker, default_data_dir, running_state
+from rdv_tools.broker import EmbeddedBroker, default_data_dir
 from rdv_tools.demo.first_models import first_models
 from rdv_tools.demo.stack import LocalStack, example_config
 from rdv_tools.up import prometheus
@@ -87,9 +88,9 @@ def _bootstrap(explicit: str | None, progress: Progress) -> tuple[str, bool]:
     chosen = explicit or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if chosen:
         return chosen, False
-    state = running_state(default_data_dir())
-    if state:
-        return state.bootstrap, False
+    local = running_bootstrap(default_data_dir())
+    if local:
+        return local, False
     progress("starting Kafka (the first run fetches its jars with Maven)")
     return EmbeddedBroker(default_data_dir()).start().bootstrap, True
 
