@@ -35,8 +35,13 @@ def test_prometheus_scrapes_every_service_compose_runs() -> None:
     scraped = {
         target.split(":")[0]
         for job in config["scrape_configs"]
-        for group in job["static_configs"]
+        for group in job.get("static_configs", [])
         for target in group["targets"]
+    } | {
+        name
+        for job in config["scrape_configs"]
+        for discovered in job.get("dns_sd_configs", [])
+        for name in discovered["names"]
     }
     serving = {
         name
@@ -47,14 +52,18 @@ def test_prometheus_scrapes_every_service_compose_runs() -> None:
 
 
 def test_local_config_points_each_service_at_its_local_port(tmp_path: Path) -> None:
-    path = local_config(tmp_path, {"rendezvous": 9500, "champion": 9501})
+    path = local_config(tmp_path, {"rendezvous": [9500], "champion": [9501, 9511]})
     config = yaml.safe_load(path.read_text())
     targets = {
         group["labels"]["service"]: group["targets"]
         for job in config["scrape_configs"]
         for group in job["static_configs"]
     }
-    assert targets == {"rendezvous": ["127.0.0.1:9500"], "champion": ["127.0.0.1:9501"]}
+    assert targets == {
+        "rendezvous": ["127.0.0.1:9500"],
+        "champion": ["127.0.0.1:9501", "127.0.0.1:9511"],  # one target per replica
+    }
+    assert not any("relabel_configs" in job for job in config["scrape_configs"])
     assert (tmp_path / "prometheus-rules.yml").exists()
 
 

@@ -44,6 +44,8 @@ class Fault:
     min_seconds: float = 0.0
     # The Kafka nodes it needs: 1 (a single broker), 3 (a cluster) or None (either).
     nodes: int | None = None
+    # Workers per model.
+    replicas: int = 1
 
 
 def _kill(name: str) -> Fault:
@@ -102,6 +104,13 @@ FAULTS: dict[str, Fault] = {
         repair_on_sender=True,
         nodes=3,
     ),
+    # Two workers of the champion share its partitions; one dies and stays dead, and the group
+    # hands its partitions to the other once its session (10 s) times out.
+    "replica": Fault(
+        "SIGKILL of one of two champion replicas, not restarted",
+        lambda s: s.signal("login-bot@2", signal.SIGKILL),
+        replicas=2,
+    ),
     "upgrade": Fault(
         "every service replaced in turn (SIGTERM, start again)", ChaosStack.upgrade_all
     ),
@@ -130,6 +139,7 @@ def combined(names: list[str]) -> Fault:
         repair_on_sender=any(f.repair_on_sender for f in faults),
         min_seconds=max(f.min_seconds for f in faults),
         nodes=next((f.nodes for f in faults if f.nodes), None),
+        replicas=max(f.replicas for f in faults),
     )
 
 
@@ -148,6 +158,8 @@ class ChaosResult:
     nodes: int = 1
     outage_s: float = 0.0  # Kafka down, or electing new leaders after a node's loss
     reasons: dict[str, int] = field(default_factory=dict)
+    # The same for the last fifth of the requests sent: whether the stack has recovered.
+    reasons_at_end: dict[str, int] = field(default_factory=dict)
     # For a request answered more than once: each answer's reason and whether it was late,
     # the first few only (what an investigation starts from).
     repeats: dict[str, list[str]] = field(default_factory=dict)
@@ -171,7 +183,7 @@ def run_scenario(
     with tempfile.TemporaryDirectory(prefix="rdv-chaos-") as tmp:
         stack = ChaosStack(Path(tmp), sla_ms, cluster_size(fault, nodes))
         try:
-            stack.start_all()
+            stack.start_all(fault.replicas)
             topics = stack.stack.topics
             with RendezvousClient(stack.bootstrap, topics["requests"], topics["answers"]) as client:
                 progress(f"{scenario}: warming up")
@@ -330,6 +342,8 @@ def _score(
     judged = [a for rid, a in first.items() if not any(lo <= sent[rid] <= hi for lo, hi in outage)]
     met = sum(a["latency_us"] <= sla_ms * 1000 and not a["late"] for a in judged)
     repeated = [rid for rid, c in counts.items() if c > 1][:5]
+    by_time = sorted(sent, key=sent.__getitem__)
+    last_fifth = by_time[len(by_time) - len(by_time) // 5 :]
     return ChaosResult(
         scenario=scenario,
         fault=fault.name,
@@ -342,6 +356,7 @@ def _score(
         late=sum(a["late"] for a in first.values()),
         archived=archived,
         reasons=dict(Counter(a["reason"] for a in first.values())),
+        reasons_at_end=dict(Counter(first[rid]["reason"] for rid in last_fifth if rid in first)),
         outage_s=sum(b - a for a, b in broker_down if b != float("inf")),
         repeats={rid: [_told(a) for a in answers if a["request_id"] == rid] for rid in repeated},
     )

@@ -51,8 +51,8 @@ class ChaosStack:
     def bootstrap(self) -> str:
         return self.broker.bootstrap
 
-    def start_all(self) -> None:
-        self.stack.start_workers(example_models(self.workdir / "models"))
+    def start_all(self, replicas: int = 1) -> None:
+        self.stack.start_workers(example_models(self.workdir / "models"), replicas)
         self.stack.start("decoy", "decoy", "--archive", str(self.workdir / "archive"))
         self.stack.start("rendezvous", "rendezvous")
 

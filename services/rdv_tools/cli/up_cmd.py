@@ -25,7 +25,7 @@ from rdv_tools.up.launch import (
     publish_rollout,
     running_stack,
 )
-from rdv_tools.up.plan import UpSettings
+from rdv_tools.up.plan import MAX_REPLICAS, UpSettings
 
 
 def up(
@@ -46,13 +46,21 @@ def up(
     prometheus: Annotated[
         bool, typer.Option(help="Run a Prometheus beside the stack when one can be found.")
     ] = True,
+    replicas: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=MAX_REPLICAS,
+            help="Workers per model, sharing its partitions (RDV_UP_REPLICAS; default 1).",
+        ),
+    ] = None,
     bootstrap: BootstrapOption = None,
 ) -> None:
     """Start Kafka, train the first models if the registry is empty, and run the models, the
     decoy and the rendezvous as supervised processes (a crashed one is restarted). In the
     foreground it then tells the rollout story with live traffic and stops all at the end or
     on Ctrl-C; with --detach it leaves the stack running."""
-    settings = load_settings(UpSettings)
+    settings = load_settings(UpSettings, replicas=replicas)
     home = state_dir()
     console.rule("Rendezvous")
     with console.status("setting up") as status:
@@ -129,6 +137,7 @@ def _detach(launch: Launch, bootstrap: str | None, examples: bool, with_promethe
     ]
     command += ["--example-models"] if examples else []
     command += [] if with_prometheus else ["--no-prometheus"]
+    command += ["--replicas", str(launch.settings.replicas)]
     with open(logs / "supervisor.log", "ab") as log:
         subprocess.Popen(
             command,

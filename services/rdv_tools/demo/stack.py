@@ -56,6 +56,11 @@ def example_config(sla_ms: int = 50) -> RolloutConfig:
     )
 
 
+def replica_name(model: str, replica: int) -> str:
+    """The first worker of a model is named by the model; the others `<model>#<k>`."""
+    return model if replica == 1 else f"{model}#{replica}"
+
+
 @dataclass
 class LocalStack:
     """Topics with a private suffix (or the standard names), and service processes."""
@@ -138,12 +143,14 @@ class LocalStack:
         stop_process(self.processes[name], timeout)
         return self.start(name, *self.commands[name])
 
-    def start_workers(self, models: dict[str, Path]) -> None:
-        for model, path in models.items():
-            args = ["worker", "--model", str(path), "--role", ROLES.get(model, "challenger")]
-            if self.private:
-                args += ["--group", f"rdv-worker-{model}{self.suffix}"]
-            self.start(model, *args)
+    def start_workers(self, models: dict[str, Path], replicas: int = 1) -> None:
+        """`replicas` workers per model; those of one model share its consumer group."""
+        for replica in range(1, replicas + 1):
+            for model, path in models.items():
+                args = ["worker", "--model", str(path), "--role", ROLES.get(model, "challenger")]
+                if self.private:
+                    args += ["--group", f"rdv-worker-{model}{self.suffix}"]
+                self.start(replica_name(model, replica), *args)
 
     def stop(self, timeout: float = 20.0) -> None:
         for process in self.processes.values():

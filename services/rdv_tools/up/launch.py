@@ -116,16 +116,18 @@ def prepare(
     stack.create_topics()
     models = first_models(Registry(home / "registry"), examples, progress)
     launch = Launch(settings, home, address, started, stack, models)
-    launch.specs = service_specs(models, home, settings.metrics_port_base)
+    launch.specs = service_specs(models, home, settings.metrics_port_base, settings.replicas)
+    check_ports_free([s.metrics_port for s in launch.specs if s.metrics_port])
     if with_prometheus:
         progress("looking for a Prometheus binary")
         binary = prometheus.find_binary(fetch=True)
         if binary is not None:
             check_ports_free([settings.prometheus_port])
-            config = prometheus.local_config(
-                home / "prometheus",
-                {s.role: s.metrics_port for s in launch.specs if s.metrics_port},
-            )
+            targets: dict[str, list[int]] = {}
+            for spec in launch.specs:
+                if spec.metrics_port:
+                    targets.setdefault(spec.role, []).append(spec.metrics_port)
+            config = prometheus.local_config(home / "prometheus", targets)
             launch.specs.append(
                 ServiceSpec(
                     "prometheus",

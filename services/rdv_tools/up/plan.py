@@ -10,7 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rdv.errors import ConfigError
-from rdv_tools.demo.stack import ROLES
+from rdv_tools.demo.stack import ROLES, replica_name
 from rdv_tools.up.supervisor import ServiceSpec
 
 # Metrics port of each service: the base port plus this offset. Fixed, so that dashboards and
@@ -25,6 +25,11 @@ PORT_OFFSETS = {
 }
 
 
+# Replica k > 1 of a model serves metrics on its role's port plus 10 * (k - 1).
+MAX_REPLICAS = 6
+REPLICA_PORT_STRIDE = 10
+
+
 class UpSettings(BaseSettings):
     """`rdv up` settings. Environment: RDV_UP_*."""
 
@@ -34,24 +39,30 @@ class UpSettings(BaseSettings):
     prometheus_port: int = Field(9090, ge=1024, le=65535)
     sla_ms: int = Field(50, ge=10)
     rate: float = Field(40.0, gt=0, le=5000)  # requests/s the story sends
+    # Workers per model, sharing its consumer group: the partitions are split between them, and
+    # one that dies has its partitions taken over by the others.
+    replicas: int = Field(1, ge=1, le=MAX_REPLICAS)
 
 
 def metrics_ports(base: int) -> dict[str, int]:
     return {service: base + offset for service, offset in PORT_OFFSETS.items()}
 
 
-def service_specs(models: dict[str, Path], home: Path, base_port: int) -> list[ServiceSpec]:
-    """One worker per model (named by model id, annotated with its role), the decoy and the
-    rendezvous, each as `python -m rdv_tools.cli ...` with its metrics port."""
+def service_specs(
+    models: dict[str, Path], home: Path, base_port: int, replicas: int = 1
+) -> list[ServiceSpec]:
+    """`replicas` workers per model (named by model id, annotated with its role), the decoy and
+    the rendezvous, each as `python -m rdv_tools.cli ...` with its metrics port."""
     rdv = [sys.executable, "-m", "rdv_tools.cli"]
     ports = metrics_ports(base_port)
     specs = []
-    for model, artifact in models.items():
-        role = ROLES[model]
-        command = [*rdv, "worker", "--model", str(artifact), "--role", role]
-        specs.append(
-            ServiceSpec(model, [*command, "--metrics-port", str(ports[role])], role, ports[role])
-        )
+    for replica in range(1, replicas + 1):
+        for model, artifact in models.items():
+            role = ROLES[model]
+            port = ports[role] + REPLICA_PORT_STRIDE * (replica - 1)
+            command = [*rdv, "worker", "--model", str(artifact), "--role", role]
+            name = replica_name(model, replica)
+            specs.append(ServiceSpec(name, [*command, "--metrics-port", str(port)], role, port))
     archive = str(home / "archive")
     specs.append(
         ServiceSpec(

@@ -43,19 +43,26 @@ def find_binary(fetch: bool = True) -> Path | None:
     return cached_binary() if cached_binary().exists() else None
 
 
-def local_config(directory: Path, ports: dict[str, int]) -> Path:
-    """ops/prometheus.yml with each `service:9400` target replaced by 127.0.0.1 and the
-    service's local port; services not running locally are left out. Returns the file."""
+def local_config(directory: Path, ports: dict[str, list[int]]) -> Path:
+    """ops/prometheus.yml with each service's targets replaced by 127.0.0.1 and its local
+    ports (one per replica); services not running locally are left out. Returns the file."""
     config: dict[str, Any] = yaml.safe_load(ops_file("prometheus.yml").read_text())
     config["global"]["scrape_interval"] = SCRAPE_INTERVAL
     config["global"]["evaluation_interval"] = SCRAPE_INTERVAL
     for job in config["scrape_configs"]:
-        kept = []
-        for group in job["static_configs"]:
-            service = group["labels"]["service"]
-            if service in ports:
-                kept.append({**group, "targets": [f"127.0.0.1:{ports[service]}"]})
-        job["static_configs"] = kept
+        services = [g["labels"]["service"] for g in job.pop("static_configs", [])]
+        for discovered in job.pop("dns_sd_configs", []):
+            services += discovered["names"]
+        # The compose file's relabelling names services by DNS name, which has no local meaning.
+        job.pop("relabel_configs", None)
+        job["static_configs"] = [
+            {
+                "targets": [f"127.0.0.1:{port}" for port in ports[service]],
+                "labels": {"service": service},
+            }
+            for service in services
+            if service in ports
+        ]
     config["scrape_configs"] = [job for job in config["scrape_configs"] if job["static_configs"]]
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ops_file("prometheus-rules.yml"), directory / "prometheus-rules.yml")
