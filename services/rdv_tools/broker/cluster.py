@@ -18,7 +18,6 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from types import TracebackType
 
 from rdv.errors import BrokerError
 from rdv.kafka.local_broker import (
@@ -204,17 +203,6 @@ class BrokerCluster:
         if self.ephemeral:
             shutil.rmtree(self.data_dir, ignore_errors=True)
         return stopped
-
-    def __enter__(self) -> BrokerCluster:
-        return self.start() if not self.nodes else self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def running_nodes(data_dir: Path) -> list[tuple[int, str, int]]:
