@@ -8,6 +8,7 @@ else a real embedded broker on loopback, started and stopped here.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -24,11 +25,11 @@ def _testcontainers_broker() -> Iterator[str]:
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
-    from rdv_tools.broker.embedded import free_port
+    from rdv_tools.broker.embedded import listening_port
     from rdv_tools.broker.properties import container_environment
 
     image = os.environ.get("RDV_KAFKA_IMAGE", "apache/kafka:4.3.1")
-    port = free_port()
+    port = listening_port()
     settings = {
         **container_environment(),
         "KAFKA_LISTENERS": "PLAINTEXT://:9092,CONTROLLER://:9093",
@@ -79,6 +80,9 @@ def group_id() -> str:
 def spark() -> Iterator[object]:
     """One local SparkSession for the whole run: starting Spark costs seconds."""
     from pyspark.sql import SparkSession
+
+    # Python workers run this interpreter, which has the project (the champion scores there).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
     session = (
         SparkSession.builder.master("local[2]")

@@ -148,11 +148,13 @@ def scores_of(messages: list[Message]) -> list[tuple[Message, dict[str, Any]]]:
 
 
 def free_block(size: int) -> int:
-    """A base port with `size` free ports above it (for `rdv up`'s metrics ports)."""
-    from rdv_tools.broker.embedded import free_port
+    """A base port with `size` free ports above it (for `rdv up`'s metrics ports), below the
+    kernel's ephemeral range: there, any client's outgoing connection may take one of them
+    between this check and the service's bind (seen in CI: a worker's metrics port)."""
+    from rdv_tools.broker.embedded import free_port, listening_port
 
     for _ in range(50):
-        base = free_port()
+        base = listening_port()
         if base + size < 65000 and all(free_port(base + i) == base + i for i in range(size)):
             return base
     raise RuntimeError("no block of free ports")

@@ -132,12 +132,12 @@ def test_demo_trains_first_models_and_tells_the_story_on_a_fresh_home(tmp_path: 
     """What `make demo` runs: `rdv up` on an empty home trains the four first models on
     PySpark, starts everything, and tells the rollout story."""
     from rdv.model.registry import Registry
-    from rdv_tools.broker.embedded import free_port
+    from rdv_tools.broker.embedded import listening_port
     from tests.integration.harness import free_block
 
     ports = {
         "RDV_UP_METRICS_PORT_BASE": str(free_block(6)),
-        "RDV_UP_PROMETHEUS_PORT": str(free_port()),
+        "RDV_UP_PROMETHEUS_PORT": str(listening_port()),
     }
     try:
         result = rdv("demo", "--seconds", "3", home=tmp_path, env=ports)

@@ -16,7 +16,7 @@ import pytest
 from rdv.client import AnswerTimeoutError, RendezvousClient
 from rdv.kafka import Outgoing, Producer, TopicSpec, create_topics
 from rdv.protocol import new_request
-from rdv_tools.broker.embedded import free_port
+from rdv_tools.broker.embedded import listening_port
 from tests.integration.harness import CODEC, read_until, services
 from tests.integration.stack import StackTopics
 from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
@@ -39,7 +39,7 @@ def rdv(stack: StackTopics, *args: str) -> subprocess.CompletedProcess[str]:
 def test_client_predicts_one_many_and_async(kafka_bootstrap: str, tmp_path: Path) -> None:
     stack = StackTopics(kafka_bootstrap)
     stack.publish(CONFIG)
-    port = free_port()
+    port = listening_port()
     with services(tmp_path, stack.bootstrap, stack.env) as launch:
         start_workers(launch, models(tmp_path), skip=("login-bot@3", "login-bot@1"))
         launch("rendezvous", "--metrics-port", str(port))

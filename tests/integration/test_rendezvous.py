@@ -14,7 +14,7 @@ from confluent_kafka.admin import AdminClient
 
 from rdv.rendezvous.config import RolloutConfig, Tier
 from rdv.rendezvous.traffic import key_position
-from rdv_tools.broker.embedded import free_port
+from rdv_tools.broker.embedded import listening_port
 from tests.integration.harness import CODEC, read_until, send_requests, services
 from tests.integration.models import decision_tree, logistic
 from tests.integration.stack import StackTopics
@@ -122,7 +122,7 @@ def test_every_request_is_answered_once_by_the_champion_and_recorded(
     stack: StackTopics, tmp_path: Path
 ) -> None:
     stack.publish(CONFIG)
-    port = free_port()
+    port = listening_port()
     with services(tmp_path, stack.bootstrap, stack.env) as launch:
         start_workers(launch, models(tmp_path))
         launch("rendezvous", "--metrics-port", str(port))

@@ -16,7 +16,7 @@ import pytest
 
 from rdv.paths import ops_file
 from rdv_tools.broker import running_state
-from rdv_tools.broker.embedded import free_port
+from rdv_tools.broker.embedded import listening_port
 from rdv_tools.up.prometheus import find_binary
 from tests.integration.harness import eventually, free_block, rdv_at_home
 
@@ -56,7 +56,7 @@ def prometheus_available() -> None:
 def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_available: None) -> None:
     ports = {
         "RDV_UP_METRICS_PORT_BASE": str(free_block(6)),
-        "RDV_UP_PROMETHEUS_PORT": str(free_port()),
+        "RDV_UP_PROMETHEUS_PORT": str(listening_port()),
     }
     home = tmp_path
     try:

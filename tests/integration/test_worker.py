@@ -13,7 +13,7 @@ import pytest
 
 from rdv.kafka import Outgoing, Producer
 from rdv.protocol import new_request
-from rdv_tools.broker.embedded import free_port
+from rdv_tools.broker.embedded import listening_port
 from tests.integration.harness import CODEC, read_until, scores_of, send_requests, services
 from tests.integration.models import decision_tree, logistic
 
@@ -33,7 +33,7 @@ def test_champion_and_canary_score_every_request_on_its_partition(
     kafka_bootstrap: str, topics: dict[str, str], tmp_path: Path
 ) -> None:
     champion, canary = logistic(tmp_path / "lr"), decision_tree(tmp_path / "dt")
-    port = free_port()
+    port = listening_port()
     with services(tmp_path, kafka_bootstrap, topics) as launch:
         launch(
             "worker",

@@ -15,7 +15,7 @@ import rdv
 from rdv.messages import Features
 from rdv.model import Prediction, Scorer
 from rdv.model.registry import Entry, Registry
-from rdv.trainer import gates
+from rdv.trainer import gates, held_out
 from rdv.trainer.config import TrainConfig
 from rdv.trainer.export import export_pipeline
 from rdv.trainer.sources import archive_with_feedback
@@ -150,30 +150,15 @@ def train(spark: Any, config: TrainConfig) -> Outcome:
     )
     best: Any = search.fit(train_set).bestModel
     fitted = best.stages[-1]
+    scored = best.transform(test_set)
     if config.regression:
         labels = None
-        scored = best.transform(test_set).select("y", "prediction").collect()
-        y = np.array([r["y"] for r in scored])
-        predicted = np.array([r["prediction"] for r in scored])
-        residual = float(np.sum((y - y.mean()) ** 2)) or 1.0
-        metrics = {
-            "rmse": gates.rmse(y, predicted),
-            "mae": float(np.mean(np.abs(y - predicted))),
-            "r2": 1 - float(np.sum((y - predicted) ** 2)) / residual,
-        }
+        metrics, tested = held_out.regressor_metrics(scored)
     else:
         values = sorted({r[0] for r in data.select("label_text").distinct().collect()})
         positive = str(config.positive)
         labels = [next((v for v in values if v != positive), "not " + positive), positive]
-        scored = best.transform(test_set).select("y", "probability", "prediction").collect()
-        y = np.array([r["y"] for r in scored])
-        p = np.array([float(r["probability"][1]) for r in scored])
-        clipped = np.clip(p, 1e-15, 1 - 1e-15)
-        metrics = {
-            "auc": gates.auc(y, p),
-            "log_loss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))),
-            "accuracy": float(np.mean((p > 0.5) == (y == 1))),
-        }
+        metrics, tested = held_out.classifier_metrics(scored)
     iterations = (
         getattr(getattr(fitted, "summary", None), "totalIterations", None)
         if config.estimator in ("logistic_regression", "linear_regression")
@@ -186,7 +171,7 @@ def train(spark: Any, config: TrainConfig) -> Outcome:
     }
     outcome = Outcome(
         config,
-        {"total": total, "bad": bad, "train": train_set.count(), "test": len(scored)},
+        {"total": total, "bad": bad, "train": train_set.count(), "test": tested},
         metrics,
         params,
         iterations,
@@ -201,7 +186,7 @@ def train(spark: Any, config: TrainConfig) -> Outcome:
             config.version,
             labels=labels,
         )
-        _gate(outcome, spark, exported, test_set, features)
+        _gate(outcome, exported, test_set)
         if not all(g.passed for g in outcome.report):
             return outcome
         registry = Registry(config.registry)
@@ -230,33 +215,38 @@ def train(spark: Any, config: TrainConfig) -> Outcome:
     return outcome
 
 
-def _gate(outcome: Outcome, spark: Any, exported: Path, test_set: Any, features: list[str]) -> None:
+def _gate(outcome: Outcome, exported: Path, test_set: Any) -> None:
     from rdv.model import load_artifact
 
     config = outcome.config
     registry = Registry(config.registry)
     previous = registry.latest(config.name)
-    champion = None
+    champion: Entry | None = None
     if "champion" in registry.aliases():
         entry = registry.get("champion")
-        champion = Scorer(entry.artifact) if entry.model_id.startswith(config.name + "@") else None
-    rows: list[Features] = [
-        {
-            "numeric": {n: r[n] for n in config.numeric},
-            "categorical": {c: r[c] for c in config.categorical},
-        }
-        for r in test_set.select(*features, "y").collect()
-    ]
-    y = np.array([r["y"] for r in test_set.select("y").collect()])
+        champion = entry if entry.model_id.startswith(config.name + "@") else None
+    # The champion scores the test set on the executors: the driver never holds it.
+    on_test = (config.numeric, config.categorical)
     if config.regression:
-        champion_rmse = gates.rmse(y, _scores(champion, rows)) if champion else None
-        held_out = gates.held_out_rmse(
+        champion_rmse = (
+            held_out.champion_rmse(test_set, champion.path / "artifact", *on_test)
+            if champion
+            else None
+        )
+        held_out_gate = gates.held_out_rmse(
             outcome.metrics["rmse"], champion_rmse, config.gates.metric_margin
         )
     else:
-        champion_auc = gates.auc(y, _scores(champion, rows)) if champion else None
-        held_out = gates.held_out(outcome.metrics["auc"], champion_auc, config.gates.metric_margin)
+        champion_auc = (
+            held_out.champion_auc(test_set, champion.path / "artifact", *on_test)
+            if champion
+            else None
+        )
+        held_out_gate = gates.held_out(
+            outcome.metrics["auc"], champion_auc, config.gates.metric_margin
+        )
     candidate = Scorer(load_artifact(exported))
+    incumbent = Scorer(champion.artifact) if champion else None
     replay = _replayed(config.gates.replay, config) if config.gates.replay else []
     outcome.report = [
         gates.bad_records(outcome.rows["bad"], outcome.rows["total"], config.gates.max_bad_share),
@@ -265,10 +255,10 @@ def _gate(outcome: Outcome, spark: Any, exported: Path, test_set: Any, features:
             previous.info.get("iterations") if previous else None,
             config.gates.iteration_band,
         ),
-        held_out,
+        held_out_gate,
         gates.shadow_replay(
             _scores(candidate, replay) if replay else None,
-            _scores(champion, replay) if champion and replay else None,
+            _scores(incumbent, replay) if incumbent and replay else None,
             config.gates.max_psi,
         ),
     ]

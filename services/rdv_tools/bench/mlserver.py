@@ -23,7 +23,7 @@ from rdv.errors import ConfigError
 from rdv.kafka import Outgoing
 from rdv.model.artifact import load_artifact
 from rdv.paths import cache_dir
-from rdv_tools.broker.embedded import free_port
+from rdv_tools.broker.embedded import listening_port
 
 MLSERVER_VERSION = "1.7.1"
 PACKAGES = [
@@ -112,9 +112,9 @@ class MLServerProcess:
             "kafka_servers": bootstrap,
             "kafka_topic_input": topics[0],
             "kafka_topic_output": topics[1],
-            "http_port": free_port(),
-            "grpc_port": free_port(),
-            "metrics_port": free_port(),
+            "http_port": listening_port(),
+            "grpc_port": listening_port(),
+            "metrics_port": listening_port(),
         }
         if parallel_workers is not None:  # None: MLServer's default (1 inference process)
             settings["parallel_workers"] = parallel_workers
