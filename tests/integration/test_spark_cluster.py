@@ -16,12 +16,12 @@ from typing import Any
 
 import pyspark
 import pytest
-import yaml
 
 from rdv.model import Scorer
 from rdv.model.registry import Registry
 from rdv_tools.broker.embedded import listening_port
 from rdv_tools.demo.generator import login_rows, write_csv
+from tests.integration.test_training import write_config
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -128,35 +128,17 @@ def _train(config: Path, master: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _config(tmp: Path, version: str) -> Path:
-    path = tmp / f"train-{version}.yaml"
-    raw = {
-        "name": "login-bot",
-        "version": version,
-        "data": str(tmp / "rows.csv"),
-        "positive": "bot",
-        "numeric": ["failed_logins", "account_age_days"],
-        "categorical": ["country", "device"],
-        "estimator": "logistic_regression",
-        "grid": {"regParam": [0.0, 0.01]},
-        "folds": 2,
-        "registry": str(tmp / "registry"),
-    }
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
 def test_training_runs_on_a_standalone_cluster_with_the_champion_gate_on_the_executors(
     cluster: SparkCluster, tmp_path: Path
 ) -> None:
     write_csv(tmp_path / "rows.csv", login_rows(3000, seed=1, bad_share=0.02))
-    first = _train(_config(tmp_path, "1"), cluster.master)
+    first = _train(write_config(tmp_path, "1", "rows.csv"), cluster.master)
     assert first.returncode == 0, first.stdout + first.stderr
     registry = Registry(tmp_path / "registry")
     registry.alias("champion", "login-bot@1")
 
     # The second version is gated against the champion, whose scores come from the executors.
-    second = _train(_config(tmp_path, "2"), cluster.master)
+    second = _train(write_config(tmp_path, "2", "rows.csv"), cluster.master)
     assert second.returncode == 0, second.stdout + second.stderr
     entry = registry.get("login-bot@2")
     held_out = next(g for g in entry.info["gates"] if g["name"] == "held-out AUC")

@@ -22,6 +22,11 @@ from rdv_tools.demo.generator import login_rows, write_csv
 
 
 def config(tmp: Path, version: str, data: str, **changes: Any) -> TrainConfig:
+    return load_train_config(write_config(tmp, version, data, **changes))
+
+
+def write_config(tmp: Path, version: str, data: str, **changes: Any) -> Path:
+    """train-<version>.yaml in `tmp` (paths in it relative to `tmp`), as a user writes one."""
     raw: dict[str, Any] = {
         "name": "login-bot",
         "version": version,
@@ -37,7 +42,7 @@ def config(tmp: Path, version: str, data: str, **changes: Any) -> TrainConfig:
     }
     path = tmp / f"train-{version}.yaml"
     path.write_text(yaml.safe_dump(raw))
-    return load_train_config(path)
+    return path
 
 
 def gate(outcome: Any, name: str) -> Any:

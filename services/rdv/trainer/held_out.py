@@ -51,24 +51,20 @@ def regressor_metrics(scored: Any, prediction: str = "prediction") -> tuple[dict
     return metrics, scored.count()
 
 
-def champion_auc(
-    test_set: Any, artifact: Path, numeric: list[str], categorical: list[str]
+def champion_metric(
+    test_set: Any, artifact: Path, numeric: list[str], categorical: list[str], regression: bool
 ) -> float:
+    """The champion's held-out RMSE (a regressor) or AUC (a classifier) on `test_set`."""
     from pyspark.ml.evaluation import BinaryClassificationEvaluator
 
     scored = _champion_scores(test_set, artifact, numeric, categorical)
+    if regression:
+        return regressor_metrics(scored, prediction="score")[0]["rmse"]
     return float(
         BinaryClassificationEvaluator(labelCol="y", rawPredictionCol="score", numBins=0).evaluate(
             scored
         )
     )
-
-
-def champion_rmse(
-    test_set: Any, artifact: Path, numeric: list[str], categorical: list[str]
-) -> float:
-    scored = _champion_scores(test_set, artifact, numeric, categorical)
-    return regressor_metrics(scored, prediction="score")[0]["rmse"]
 
 
 def _champion_scores(

@@ -226,25 +226,23 @@ def _gate(outcome: Outcome, exported: Path, test_set: Any) -> None:
         entry = registry.get("champion")
         champion = entry if entry.model_id.startswith(config.name + "@") else None
     # The champion scores the test set on the executors: the driver never holds it.
-    on_test = (config.numeric, config.categorical)
-    if config.regression:
-        champion_rmse = (
-            held_out.champion_rmse(test_set, champion.path / "artifact", *on_test)
-            if champion
-            else None
+    champion_metric = (
+        held_out.champion_metric(
+            test_set,
+            champion.path / "artifact",
+            config.numeric,
+            config.categorical,
+            config.regression,
         )
-        held_out_gate = gates.held_out_rmse(
-            outcome.metrics["rmse"], champion_rmse, config.gates.metric_margin
-        )
-    else:
-        champion_auc = (
-            held_out.champion_auc(test_set, champion.path / "artifact", *on_test)
-            if champion
-            else None
-        )
-        held_out_gate = gates.held_out(
-            outcome.metrics["auc"], champion_auc, config.gates.metric_margin
-        )
+        if champion
+        else None
+    )
+    margin = config.gates.metric_margin
+    held_out_gate = (
+        gates.held_out_rmse(outcome.metrics["rmse"], champion_metric, margin)
+        if config.regression
+        else gates.held_out(outcome.metrics["auc"], champion_metric, margin)
+    )
     candidate = Scorer(load_artifact(exported))
     incumbent = Scorer(champion.artifact) if champion else None
     replay = _replayed(config.gates.replay, config) if config.gates.replay else []

@@ -181,7 +181,8 @@ def run_scenario(
     # Refused connections while a process or Kafka is down are the point here, not news.
     logging.getLogger("rdv.kafka.librdkafka").setLevel(logging.CRITICAL)
     with tempfile.TemporaryDirectory(prefix="rdv-chaos-") as tmp:
-        stack = ChaosStack(Path(tmp), sla_ms, cluster_size(fault, nodes))
+        size = cluster_size(fault, nodes)
+        stack = ChaosStack(Path(tmp), sla_ms, size)
         try:
             stack.start_all(fault.replicas)
             topics = stack.stack.topics
@@ -208,7 +209,7 @@ def run_scenario(
                     shutil.copy(source, keep_logs / scenario / f"kafka-{node}-server.log")
         archived = _archived(Path(tmp) / "archive", set(sent))
         result = _score(scenario, fault, sent, answers, stack.broker_down, sla_ms, archived)
-        return replace(result, nodes=cluster_size(fault, nodes))
+        return replace(result, nodes=size)
 
 
 def cluster_size(fault: Fault, nodes: int | None) -> int:

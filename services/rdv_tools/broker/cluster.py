@@ -9,11 +9,8 @@ process find every node, and clients find all their ports (`running_bootstrap`).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
 import tempfile
 import time
 from collections import Counter
@@ -140,8 +137,7 @@ class BrokerCluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for node_id, broker in self.nodes.items():
-                process = broker._process
-                if process is not None and process.poll() is not None:
+                if broker.exited():
                     raise BrokerError(
                         f"node {node_id} exited during start-up; see {broker.log_file}"
                     )
@@ -154,14 +150,7 @@ class BrokerCluster:
 
     def kill(self, node_id: int) -> None:
         """SIGKILL one node: a crash, not a clean stop."""
-        broker = self.nodes[node_id]
-        if broker.state is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(broker.state.pid, signal.SIGKILL)
-        if broker._process is not None:
-            broker._process.wait(10)
-        broker.state, broker._process = None, None
+        self.nodes[node_id].kill()
 
     def restart(self, node_id: int) -> None:
         """Start a stopped node again, on its ports and data; not waiting for it."""

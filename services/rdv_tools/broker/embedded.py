@@ -296,6 +296,17 @@ class EmbeddedBroker:
             shutil.rmtree(self.data_dir, ignore_errors=True)
         return stopped
 
+    def exited(self) -> bool:
+        """True if the process this object started has ended (during start-up, say)."""
+        return self._process is not None and self._process.poll() is not None
+
+    def kill(self) -> None:
+        """SIGKILL the broker: a crash, not a clean stop. Its data and ports stay for a start."""
+        if self.state is not None:
+            _signal(self.state.pid, signal.SIGKILL)
+            self._wait_exit(self.state.pid, 10.0)
+        self.state, self._process = None, None
+
     def _wait_exit(self, pid: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
