@@ -232,3 +232,56 @@ def test_a_model_that_disagrees_with_its_golden_vectors_is_refused(
     output = worker.output().strip().splitlines()
     assert output[-1].startswith("error: login-bot@1 disagrees with Spark on 1 golden rows")
     assert json.loads((bad / "golden.json").read_text())[0]["prediction"] == 1.0
+
+
+def test_one_worker_hosting_two_models_scores_every_request_with_each(
+    kafka_bootstrap: str, topics: dict[str, str], tmp_path: Path
+) -> None:
+    requests_topic = topics["RDV_WORKER_REQUESTS_TOPIC"]
+    producer = Producer(kafka_bootstrap)
+    producer.send(Outgoing(requests_topic, b"\x00\x01garbage", b"bad"))
+    producer.flush()
+    champion, fallback = logistic(tmp_path / "lr"), decision_tree(tmp_path / "dt")
+    port = listening_port()
+    with services(tmp_path, kafka_bootstrap, topics) as launch:
+        launch(
+            "worker",
+            "--model",
+            str(champion),
+            "--role",
+            "champion",
+            "--model",
+            str(fallback),
+            "--role",
+            "fallback",
+            "--metrics-port",
+            str(port),
+        )
+        sent = send_requests(kafka_bootstrap, requests_topic, 200)
+        results = scores_of(
+            read_until(
+                kafka_bootstrap,
+                topics["RDV_WORKER_RESULTS_TOPIC"],
+                lambda m: len(m) >= 402,
+                quiet=1.0,
+            )
+        )
+        letters = read_until(
+            kafka_bootstrap, topics["RDV_WORKER_DEAD_LETTERS_TOPIC"], lambda m: len(m) >= 1
+        )
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+
+    good = {r["request_id"] for r in sent}
+    for version, role in (("1", "champion"), ("0", "fallback")):
+        mine = [s for _, s in results if s["model"]["version"] == version]
+        assert {s["model"]["role"] for s in mine} == {role}
+        assert {s["request_id"] for s in mine if not s["error"]} == good
+        assert [s["error"]["code"] for s in mine if s["error"]] == ["undecodable"]
+    assert len(results) == 402  # one score per message and model, none twice
+    # The bad message is dead-lettered once, however many models the worker hosts.
+    assert [m.key for m in letters] == [b"bad"]
+    for line in (
+        'rdv_worker_scored_total{model="login-bot@1",role="champion"} 200.0',
+        'rdv_worker_scored_total{model="login-bot@0",role="fallback"} 200.0',
+    ):
+        assert line in metrics

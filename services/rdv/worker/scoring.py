@@ -20,6 +20,27 @@ from rdv.worker.settings import WorkerSettings
 
 
 @dataclass
+class Decoded:
+    """A micro-batch decoded once, for every model a worker hosts."""
+
+    requests: list[tuple[Message, Request]] = field(default_factory=list)
+    undecodable: list[tuple[Message, str]] = field(default_factory=list)  # and the reason why
+    received_us: int = 0
+
+
+def decode_batch(codec: Codec, batch: list[Message]) -> Decoded:
+    decoded = Decoded(received_us=now_us())
+    for msg in batch:
+        try:
+            record = cast(Request, codec.decode(REQUESTS.schema, msg.value, msg.content_type))
+        except DecodeError as exc:
+            decoded.undecodable.append((msg, exc.reason))
+            continue
+        decoded.requests.append((msg, record))
+    return decoded
+
+
+@dataclass
 class BatchOutcome:
     outgoing: list[Outgoing] = field(default_factory=list)
     scored: int = 0
@@ -38,7 +59,10 @@ class BatchScorer:
         settings: WorkerSettings,
         codec: Codec,
         rng: random.Random | None = None,
+        role: str | None = None,
     ) -> None:
+        """`role` annotates this model's scores (default: the settings' role, which is the
+        first model's when a worker hosts several)."""
         self.artifact = artifact
         self.scorer = Scorer(artifact)
         self.settings = settings
@@ -53,22 +77,29 @@ class BatchScorer:
             "name": artifact.name,
             "version": artifact.version,
             "instance": settings.instance,
-            "role": settings.role,
+            "role": role or settings.role,
         }
 
     def handle(self, batch: list[Message]) -> BatchOutcome:
-        received_us = now_us()
+        return self.score(decode_batch(self.codec, batch))
+
+    def score(self, decoded: Decoded, dead_letter_undecodable: bool = True) -> BatchOutcome:
+        """Every message gets this model's Score. An undecodable one also gets a dead letter,
+        unless another model of the same worker already sent it (one per message is enough).
+        """
+        received_us = decoded.received_us
         outcome = BatchOutcome()
-        requests: list[tuple[Message, Request]] = []
-        for msg in batch:
-            try:
-                record = cast(
-                    Request, self.codec.decode(REQUESTS.schema, msg.value, msg.content_type)
-                )
-            except DecodeError as exc:
-                self._refuse(outcome, msg, None, "undecodable", exc.reason, received_us)
-                continue
-            requests.append((msg, record))
+        for msg, reason in decoded.undecodable:
+            self._refuse(
+                outcome,
+                msg,
+                None,
+                "undecodable",
+                reason,
+                received_us,
+                to_dead_letters=dead_letter_undecodable,
+            )
+        requests = decoded.requests
         if not requests:
             return outcome
         if self.settings.delay_ms:
@@ -105,12 +136,15 @@ class BatchScorer:
         reason: str,
         received_us: int,
         eval_us: int = 0,
+        to_dead_letters: bool = True,
     ) -> None:
         self._count(outcome, code)
-        outcome.dead_letters += 1
         outcome.outgoing.append(
             self._score(msg, record, ScoreFailure(code, reason), received_us, eval_us)
         )
+        if not to_dead_letters:
+            return
+        outcome.dead_letters += 1
         outcome.outgoing.append(
             dead_letter(
                 self.codec,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from rdv.codec import Codec
 from rdv.errors import ConfigError
@@ -21,8 +22,8 @@ from rdv.kafka import (
 from rdv.metrics import serve_metrics
 from rdv.model import Scorer, load_artifact
 from rdv.worker.delivery import DeliveryLedger
-from rdv.worker.metrics import WorkerMetrics
-from rdv.worker.scoring import BatchScorer
+from rdv.worker.metrics import WorkerMetricFamilies, WorkerMetrics
+from rdv.worker.scoring import BatchScorer, decode_batch
 from rdv.worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -57,16 +58,34 @@ class Worker:
         self.settings = settings
         self.bootstrap = bootstrap
         self.kafka = kafka
-        artifact = load_artifact(settings.model)
-        mismatches = Scorer(artifact).golden_mismatches()
-        if mismatches:
-            raise ConfigError(
-                f"{artifact.model_id} disagrees with Spark on {len(mismatches)} "
-                f"golden rows, refusing to serve it; first: {mismatches[0]}"
+        codec = codec or Codec()
+        families = WorkerMetricFamilies()
+        self.hosted: list[_Hosted] = []
+        for hosted in settings.hosted:
+            artifact = load_artifact(hosted.model)
+            mismatches = Scorer(artifact).golden_mismatches()
+            if mismatches:
+                raise ConfigError(
+                    f"{artifact.model_id} disagrees with Spark on {len(mismatches)} "
+                    f"golden rows, refusing to serve it; first: {mismatches[0]}"
+                )
+            if any(h.model_id == artifact.model_id for h in self.hosted):
+                raise ConfigError(
+                    f"{artifact.model_id} is given twice: a worker hosts each model once"
+                )
+            self.hosted.append(
+                _Hosted(
+                    artifact.model_id,
+                    BatchScorer(artifact, settings, codec, role=hosted.role),
+                    WorkerMetrics(artifact.model_id, hosted.role, families),
+                )
             )
-        self.batch_scorer = BatchScorer(artifact, settings, codec or Codec())
-        self.model_id = artifact.model_id
-        self.metrics = WorkerMetrics(self.model_id, settings.role)
+        self.codec = codec
+        self.registry = families.registry
+        # One model: its id, as always. Several: their ids joined, which also names the
+        # consumer group they share (never one of a single model's groups).
+        self.model_id = "+".join(h.model_id for h in self.hosted)
+        self.metrics = self.hosted[0].metrics
         self.stopping = threading.Event()
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
@@ -83,7 +102,7 @@ class Worker:
         check_copartitioned(
             self.bootstrap, self.settings.requests_topic, self.settings.results_topic, self.kafka
         )
-        serve_metrics(self.metrics.registry, self.settings.metrics_port)
+        serve_metrics(self.registry, self.settings.metrics_port)
         group = self.settings.group_id or f"rdv-worker-{self.model_id}"
         producer = Producer(self.bootstrap, self.kafka, client_id=f"rdv-worker-{self.model_id}")
         self._producer = producer
@@ -98,7 +117,7 @@ class Worker:
         log.info(
             "worker %s (%s) reading %s in group %s",
             self.model_id,
-            self.settings.role,
+            ", ".join(h.role or "no role" for h in self.settings.hosted),
             self.settings.requests_topic,
             group,
         )
@@ -114,32 +133,31 @@ class Worker:
                 if time.monotonic() - last_lag > 5:
                     last_lag = time.monotonic()
                     for tp, lag in consumer.lag().items():
-                        self.metrics.lag(tp.partition, lag)
+                        for hosted in self.hosted:
+                            hosted.metrics.lag(tp.partition, lag)
         finally:
             producer.flush()
             consumer.close()
             log.info("worker %s stopped", self.model_id)
 
     def _process(self, batch: list[Message], producer: Producer, ledger: DeliveryLedger) -> None:
-        fresh = self._unexpired(batch)
-        outcome = self.batch_scorer.handle(fresh)
+        decoded = decode_batch(self.codec, self._unexpired(batch))
         # Offsets are stored by the ledger once every score of this batch is delivered; a
         # failed delivery stops the worker (DeliveryError) with nothing after it stored, so
-        # the next owner re-scores from there: never a skipped request.
-        delivered = ledger.track(batch, len(outcome.outgoing))
-        for message in outcome.outgoing:
-            producer.send(message, delivered)
+        # the next owner re-scores from there: never a skipped request. Each model's scores
+        # go out as soon as it has scored, so the first model (the champion, where `rdv up`
+        # co-hosts) does not wait for the others.
+        pending = ledger.open(batch)
+        for index, hosted in enumerate(self.hosted):
+            outcome = hosted.scorer.score(decoded, dead_letter_undecodable=index == 0)
+            pending.expect(len(outcome.outgoing))
+            for message in outcome.outgoing:
+                producer.send(message, pending.delivered)
+            hosted.metrics.observe(len(batch), outcome)
+        pending.seal()
         while ledger.in_flight > MAX_IN_FLIGHT:
             producer.poll(0.01)
             _check(ledger)
-        m = self.metrics
-        m.batch_size.observe(len(batch))
-        if outcome.eval_seconds:
-            m.eval_seconds.observe(outcome.eval_seconds)
-        m.scored.inc(outcome.scored)
-        m.dead_letters.inc(outcome.dead_letters)
-        for code, count in outcome.errors.items():
-            m.error(code, count)
 
     def _unexpired(self, batch: list[Message]) -> list[Message]:
         """The requests still worth scoring: one created longer than `expire_ms` ago can no
@@ -152,8 +170,16 @@ class Worker:
         oldest = time.time_ns() // 1_000_000 - limit
         fresh = [m for m in batch if m.timestamp_ms <= 0 or m.timestamp_ms >= oldest]
         if len(fresh) < len(batch):
-            self.metrics.skipped.inc(len(batch) - len(fresh))
+            for hosted in self.hosted:
+                hosted.metrics.skipped.inc(len(batch) - len(fresh))
         return fresh
+
+
+@dataclass
+class _Hosted:
+    model_id: str
+    scorer: BatchScorer
+    metrics: WorkerMetrics
 
 
 def _check(ledger: DeliveryLedger) -> None:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rdv.runtime import default_instance
 from rdv.topics import DEAD_LETTERS, REQUESTS, RESULTS
+
+
+class HostedModel(BaseModel):
+    model_config = {"frozen": True}
+
+    model: Path
+    role: str | None = None
 
 
 class WorkerSettings(BaseSettings):
@@ -16,8 +23,12 @@ class WorkerSettings(BaseSettings):
 
     model: Path
     role: str | None = None  # champion, challenger, canary, fallback: an annotation only
+    # More models this process scores every request with, after `model` (JSON in
+    # RDV_WORKER_COHOSTED): one fetch, one decode and one producer for all of them, at the
+    # price of their isolation (they share a process, a consumer group and a fate).
+    cohosted: tuple[HostedModel, ...] = ()
     instance: str = Field(default_factory=default_instance)
-    group_id: str | None = None  # default: rdv-worker-<name>@<version>
+    group_id: str | None = None  # default: rdv-worker-<name>@<version>[+<name>@<version>...]
     batch_max: int = Field(500, ge=1, le=100_000)
     poll_timeout_s: float = Field(0.1, gt=0)
     # Requests created longer ago than this are skipped, not scored: under overload, scoring
@@ -31,3 +42,8 @@ class WorkerSettings(BaseSettings):
     requests_topic: str = REQUESTS.name
     results_topic: str = RESULTS.name
     dead_letters_topic: str = DEAD_LETTERS.name
+
+    @property
+    def hosted(self) -> list[HostedModel]:
+        """Every model this worker scores with, the first (`model`) first."""
+        return [HostedModel(model=self.model, role=self.role), *self.cohosted]

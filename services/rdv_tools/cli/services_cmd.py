@@ -13,7 +13,7 @@ from rdv.runtime import service_logging, stop_on_signals
 from rdv.settings import make_codec, resolve_bootstrap
 from rdv.settings_util import load_settings
 from rdv.worker.service import Worker
-from rdv.worker.settings import WorkerSettings
+from rdv.worker.settings import HostedModel, WorkerSettings
 from rdv_tools.cli.common import BootstrapOption, console
 
 MetricsPort = Annotated[int | None, typer.Option(help="Serve Prometheus /metrics on this port.")]
@@ -21,11 +21,18 @@ MetricsPort = Annotated[int | None, typer.Option(help="Serve Prometheus /metrics
 
 def worker(
     model: Annotated[
-        Path | None, typer.Option(help="Model artifact directory. Env: RDV_WORKER_MODEL.")
+        list[Path] | None,
+        typer.Option(
+            help="Model artifact directory. Env: RDV_WORKER_MODEL. Give it again to host "
+            "several models in this process (one fetch and decode for all)."
+        ),
     ] = None,
     role: Annotated[
-        str | None,
-        typer.Option(help="Annotation in every Score: champion, challenger, canary, fallback."),
+        list[str] | None,
+        typer.Option(
+            help="Annotation in every Score: champion, challenger, canary, fallback. "
+            "One per --model, in the same order."
+        ),
     ] = None,
     bootstrap: BootstrapOption = None,
     metrics_port: MetricsPort = None,
@@ -42,12 +49,15 @@ def worker(
         str | None, typer.Option(help="Consumer group. Default rdv-worker-<name>@<version>.")
     ] = None,
 ) -> None:
-    """Score every request with one model; write a Score per request to `results`."""
+    """Score every request with one model (or several); write a Score per request and model
+    to `results`."""
     service_logging()
+    first_model, first_role, cohosted = hosted_models(model or [], role or [])
     settings = load_settings(
         WorkerSettings,
-        model=model,
-        role=role,
+        model=first_model,
+        role=first_role,
+        cohosted=cohosted,
         metrics_port=metrics_port,
         batch_max=batch_max,
         delay_ms=delay_ms,
@@ -58,10 +68,30 @@ def worker(
     service = Worker(settings, resolve_bootstrap(bootstrap), make_codec())
     stop_on_signals(service.stopping)
     console.print(
-        f"worker {service.model_id} ({settings.role or 'no role'}) on "
+        f"worker {service.model_id} "
+        f"({', '.join(h.role or 'no role' for h in settings.hosted)}) on "
         f"{service.bootstrap}; Ctrl-C or SIGTERM to stop"
     )
     service.run()
+
+
+def hosted_models(
+    models: list[Path], roles: list[str]
+) -> tuple[Path | None, str | None, tuple[HostedModel, ...] | None]:
+    """The first model and role (which the environment may also give) and the co-hosted rest;
+    a role count that does not match the models is a ConfigError."""
+    if roles and len(roles) != max(len(models), 1):
+        raise ConfigError(
+            f"{len(models)} --model but {len(roles)} --role: give one --role per --model, "
+            "in the same order, or none"
+        )
+    first_model = models[0] if models else None
+    first_role = roles[0] if roles else None
+    rest = tuple(
+        HostedModel(model=path, role=roles[i] if roles else None)
+        for i, path in enumerate(models[1:], start=1)
+    )
+    return first_model, first_role, rest or None
 
 
 def decoy(

@@ -49,3 +49,21 @@ def test_after_a_failed_delivery_nothing_more_is_stored() -> None:
     first(SCORE, "results: broker down")
     second(SCORE, None)
     assert stored == [] and ledger.failure == "results: broker down"
+
+
+def test_an_open_batch_is_not_stored_before_it_is_sealed() -> None:
+    # A worker hosting two models sends the first model's scores before the second has
+    # scored: their deliveries alone must not store the batch.
+    stored: list[list[int]] = []
+    ledger = DeliveryLedger(lambda ms: stored.append([m.offset for m in ms]))
+    pending = ledger.open(batch(0, 1))
+    pending.expect(2)
+    pending.delivered(SCORE, None)
+    pending.delivered(SCORE, None)
+    assert stored == [] and ledger.in_flight == 1
+    pending.expect(2)
+    pending.delivered(SCORE, None)
+    pending.seal()
+    assert stored == []
+    pending.delivered(SCORE, None)
+    assert stored == [[0, 1]] and ledger.in_flight == 0
