@@ -150,7 +150,10 @@ def test_peer_serves_the_same_model_through_mlserver_and_rendezvous(
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (("e2e", "--models", "most"), "--models must be all or champion, not 'most'"),
+        (
+            ("e2e", "--models", "most"),
+            "--models must be one of all, cohosted, champion, not 'most'",
+        ),
         (("soak", "--delivery", "twice"), "--delivery must be exactly_once or at_least_once"),
         (("e2e", "--rates", "fast"), "--rates must be numbers separated by commas"),
     ],

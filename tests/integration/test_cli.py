@@ -109,12 +109,17 @@ def test_bench_floor_prints_figures_and_writes_json(kafka_bootstrap: str, tmp_pa
         "2000",
         "--transactions",
         "5",
+        "--paced-rate",
+        "50",
+        "--paced-seconds",
+        "2",
         "--json",
         str(out),
         bootstrap=kafka_bootstrap,
     )
     assert result.returncode == 0, result.stderr
     assert "floor: linger.ms=0" in result.stdout and "the project's" in result.stdout
+    assert "the three hops paced at 50 requests/s" in result.stdout
     assert "msgs/s" in result.stdout and "one transaction with consumer offsets" in result.stdout
     figures = json.loads(out.read_text())
     for hop in (figures["three_hop"], figures["project_three_hop"]):
@@ -126,6 +131,13 @@ def test_bench_floor_prints_figures_and_writes_json(kafka_bootstrap: str, tmp_pa
     assert all(t["latency"]["count"] == 5 for t in figures["transactions"])
     assert figures["throughput_msgs_per_s"] > 0
     assert figures["machine"]["cpus"] >= 1
+    # The floor's CPU per request: both client settings, every message back, and the broker
+    # (on this machine), both relays and the client each charged.
+    assert [p["settings"] for p in figures["paced"]] == ["least latency", "least CPU"]
+    for paced in figures["paced"]:
+        assert paced["sent"] == paced["received"] == 100
+        assert {"broker", "client", "relay 1", "relay 2"} <= set(paced["cpu_us"])
+        assert all(v > 0 for v in paced["cpu_us"].values())
 
 
 def test_demo_trains_first_models_and_tells_the_story_on_a_fresh_home(tmp_path: Path) -> None:

@@ -173,3 +173,44 @@ def _every_dashboard_query_answers(prometheus: str) -> None:
         "Decoy: requests archived per second",
     }
     assert not must_have_data & set(empty), empty
+
+
+def test_up_cohosted_runs_one_worker_for_three_models_and_answers(tmp_path: Path) -> None:
+    base = free_block(6)
+    home = tmp_path
+    try:
+        started = rdv_at_home(
+            home,
+            "up",
+            "--detach",
+            "--example-models",
+            "--no-prometheus",
+            "--cohost",
+            RDV_UP_METRICS_PORT_BASE=str(base),
+        )
+        assert started.returncode == 0, started.stderr[-3000:] + started.stdout[-2000:]
+        services = json.loads((home / "stack.json").read_text())["services"]
+        # The fallback keeps a process of its own: it must answer when the others cannot.
+        assert set(services) == {"models", "fast@1", "decoy", "rendezvous"}
+        answer = rdv_at_home(home, "predict", "--json", '{"failed_logins": 12, "country": "FR"}')
+        assert answer.returncode == 0, answer.stderr
+        assert json.loads(answer.stdout)["model"] in {"login-bot@2", "fast@1", None}
+        sent = rdv_at_home(home, "produce", "--count", "50", "--rate", "50")
+        assert sent.returncode == 0, sent.stderr
+
+        def scored_by_each() -> bool:
+            url = f"http://127.0.0.1:{base + 1}/metrics"
+            with urllib.request.urlopen(url, timeout=5) as response:
+                text = response.read().decode()
+            counts = {
+                model: float(line.rsplit(" ", 1)[1])
+                for model in ("login-bot@1", "login-bot@2", "login-bot@3")
+                for line in text.splitlines()
+                if line.startswith(f'rdv_worker_scored_total{{model="{model}"')
+            }
+            return len(counts) == 3 and min(counts.values()) >= 50
+
+        eventually(scored_by_each, 60, "each co-hosted model scoring the traffic")
+    finally:
+        stopped = rdv_at_home(home, "down")
+    assert stopped.returncode == 0, stopped.stderr

@@ -48,7 +48,7 @@ class FloorResult:
         return asdict(self)
 
 
-def _relay(bootstrap: str, source: str, target: str, stop: Event, settings: Settings) -> None:
+def relay(bootstrap: str, source: str, target: str, stop: Event, settings: Settings) -> None:
     producer_overrides, consumer_overrides = settings
     consumer = Consumer(
         bootstrap, f"rdv-bench-relay-{source}", [source], overrides=consumer_overrides
@@ -130,12 +130,12 @@ def _three_hop(
     stop = ctx.Event()
     relays = [
         ctx.Process(
-            target=_relay, args=(bootstrap, hops[i], hops[i + 1], stop, settings), daemon=True
+            target=relay, args=(bootstrap, hops[i], hops[i + 1], stop, settings), daemon=True
         )
         for i in (0, 1)
     ]
-    for relay in relays:
-        relay.start()
+    for process in relays:
+        process.start()
     producer = Producer(bootstrap, overrides=settings[0])
     back = Consumer(bootstrap, f"rdv-bench-back-{run}", [hops[2]], overrides=settings[1])
     try:
@@ -162,8 +162,8 @@ def _three_hop(
         stop.set()
         back.close()
         producer.flush()
-        for relay in relays:
-            relay.join(10)
+        for process in relays:
+            process.join(10)
         delete_topics(bootstrap, hops)
 
 

@@ -13,7 +13,9 @@ from rdv.errors import ConfigError
 
 
 def run_label(models: str, partitions: int, delivery: str) -> str:
-    who = "champion only" if models == "champion" else "every role"
+    who = {"champion": "champion only", "cohosted": "every role, models co-hosted"}.get(
+        models, "every role"
+    )
     return f"{who}, {partitions} partition{'s' if partitions != 1 else ''}, {delivery}"
 
 

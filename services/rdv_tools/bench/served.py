@@ -2,6 +2,8 @@
 example models, the rendezvous and (with every model) the decoy, and a client ready to time.
 
 `models="all"` is the demo's rollout (champion, challenger, canary, fallback, and the decoy);
+`models="cohosted"` is the same rollout with champion, challenger and canary in one worker
+process (the fallback keeps its own);
 `models="champion"` is the champion alone behind the rendezvous, the least Rendezvous can be."""
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from rdv.client import AnswerTimeoutError, RendezvousClient
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.rollout_store import publish
 from rdv.settings import make_codec
+from rdv_tools.bench import MODEL_SETS
 from rdv_tools.demo.stack import LocalStack, example_config, example_models
 
 CHAMPION = "login-bot@2"
-MODEL_SETS = ("all", "champion")
 
 
 def rollout(models: str, sla_ms: int) -> RolloutConfig:
-    if models == "all":
+    if models != "champion":
         return example_config(sla_ms)
     return RolloutConfig(champion=CHAMPION, sla_ms=sla_ms)
 
@@ -82,9 +84,9 @@ def served_stack(
     )
     paths = example_models(workdir / "models")
     try:
-        if models == "all":
+        if models != "champion":
             progress("starting champion, challenger, canary, fallback, decoy, rendezvous")
-            stack.start_workers(paths)
+            stack.start_workers(paths, cohost=models == "cohosted")
             stack.start("decoy", "decoy", "--archive", str(workdir / "archive"))
         else:
             progress("starting the champion and the rendezvous")

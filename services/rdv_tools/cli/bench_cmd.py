@@ -68,13 +68,25 @@ def floor(
     transactions: Annotated[
         int, typer.Option(min=1, help="Transactions timed per partition count.")
     ] = 50,
+    paced_rate: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Also drive the three hops at this rate and read CPU per request from "
+            "/proc (0: skip).",
+        ),
+    ] = 300.0,
+    paced_seconds: Annotated[float, typer.Option(min=1, help="Seconds of paced traffic.")] = 10,
     json_file: FiguresOption = None,
     bootstrap: BootstrapOption = None,
 ) -> None:
     """What Kafka alone costs here: three-hop round trip with the least-latency client
-    settings and with the project's, produce+consume ceiling, and one transaction's cost."""
+    settings and with the project's, produce+consume ceiling, one transaction's cost, and
+    the CPU per request of the three hops at a fixed rate."""
     from rdv_tools.bench.floor import FLOOR_CONSUMER, FLOOR_PRODUCER
+    from rdv_tools.bench.floor_cpu import paced_floors
     from rdv_tools.bench.transaction_cost import measure_transactions
+    from rdv_tools.cli.bench_tables import paced_table
 
     columns = (
         TextColumn("{task.description}"),
@@ -92,6 +104,11 @@ def floor(
 
         result = measure_floor(servers, round_trips, messages, progress)
         costs = measure_transactions(servers, count=transactions, progress=progress)
+        paced = []
+        if paced_rate:
+            task = bar.add_task(f"{paced_rate:g}/s paced, two client settings", total=None)
+            paced = paced_floors(servers, paced_rate, paced_seconds)
+            bar.update(task, total=1, completed=1)
     table = Table(title=f"Kafka floor on {servers}: {result.round_trips} three-hop round trips")
     for column in ("client settings", "p50 ms", "p99 ms", "p99.9 ms", "max ms"):
         table.add_column(column, justify="left" if column == "client settings" else "right")
@@ -115,6 +132,8 @@ def floor(
             *(f"{v:.1f}" for v in (lat.p50_ms, lat.p99_ms, lat.max_ms)),
         )
     out.print(tx)
+    if paced:
+        out.print(paced_table(paced))
     if json_file:
         payload = {
             "benchmark": "floor",
@@ -122,6 +141,7 @@ def floor(
             **result.as_dict(),
             "floor_settings": {"producer": FLOOR_PRODUCER, "consumer": FLOOR_CONSUMER},
             "transactions": [t.as_dict() for t in costs],
+            "paced": [p.as_dict() for p in paced],
         }
         json_file.write_text(json.dumps(payload, indent=2))
         console.print(f"figures written to {json_file}")

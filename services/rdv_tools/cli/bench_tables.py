@@ -1,4 +1,4 @@
-"""The tables of `rdv bench e2e` and `rdv bench soak`."""
+"""The tables of `rdv bench e2e`, `rdv bench soak` and the paced floor."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from rdv_tools.bench.e2e import E2EResult
+from rdv_tools.bench.floor_cpu import SETTINGS, PacedFloor, settings_text
 
 
 def e2e_table(result: E2EResult) -> Table:
@@ -112,5 +113,26 @@ def soak_table(samples: list[Any], services: list[str]) -> Table:
             f"{s.p99_ms:.1f}" if s.p99_ms is not None else "-",
             f"{s.decided_p99_ms:.1f}" if s.decided_p99_ms is not None else "-",
             *(f"{s.rss_mb[n]:.0f}" if n in s.rss_mb else "-" for n in services),
+        )
+    return table
+
+
+def paced_table(paced: list[PacedFloor]) -> Table:
+    """The floor pipeline at a fixed rate: latency and CPU per request per process."""
+    names = sorted({n for p in paced for n in p.cpu_us if n != "total"})
+    table = Table(
+        title=f"the three hops paced at {paced[0].rate:g} requests/s: CPU per request from "
+        "/proc (µs)"
+    )
+    for column in ("client settings", "received", "p50 ms", "p99 ms", *names, "total"):
+        table.add_column(column, justify="left" if column == "client settings" else "right")
+    for p in paced:
+        table.add_row(
+            f"{p.settings}: {settings_text(SETTINGS[p.settings])}",
+            f"{p.received}/{p.sent}",
+            f"{p.latency.p50_ms:.2f}",
+            f"{p.latency.p99_ms:.2f}",
+            *(f"{p.cpu_us.get(n, 0):,.0f}" for n in names),
+            f"{p.cpu_us.get('total', 0):,.0f}",
         )
     return table

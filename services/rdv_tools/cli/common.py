@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from rdv.errors import ConfigError
+from rdv_tools.bench import MODEL_SETS
 
 console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 # Piped output is read by scripts and tests: wide enough that tables do not fold their cells.
@@ -24,7 +25,11 @@ DeliveryOption = Annotated[
     str, typer.Option(help="exactly_once (Kafka transactions) or at_least_once.")
 ]
 ModelsOption = Annotated[
-    str, typer.Option(help="all (champion, challenger, canary, fallback, decoy) or champion.")
+    str,
+    typer.Option(
+        help="all (champion, challenger, canary, fallback, decoy, a worker process each), "
+        "cohosted (the same, champion, challenger and canary in one worker process) or champion."
+    ),
 ]
 
 
@@ -32,8 +37,8 @@ def check_stack(delivery: str, models: str) -> None:
     """One line for a benchmark's --delivery or --models that is not one of the choices."""
     if delivery not in ("exactly_once", "at_least_once"):
         raise ConfigError(f"--delivery must be exactly_once or at_least_once, not {delivery!r}")
-    if models not in ("all", "champion"):
-        raise ConfigError(f"--models must be all or champion, not {models!r}")
+    if models not in MODEL_SETS:
+        raise ConfigError(f"--models must be one of {', '.join(MODEL_SETS)}, not {models!r}")
 
 
 BootstrapOption = Annotated[

@@ -54,13 +54,21 @@ def up(
             help="Workers per model, sharing its partitions (RDV_UP_REPLICAS; default 1).",
         ),
     ] = None,
+    cohost: Annotated[
+        bool | None,
+        typer.Option(
+            "--cohost/--no-cohost",
+            help="Champion, challenger and canary in one worker process; the fallback keeps "
+            "its own (RDV_UP_COHOST).",
+        ),
+    ] = None,
     bootstrap: BootstrapOption = None,
 ) -> None:
     """Start Kafka, train the first models if the registry is empty, and run the models, the
     decoy and the rendezvous as supervised processes (a crashed one is restarted). In the
     foreground it then tells the rollout story with live traffic and stops all at the end or
     on Ctrl-C; with --detach it leaves the stack running."""
-    settings = load_settings(UpSettings, replicas=replicas)
+    settings = load_settings(UpSettings, replicas=replicas, cohost=cohost)
     home = state_dir()
     console.rule("Rendezvous")
     with console.status("setting up") as status:
@@ -138,6 +146,7 @@ def _detach(launch: Launch, bootstrap: str | None, examples: bool, with_promethe
     command += ["--example-models"] if examples else []
     command += [] if with_prometheus else ["--no-prometheus"]
     command += ["--replicas", str(launch.settings.replicas)]
+    command += ["--cohost"] if launch.settings.cohost else ["--no-cohost"]
     with open(logs / "supervisor.log", "ab") as log:
         subprocess.Popen(
             command,

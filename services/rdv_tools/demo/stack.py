@@ -56,6 +56,32 @@ def example_config(sla_ms: int = 50) -> RolloutConfig:
     )
 
 
+# The name `rdv up` and the benchmarks give the worker process that hosts several models.
+COHOST_NAME = "models"
+# Co-hosted models score in this order: the one that answers first, shadows last.
+SCORING_ORDER = ("champion", "challenger", "canary")
+# Roles never co-hosted: the fallback exists to answer when the champion cannot, so it must
+# not share the champion's process (Dunning's point: its failures are independent).
+APART = ("fallback",)
+
+
+def split_for_cohosting(models: dict[str, Path]) -> tuple[dict[str, Path], dict[str, Path]]:
+    """The models to co-host, and those that keep a process of their own."""
+    together = {m: p for m, p in models.items() if ROLES.get(m, "challenger") not in APART}
+    apart = {m: p for m, p in models.items() if m not in together}
+    return together, apart
+
+
+def cohost_args(models: dict[str, Path]) -> tuple[list[str], str]:
+    """`rdv worker` arguments hosting `models` in one process, the champion first, and the
+    consumer group the worker joins by default."""
+    order = sorted(models, key=lambda m: SCORING_ORDER.index(ROLES.get(m, "challenger")))
+    args = ["worker"]
+    for model in order:
+        args += ["--model", str(models[model]), "--role", ROLES.get(model, "challenger")]
+    return args, "rdv-worker-" + "+".join(order)
+
+
 def replica_name(model: str, replica: int) -> str:
     """The first worker of a model is named by the model; the others `<model>#<k>`."""
     return model if replica == 1 else f"{model}#{replica}"
@@ -143,10 +169,19 @@ class LocalStack:
         stop_process(self.processes[name], timeout)
         return self.start(name, *self.commands[name])
 
-    def start_workers(self, models: dict[str, Path], replicas: int = 1) -> None:
-        """`replicas` workers per model; those of one model share its consumer group."""
+    def start_workers(
+        self, models: dict[str, Path], replicas: int = 1, cohost: bool = False
+    ) -> None:
+        """`replicas` workers per model; those of one model share its consumer group. With
+        `cohost`, the models but the fallback share a worker process (`replicas` of it)."""
+        together, apart = split_for_cohosting(models) if cohost else ({}, models)
         for replica in range(1, replicas + 1):
-            for model, path in models.items():
+            if together:
+                args, group = cohost_args(together)
+                if self.private:
+                    args += ["--group", f"{group}{self.suffix}"]
+                self.start(replica_name(COHOST_NAME, replica), *args)
+            for model, path in apart.items():
                 args = ["worker", "--model", str(path), "--role", ROLES.get(model, "challenger")]
                 if self.private:
                     args += ["--group", f"rdv-worker-{model}{self.suffix}"]

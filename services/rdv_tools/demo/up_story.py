@@ -24,13 +24,16 @@ def tell_story(launch: Launch, supervisor: Supervisor, seconds: float) -> list[P
         version = publish_rollout(launch, comment, config)
         console.print(f"rollout v{version}: {comment}")
 
+    champion = launch.process_of("login-bot@3")
+
     def kill_champion() -> None:
-        supervisor.kill("login-bot@3", hold=True)
-        console.print("login-bot@3 (now champion) SIGKILLed; held down for this step")
+        supervisor.kill(champion, hold=True)
+        also = " (with the models it hosts)" if champion != "login-bot@3" else ""
+        console.print(f"login-bot@3 (now champion) SIGKILLed{also}; held down for this step")
 
     def roll_back() -> None:
-        supervisor.release("login-bot@3")
-        console.print("login-bot@3 restarted by the supervisor")
+        supervisor.release(champion)
+        console.print(f"{champion} restarted by the supervisor")
         rollout("roll back to login-bot@2", shadow=())
 
     steps: list[tuple[str, Callable[[], None] | None]] = [

@@ -18,7 +18,7 @@ from rdv.rendezvous.config import RolloutConfig
 from rdv.settings import SharedSettings, make_codec
 from rdv_tools.broker import EmbeddedBroker, default_data_dir
 from rdv_tools.demo.first_models import first_models
-from rdv_tools.demo.stack import LocalStack, example_config
+from rdv_tools.demo.stack import COHOST_NAME, LocalStack, example_config, split_for_cohosting
 from rdv_tools.up import prometheus
 from rdv_tools.up.plan import UpSettings, check_ports_free, metrics_ports, service_specs
 from rdv_tools.up.supervisor import ServiceSpec, Supervisor
@@ -43,6 +43,12 @@ class Launch:
             for s in self.specs
             if s.metrics_port and s.name != "prometheus"
         }
+
+    def process_of(self, model: str) -> str:
+        """The supervised process that hosts `model` (its first replica)."""
+        if self.settings.cohost and model in split_for_cohosting(self.models)[0]:
+            return COHOST_NAME
+        return model
 
     def supervisor(self) -> Supervisor:
         return Supervisor(
@@ -116,7 +122,9 @@ def prepare(
     stack.create_topics()
     models = first_models(Registry(home / "registry"), examples, progress)
     launch = Launch(settings, home, address, started, stack, models)
-    launch.specs = service_specs(models, home, settings.metrics_port_base, settings.replicas)
+    launch.specs = service_specs(
+        models, home, settings.metrics_port_base, settings.replicas, settings.cohost
+    )
     check_ports_free([s.metrics_port for s in launch.specs if s.metrics_port])
     if with_prometheus:
         progress("looking for a Prometheus binary")

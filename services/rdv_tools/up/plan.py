@@ -10,7 +10,13 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rdv.errors import ConfigError
-from rdv_tools.demo.stack import ROLES, replica_name
+from rdv_tools.demo.stack import (
+    COHOST_NAME,
+    ROLES,
+    cohost_args,
+    replica_name,
+    split_for_cohosting,
+)
 from rdv_tools.up.supervisor import ServiceSpec
 
 # Metrics port of each service: the base port plus this offset. Fixed, so that dashboards and
@@ -42,6 +48,10 @@ class UpSettings(BaseSettings):
     # Workers per model, sharing its consumer group: the partitions are split between them, and
     # one that dies has its partitions taken over by the others.
     replicas: int = Field(1, ge=1, le=MAX_REPLICAS)
+    # Champion, challenger and canary in one worker process (the fallback keeps its own): one
+    # fetch and decode for three models, fewer processes on the cores, at the price of their
+    # isolation. docs/performance.md has what it buys.
+    cohost: bool = False
 
 
 def metrics_ports(base: int) -> dict[str, int]:
@@ -49,15 +59,24 @@ def metrics_ports(base: int) -> dict[str, int]:
 
 
 def service_specs(
-    models: dict[str, Path], home: Path, base_port: int, replicas: int = 1
+    models: dict[str, Path], home: Path, base_port: int, replicas: int = 1, cohost: bool = False
 ) -> list[ServiceSpec]:
     """`replicas` workers per model (named by model id, annotated with its role), the decoy and
-    the rendezvous, each as `python -m rdv_tools.cli ...` with its metrics port."""
+    the rendezvous, each as `python -m rdv_tools.cli ...` with its metrics port. With `cohost`,
+    one worker (`models`, on the champion's port) hosts every model but the fallback."""
     rdv = [sys.executable, "-m", "rdv_tools.cli"]
     ports = metrics_ports(base_port)
     specs = []
+    together, apart = split_for_cohosting(models) if cohost else ({}, models)
     for replica in range(1, replicas + 1):
-        for model, artifact in models.items():
+        if together:
+            args, _ = cohost_args(together)
+            port = ports["champion"] + REPLICA_PORT_STRIDE * (replica - 1)
+            name = replica_name(COHOST_NAME, replica)
+            specs.append(
+                ServiceSpec(name, [*rdv, *args, "--metrics-port", str(port)], "champion", port)
+            )
+        for model, artifact in apart.items():
             role = ROLES[model]
             port = ports[role] + REPLICA_PORT_STRIDE * (replica - 1)
             command = [*rdv, "worker", "--model", str(artifact), "--role", role]

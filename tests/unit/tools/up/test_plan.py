@@ -43,3 +43,14 @@ def test_too_many_replicas_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("RDV_UP_REPLICAS", "40")
     with pytest.raises(ConfigError, match="RDV_UP_REPLICAS"):
         load_settings(UpSettings)
+
+
+def test_cohosting_puts_every_model_but_the_fallback_in_one_worker() -> None:
+    specs = service_specs(MODELS, Path("/home"), 9400, replicas=2, cohost=True)
+    by_name = {s.name: s for s in specs}
+    assert list(by_name) == ["models", "fast@1", "models#2", "fast@1#2", "decoy", "rendezvous"]
+    command = list(by_name["models"].command)
+    hosted = [command[i + 1] for i, a in enumerate(command) if a == "--model"]
+    assert hosted == ["/registry/login-bot@2", "/registry/login-bot@3"]
+    assert (by_name["models"].metrics_port, by_name["models#2"].metrics_port) == (9401, 9411)
+    assert by_name["fast@1"].metrics_port == 9404
