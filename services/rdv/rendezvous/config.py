@@ -237,21 +237,50 @@ def parse_config(text: str, source: str = "config") -> RolloutConfig:
         traffic = data.get("traffic") or {}
         return RolloutConfig(
             champion=str(data["champion"]),
-            sla_ms=int(data.get("sla_ms", 50)),
-            grace_ms=int(data.get("grace_ms", 200)),
+            sla_ms=_whole(data.get("sla_ms", 50), "sla_ms", source),
+            grace_ms=_whole(data.get("grace_ms", 200), "grace_ms", source),
             schedule=tuple(
-                Tier(str(t["use"]), int(t["after_ms"]))
-                for t in data.get("schedule") or [{"use": "preferred", "after_ms": 0}]
+                Tier(str(t["use"]), _whole(t["after_ms"], f"schedule[{i}].after_ms", source))
+                for i, t in enumerate(
+                    data.get("schedule") or [{"use": "preferred", "after_ms": 0}]
+                )
             ),
-            default_score=None if default.get("score") is None else float(default["score"]),
+            default_score=None
+            if default.get("score") is None
+            else _number(default["score"], "default.score", source),
             default_label=None if default.get("label") is None else str(default["label"]),
             challengers=tuple(str(m) for m in data.get("challengers") or ()),
             canary=None if data.get("canary") is None else str(data["canary"]),
             fallback=None if data.get("fallback") is None else str(data["fallback"]),
             shadow=tuple(str(m) for m in data.get("shadow") or ()),
             mode=str(traffic.get("mode", "fixed")),
-            split={str(k): float(v) for k, v in (traffic.get("split") or {}).items()},
+            split={
+                str(k): _number(v, f"traffic.split.{k}", source)
+                for k, v in (traffic.get("split") or {}).items()
+            },
             comment=data.get("comment"),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{source}: malformed setting ({exc}); see docs/rollout.md") from exc
+
+
+def _whole(value: Any, name: str, source: str) -> int:
+    """`value` as an int, or a ConfigError naming the setting (int()'s own message does not)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigError(f"{source}: {name} must be a whole number, got {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{source}: {name} must be a whole number, got {value!r}") from None
+    if not number.is_integer():
+        raise ConfigError(f"{source}: {name} must be a whole number, got {value!r}")
+    return int(number)
+
+
+def _number(value: Any, name: str, source: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigError(f"{source}: {name} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{source}: {name} must be a number, got {value!r}") from None

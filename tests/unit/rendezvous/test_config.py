@@ -62,6 +62,18 @@ def test_bad_configs_are_refused_with_the_reason(change: dict, reason: str) -> N
         ("sla_ms: 10", "champion is required"),
         ("champion: a@1\nslaa_ms: 10", r"unknown settings \['slaa_ms'\]"),
         ("champion: a@1\nschedule: [{use: champion}]", "malformed setting"),
+        # The setting is named, not only int()'s message about a literal.
+        ("champion: a@1\nsla_ms: fast", "sla_ms must be a whole number, got 'fast'"),
+        ("champion: a@1\ngrace_ms: 2.5", "grace_ms must be a whole number, got 2.5"),
+        (
+            "champion: a@1\nschedule: [{use: champion, after_ms: soon}]",
+            r"schedule\[0\].after_ms must be a whole number",
+        ),
+        ("champion: a@1\ndefault: {score: high}", "default.score must be a number, got 'high'"),
+        (
+            "champion: a@1\ntraffic: {mode: split, split: {a@1: half}}",
+            "traffic.split.a@1 must be a number",
+        ),
     ],
 )
 def test_malformed_files_say_what_is_wrong(text: str, reason: str) -> None:
