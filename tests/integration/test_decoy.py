@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from rdv.kafka import Outgoing, Producer
-from tests.integration.harness import send_requests, services
+from rdv_tools.broker.embedded import listening_port
+from tests.integration.harness import eventually, send_requests, services
 
 pytestmark = pytest.mark.broker
 
@@ -86,9 +88,28 @@ def test_bad_bytes_are_archived_and_flagged(
     producer.send(Outgoing(topic, b"\xffnot avro", b"k", headers=(("x", b"y"),)))
     producer.flush()
     env = {"RDV_DECOY_REQUESTS_TOPIC": topic, "RDV_DECOY_GROUP_ID": f"decoy-{topic}"}
+    port = listening_port()
     with services(tmp_path, kafka_bootstrap, env) as launch:
-        decoy = launch("decoy", "--archive", str(tmp_path / "a"), "--roll-seconds", "0.5")
+        decoy = launch(
+            "decoy",
+            "--archive",
+            str(tmp_path / "a"),
+            "--roll-seconds",
+            "0.5",
+            "--metrics-port",
+            str(port),
+        )
         rows = wait_for_archive(tmp_path / "a", {f"{topic}:0:0"})
+
+        def on_disk() -> bool:
+            url = f"http://127.0.0.1:{port}/metrics"
+            text = urllib.request.urlopen(url, timeout=5).read().decode()
+            # Counted once its file is durable and its offset committed, not when read.
+            return "rdv_decoy_durable_total 1.0" in text and (
+                'rdv_decoy_archived_total{undecodable="true"} 1.0' in text
+            )
+
+        eventually(on_disk, 30, "the durable count")
         decoy.signal(signal.SIGTERM)
         assert decoy.wait() == 0
     [row] = rows

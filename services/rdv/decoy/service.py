@@ -41,7 +41,16 @@ class Decoy:
         self.stopping = threading.Event()
         self.registry = CollectorRegistry()
         self.archived = Counter(
-            "rdv_decoy_archived", "Requests archived", ["undecodable"], registry=self.registry
+            "rdv_decoy_archived",
+            "Requests taken into the open segment (in memory until its file is written; "
+            "rdv_decoy_durable counts those on disk)",
+            ["undecodable"],
+            registry=self.registry,
+        )
+        self.durable = Counter(
+            "rdv_decoy_durable",
+            "Requests on disk: in files fsynced and renamed, their offsets committed",
+            registry=self.registry,
         )
         self.files = Counter("rdv_decoy_files", "Parquet files written", registry=self.registry)
         self._consumer: Consumer | None = None
@@ -52,6 +61,7 @@ class Decoy:
             self._consumer.store(messages)
             self._consumer.commit()
         self.files.inc(len(files))
+        self.durable.inc(len(messages))
         for path in files:
             log.info("archived %s", path)
 

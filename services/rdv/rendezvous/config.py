@@ -241,9 +241,7 @@ def parse_config(text: str, source: str = "config") -> RolloutConfig:
             grace_ms=_whole(data.get("grace_ms", 200), "grace_ms", source),
             schedule=tuple(
                 Tier(str(t["use"]), _whole(t["after_ms"], f"schedule[{i}].after_ms", source))
-                for i, t in enumerate(
-                    data.get("schedule") or [{"use": "preferred", "after_ms": 0}]
-                )
+                for i, t in enumerate(data.get("schedule") or [{"use": "preferred", "after_ms": 0}])
             ),
             default_score=None
             if default.get("score") is None

@@ -9,7 +9,8 @@ import time
 
 from rdv.codec import Codec
 from rdv.errors import ConfigError, DecodeError
-from rdv.kafka import KafkaSettings, Outgoing, Producer
+from rdv.kafka import KafkaSettings, Outgoing
+from rdv.kafka.exclusive import RaceLostError, write_exclusively
 from rdv.kafka.reader import PartitionReader
 from rdv.rendezvous.config import RolloutConfig
 from rdv.topics import RENDEZVOUS_CONFIG
@@ -57,16 +58,35 @@ def publish(
     topic: str = RENDEZVOUS_CONFIG.name,
     kafka: KafkaSettings | None = None,
 ) -> RolloutConfig:
-    """Validate, number and publish a new version; returns it as published."""
+    """Validate, number and publish a new version, the one after `previous`; returns it as
+    published. A compare-and-set: if the topic's newest version is no longer `previous` (another
+    publisher came first, even at the same moment), nothing is written and a ConfigError says
+    so, because the change was decided against a config that is no longer in force."""
+    based_on = previous.version if previous else 0
     stamped = config.evolve(
-        version=(previous.version if previous else 0) + 1,
+        version=based_on + 1,
         author=f"{getpass.getuser()}@{socket.gethostname()}",
         published_at=time.time_ns() // 1_000_000,
         comment=comment if comment is not None else config.comment,
     ).validated()
-    producer = Producer(bootstrap, kafka)
-    producer.send(
-        Outgoing(topic, codec.encode(RENDEZVOUS_CONFIG.schema, stamped.to_record()), CONFIG_KEY)
-    )
-    producer.flush()
+
+    def unchanged_since_read() -> Outgoing:
+        history = read_history(bootstrap, codec, topic, kafka)
+        newest = history[-1].version if history else 0
+        if newest != based_on:
+            raise ConfigError(
+                f"rollout version {newest} was published after version {based_on}, which this "
+                "change was based on; see `rdv rollout show` and run the command again"
+            )
+        return Outgoing(
+            topic, codec.encode(RENDEZVOUS_CONFIG.schema, stamped.to_record()), CONFIG_KEY
+        )
+
+    try:
+        write_exclusively(bootstrap, kafka, f"rdv-rollout-{topic}", unchanged_since_read)
+    except RaceLostError as exc:
+        raise ConfigError(
+            f"another rollout was being published at the same moment ({exc}); see "
+            "`rdv rollout show` and run the command again"
+        ) from exc
     return stamped
