@@ -271,3 +271,40 @@ def test_a_regressor_trains_with_rmse_and_exports_with_parity(spark: Any, tmp_pa
     artifact = outcome.entry.artifact
     assert artifact.kind == "regressor" and artifact.labels is None
     assert Scorer(artifact).golden_mismatches() == []
+    _score_batch_of_a_regressor_from_the_archive(spark, outcome.entry, tmp_path)
+
+
+def _score_batch_of_a_regressor_from_the_archive(spark: Any, entry: Any, tmp_path: Path) -> None:
+    """`rdv score-batch --archive` on a regressor (it failed: no probability column): the
+    decoy archive's rows scored once each, the undecodable left out, as the workers score."""
+    from rdv.codec import Codec
+    from rdv.decoy.archive import Archive, archive_row
+    from rdv.kafka import Message
+    from rdv.model import Prediction
+    from rdv.protocol import new_request
+    from rdv.trainer.batch import score_batch
+
+    codec = Codec()
+    archive = Archive(tmp_path / "archive", "decoy-1", 1000, 1 << 30, 3600)
+    requests = [
+        new_request({"failed_logins": float(i % 7), "account_age_days": 3.0 * i}, {"country": c})
+        for i, c in enumerate(["US", "FR", "DE"] * 4)
+    ]
+    for offset, request in enumerate(requests):
+        msg = Message("requests", 0, offset, None, codec.encode("Request", request), (), 1_000)
+        row = archive_row(msg, dict(request), None, 1_000_000)
+        archive.add(msg, row)
+        if offset == 0:
+            archive.add(msg, dict(row))  # a row re-read after a crash: the same dedupe key
+    bad = Message("requests", 0, len(requests), None, b"\xffnot avro", (), 1_000)
+    archive.add(bad, archive_row(bad, None, "unrecognised framing", 1_000_000))
+    archive.flush()
+    archive.close()
+
+    count = score_batch(spark, entry, tmp_path / "scored", archive=tmp_path / "archive")
+    assert count == len(requests)
+    scored = {r["request_id"]: r for r in spark.read.parquet(str(tmp_path / "scored")).collect()}
+    expected = Scorer(entry.artifact).score([r["features"] for r in requests])
+    for request, want in zip(requests, expected, strict=True):
+        assert isinstance(want, Prediction)
+        assert abs(scored[request["request_id"]]["score"] - want.score) < 1e-9

@@ -47,8 +47,12 @@ def score_batch(
         )
     model = PipelineModel.load(str(model_dir))
     scored = model.transform(rows)
-    # vector_to_array runs in the JVM: a Python UDF would need numpy in Spark's workers.
-    score = vector_to_array(f.col("probability")).getItem(1).alias("score")
+    if "probability" in scored.columns:
+        # A classifier's score is P(class 1), as the workers give it. vector_to_array runs in
+        # the JVM: a Python UDF would need numpy in Spark's workers.
+        score = vector_to_array(f.col("probability")).getItem(1).alias("score")
+    else:  # a regressor's score is its prediction
+        score = f.col("prediction").alias("score")
     result = scored.select(*rows.columns, "prediction", score)
     result.write.mode("overwrite").parquet(str(out))
     return int(result.count())
