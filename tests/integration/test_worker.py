@@ -244,19 +244,11 @@ def test_one_worker_hosting_two_models_scores_every_request_with_each(
     champion, fallback = logistic(tmp_path / "lr"), decision_tree(tmp_path / "dt")
     port = listening_port()
     with services(tmp_path, kafka_bootstrap, topics) as launch:
-        launch(
-            "worker",
-            "--model",
-            str(champion),
-            "--role",
-            "champion",
-            "--model",
-            str(fallback),
-            "--role",
-            "fallback",
-            "--metrics-port",
-            str(port),
-        )
+        hosting = [
+            ("--model", str(m), "--role", r)
+            for m, r in ((champion, "champion"), (fallback, "fallback"))
+        ]
+        launch("worker", *(a for h in hosting for a in h), "--metrics-port", str(port))
         sent = send_requests(kafka_bootstrap, requests_topic, 200)
         results = scores_of(
             read_until(

@@ -11,10 +11,11 @@ messages as fast as they can."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from multiprocessing.synchronize import Event
 from typing import Any
@@ -102,9 +103,9 @@ def measure_floor(
 ) -> FloorResult:
     """The floor with FLOOR settings and, with `project`, the same with the project's."""
     ctx = mp.get_context("spawn")
-    floor = _three_hop(bootstrap, round_trips, FLOOR, ctx, progress, "round trips (floor)")
+    floor = _three_hop(bootstrap, round_trips, FLOOR, progress, "round trips (floor)")
     ours = (
-        _three_hop(bootstrap, round_trips, PROJECT, ctx, progress, "round trips (project)")
+        _three_hop(bootstrap, round_trips, PROJECT, progress, "round trips (project)")
         if project
         else None
     )
@@ -116,16 +117,23 @@ def measure_floor(
     return FloorResult(bootstrap, round_trips, floor, throughput_msgs, rate, ours)
 
 
-def _three_hop(
-    bootstrap: str,
-    round_trips: int,
-    settings: Settings,
-    ctx: mp.context.SpawnContext,
-    progress: Callable[[str, int, int], None] | None,
-    stage: str,
-) -> LatencySummary:
+@dataclass
+class Hops:
+    """Three hops ready to drive: send to `first` with `producer`, read back with `back`."""
+
+    first: str
+    producer: Producer
+    back: Consumer
+    relay_pids: list[int]
+
+
+@contextlib.contextmanager
+def three_hops(bootstrap: str, settings: Settings, tag: str) -> Iterator[Hops]:
+    """Private topics, two relay processes between them and a producer and a consumer at the
+    ends, all with `settings`; everything is stopped and deleted on the way out."""
+    ctx = mp.get_context("spawn")
     run = uuid.uuid4().hex[:8]
-    hops = [f"rdv-bench-{run}-hop{i}" for i in (1, 2, 3)]
+    hops = [f"rdv-bench-{run}-{tag}{i}" for i in (1, 2, 3)]
     create_topics(bootstrap, [TopicSpec(t, 1) for t in hops])
     stop = ctx.Event()
     relays = [
@@ -139,25 +147,7 @@ def _three_hop(
     producer = Producer(bootstrap, overrides=settings[0])
     back = Consumer(bootstrap, f"rdv-bench-back-{run}", [hops[2]], overrides=settings[1])
     try:
-        # Warm up until a message makes it through: groups joined, connections open, JIT warm.
-        for i in range(200):
-            key = f"warm-{i}".encode()
-            producer.send(Outgoing(hops[0], PAYLOAD, key))
-            producer.flush()
-            if _wait_for(back, key, 2.0) is not None and i >= 20:
-                break
-        samples: list[float] = []
-        for i in range(round_trips):
-            key = f"rt-{i}".encode()
-            start = time.perf_counter()
-            producer.send(Outgoing(hops[0], PAYLOAD, key))
-            producer.poll(0)
-            arrived = _wait_for(back, key, 5.0)
-            if arrived is not None:
-                samples.append(arrived - start)
-            if progress:
-                progress(stage, i + 1, round_trips)
-        return LatencySummary.of(samples)
+        yield Hops(hops[0], producer, back, [p.pid for p in relays if p.pid])
     finally:
         stop.set()
         back.close()
@@ -165,6 +155,36 @@ def _three_hop(
         for process in relays:
             process.join(10)
         delete_topics(bootstrap, hops)
+
+
+def _three_hop(
+    bootstrap: str,
+    round_trips: int,
+    settings: Settings,
+    progress: Callable[[str, int, int], None] | None,
+    stage: str,
+) -> LatencySummary:
+    with three_hops(bootstrap, settings, "hop") as hops:
+        producer, back = hops.producer, hops.back
+        # Warm up until a message makes it through: groups joined, connections open, JIT warm.
+        for i in range(200):
+            key = f"warm-{i}".encode()
+            producer.send(Outgoing(hops.first, PAYLOAD, key))
+            producer.flush()
+            if _wait_for(back, key, 2.0) is not None and i >= 20:
+                break
+        samples: list[float] = []
+        for i in range(round_trips):
+            key = f"rt-{i}".encode()
+            start = time.perf_counter()
+            producer.send(Outgoing(hops.first, PAYLOAD, key))
+            producer.poll(0)
+            arrived = _wait_for(back, key, 5.0)
+            if arrived is not None:
+                samples.append(arrived - start)
+            if progress:
+                progress(stage, i + 1, round_trips)
+        return LatencySummary.of(samples)
 
 
 def _throughput(

@@ -11,17 +11,14 @@ fetches wait to fill, so that one broker request carries several messages)."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from rdv.kafka import Consumer, Outgoing, Producer, TopicSpec, create_topics
-from rdv.kafka.admin import delete_topics
+from rdv.kafka import Outgoing
 from rdv_tools.bench.cpu import CpuMeter, listener_pid
-from rdv_tools.bench.floor import FLOOR, PAYLOAD, Settings, relay
+from rdv_tools.bench.floor import FLOOR, PAYLOAD, Hops, Settings, three_hops
 from rdv_tools.bench.stats import LatencySummary
 
 # Fewer, fuller broker requests, with the three hops still inside a 50 ms SLA: a producer
@@ -51,54 +48,26 @@ class PacedFloor:
 def paced_floor(
     bootstrap: str, rate: float, seconds: float, name: str, settings: Settings
 ) -> PacedFloor:
-    ctx = mp.get_context("spawn")
-    run = uuid.uuid4().hex[:8]
-    hops = [f"rdv-bench-{run}-paced{i}" for i in (1, 2, 3)]
-    create_topics(bootstrap, [TopicSpec(t, 1) for t in hops])
-    stop = ctx.Event()
-    relays = [
-        ctx.Process(
-            target=relay, args=(bootstrap, hops[i], hops[i + 1], stop, settings), daemon=True
-        )
-        for i in (0, 1)
-    ]
-    for process in relays:
-        process.start()
-    producer = Producer(bootstrap, overrides=settings[0])
-    back = Consumer(bootstrap, f"rdv-bench-paced-{run}", [hops[2]], overrides=settings[1])
-    try:
-        _drive(producer, back, hops[0], rate, WARM_SECONDS, "warm")
+    with three_hops(bootstrap, settings, "paced") as hops:
+        _drive(hops, rate, WARM_SECONDS, "warm")
         pids = {"client": os.getpid()}
-        pids.update({f"relay {i + 1}": p.pid for i, p in enumerate(relays) if p.pid})
+        pids.update({f"relay {i + 1}": pid for i, pid in enumerate(hops.relay_pids)})
         broker = listener_pid(bootstrap)
         if broker is not None:
             pids["broker"] = broker
         meter = CpuMeter(pids)
         meter.start()
-        sent, samples = _drive(producer, back, hops[0], rate, seconds, "run")
+        sent, samples = _drive(hops, rate, seconds, "run")
         use = meter.stop()
-        return PacedFloor(
-            name,
-            rate,
-            sent,
-            len(samples),
-            LatencySummary.of(samples),
-            use.per_request_us(len(samples)),
-        )
-    finally:
-        stop.set()
-        back.close()
-        producer.flush()
-        for process in relays:
-            process.join(10)
-        delete_topics(bootstrap, hops)
+    return PacedFloor(
+        name, rate, sent, len(samples), LatencySummary.of(samples), use.per_request_us(len(samples))
+    )
 
 
-def _drive(
-    producer: Producer, back: Consumer, topic: str, rate: float, seconds: float, tag: str
-) -> tuple[int, list[float]]:
+def _drive(hops: Hops, rate: float, seconds: float, tag: str) -> tuple[int, list[float]]:
     """Send `rate` messages a second for `seconds`, each keyed by its send time, and collect
     the round trips of those that come back (waiting one more second for stragglers)."""
+    producer, back = hops.producer, hops.back
     sent_at: dict[bytes, float] = {}
     samples: list[float] = []
     start = time.perf_counter()
@@ -110,7 +79,7 @@ def _drive(
         while sent < due:
             key = f"{tag}-{sent}".encode()
             sent_at[key] = time.perf_counter()
-            producer.send(Outgoing(topic, PAYLOAD, key))
+            producer.send(Outgoing(hops.first, PAYLOAD, key))
             sent += 1
         producer.poll(0)
         for msg in back.poll_batch(1000, 0.001):
