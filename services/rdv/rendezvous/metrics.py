@@ -11,6 +11,8 @@ from rdv.messages import Answer, Record
 from rdv.rendezvous.core import Quality
 from rdv.rendezvous.traffic import Posteriors
 
+# A classifier's score is a probability: tenths are enough for its quantiles on a dashboard.
+SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(11))
 DELTA_BUCKETS = (-0.5, -0.2, -0.1, -0.05, -0.02, -0.01, 0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 SLA_FRACTIONS = (0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 5.0, 20.0)
 
@@ -59,6 +61,27 @@ class RendezvousMetrics:
             "rdv_score_delta_signed",
             "The same deltas, whose _sum/_count is their mean",
             ["model", "against"],
+            registry=r,
+        )
+        # Label-free comparison: how a model agrees with the champion and the canary before
+        # any feedback arrives. The windows are PromQL's (rate over 5m).
+        self.delta_abs = Summary(
+            "rdv_score_delta_abs",
+            "Absolute score deltas, whose _sum/_count is the mean absolute delta",
+            ["model", "against"],
+            registry=r,
+        )
+        self.agreement = Counter(
+            "rdv_label_agreement",
+            "Requests on which a model gave the reference model's label (agrees=true) or not",
+            ["model", "against", "agrees"],
+            registry=r,
+        )
+        self.scores = Histogram(
+            "rdv_model_score",
+            "The scores each model gave (for quantiles; a regressor's above 1 fall in +Inf)",
+            ["model"],
+            buckets=SCORE_BUCKETS,
             registry=r,
         )
         self.canary_psi = Gauge(
@@ -128,10 +151,14 @@ class RendezvousMetrics:
             self.defaults.inc()
 
     def recorded(self, record: Record) -> None:
+        labels: dict[str, str | None] = {}  # by role: the reference models' labels
         for candidate in record["candidates"]:
-            self.arrival.labels(model=candidate["model"]).observe(
-                candidate["arrival_latency_us"] / 1e6
-            )
+            model = candidate["model"]
+            self.arrival.labels(model=model).observe(candidate["arrival_latency_us"] / 1e6)
+            if candidate["error"] is None and candidate["score"] is not None:
+                self.scores.labels(model=model).observe(candidate["score"])
+            if candidate["error"] is None and candidate["role"] in ("champion", "canary"):
+                labels[candidate["role"]] = candidate["label"]
         for against, deltas in (
             ("champion", record["delta_champion"]),
             ("canary", record["delta_canary"]),
@@ -139,6 +166,16 @@ class RendezvousMetrics:
             for model, delta in deltas.items():
                 self.delta.labels(model=model, against=against).observe(delta)
                 self.delta_signed.labels(model=model, against=against).observe(delta)
+                self.delta_abs.labels(model=model, against=against).observe(abs(delta))
+        for candidate in record["candidates"]:
+            if candidate["error"] is not None or candidate["label"] is None:
+                continue
+            for against, label in labels.items():
+                if label is not None and candidate["role"] != against:
+                    agrees = "true" if candidate["label"] == label else "false"
+                    self.agreement.labels(
+                        model=candidate["model"], against=against, agrees=agrees
+                    ).inc()
 
     def feedback_joined(self, outcomes: Sequence[Quality], posteriors: Posteriors) -> None:
         if outcomes:
