@@ -167,6 +167,7 @@ def _every_dashboard_query_answers(prometheus: str) -> None:
         "Answer latency (rendezvous arrival to answer)",
         "Answers inside the SLA",
         "Score deltas against the champion and canary (mean)",
+        "Agreement with the champion and the canary (same label, 5m)",
         "Rollout config version",
         "Worker model time per micro-batch, p99",
         "Dead letters per minute",
