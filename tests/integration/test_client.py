@@ -90,14 +90,16 @@ def test_client_predicts_one_many_and_async(kafka_bootstrap: str, tmp_path: Path
     assert (slow["model"], slow["reason"]) == ("fast@1", "fallback")
 
 
-def send_feedback(stack: StackTopics, answer: dict, label: str) -> None:
+def send_feedback(
+    stack: StackTopics, answer: dict, label: str | None, reward: float | None = None
+) -> None:
     producer = Producer(stack.bootstrap)
     record = {
         "request_id": answer["request_id"],
         "key": answer["key"],
         "label": label,
         "value": None,
-        "reward": None,
+        "reward": reward,
         "created_at": int(time.time() * 1000),
         "source": "test",
     }
@@ -167,6 +169,14 @@ def test_rollout_cli_publishes_validated_versions_and_keeps_history(
             for line in history.splitlines()
             if "│" in line
         ), history
+    arms = rdv(stack, "rollout", "thompson", "login-bot@3,login-bot@2")
+    assert arms.returncode == 0, arms.stderr
+    now = rdv(stack, "rollout", "show").stdout
+    assert now.startswith("# version 6,") and "mode: thompson" in now
+    # The champion in force stays champion when it is one of the arms.
+    assert "champion: login-bot@2" in now and "- login-bot@3" in now
+    one = rdv(stack, "rollout", "thompson", "login-bot@2")
+    assert one.returncode == 2 and "two or more models" in one.stderr
 
 
 def test_produce_generates_traffic_at_a_rate(kafka_bootstrap: str) -> None:

@@ -161,6 +161,33 @@ def split(
 
 
 @app.command()
+def thompson(
+    models: Annotated[
+        str, typer.Argument(help="The arms, e.g. login-bot@2,login-bot@3 (two or more).")
+    ],
+    bootstrap: BootstrapOption = None,
+    comment: Comment = None,
+) -> None:
+    """Let feedback choose: each request's preferred model is drawn from Beta posteriors of
+    MODELS' rewards (Thompson sampling). The champion stays champion if it is one of them;
+    the others become challengers."""
+    arms = list(dict.fromkeys(m.strip() for m in models.split(",") if m.strip()))
+    if len(arms) < 2:
+        raise ConfigError(f"thompson needs two or more models separated by commas, got {models!r}")
+    servers = resolve_bootstrap(bootstrap)
+    latest = _require(servers)
+    champion = latest.champion if latest.champion in arms else arms[0]
+    config = latest.evolve(
+        champion=champion,
+        challengers=tuple(m for m in arms if m != champion),
+        mode="thompson",
+        split={},
+        shadow=tuple(m for m in latest.shadow if m not in arms),
+    )
+    _publish(servers, config, latest, comment or f"thompson {','.join(arms)}")
+
+
+@app.command()
 def promote(
     model: Annotated[str, typer.Argument(help="name@version to make champion.")],
     bootstrap: BootstrapOption = None,

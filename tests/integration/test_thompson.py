@@ -1,0 +1,63 @@
+"""Thompson sampling end to end across a real broker: feedback on the answers moves the
+traffic to the model that earns the rewards."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from rdv.client import RendezvousClient
+from rdv_tools.broker.embedded import listening_port
+from tests.integration.harness import services
+from tests.integration.stack import StackTopics
+from tests.integration.test_client import send_feedback
+from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
+
+pytestmark = pytest.mark.broker
+FEATURES = {"failed_logins": 3.0, "account_age_days": 40.0, "country": "US"}
+
+
+def posterior_means(port: int) -> dict[str, float]:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return {
+        m.group(1): float(m.group(2))
+        for m in re.finditer(r'^rdv_thompson_mean\{model="([^"]+)"\} (\S+)$', text, re.M)
+    }
+
+
+def test_rewards_move_the_traffic_to_the_model_that_earns_them(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    stack = StackTopics(kafka_bootstrap)
+    stack.publish(CONFIG.evolve(mode="thompson"))
+    port = listening_port()
+    with services(tmp_path, stack.bootstrap, stack.env) as launch:
+        start_workers(launch, models(tmp_path))
+        launch("rendezvous", "--metrics-port", str(port))
+        warm_up(stack)
+        with RendezvousClient(stack.bootstrap, stack["requests"], stack["answers"]) as client:
+            # The application rewards login-bot@3's answers and not login-bot@2's, until the
+            # posteriors have clearly parted (feedback joins only closed requests, so some of
+            # it may arrive too early and be ignored: the loop goes on until it has counted).
+            deadline = time.monotonic() + 120
+            while True:
+                batch = client.predict_many([FEATURES] * 10, timeout=30)
+                time.sleep(0.5)  # let the mailboxes close: every model has reported by now
+                for answer in batch:
+                    reward = 1.0 if answer["model"] == "login-bot@3" else 0.0
+                    send_feedback(stack, answer, label=None, reward=reward)
+                time.sleep(1.0)
+                means = posterior_means(port)
+                if means.get("login-bot@3", 0) > 0.8 and means.get("login-bot@2", 1) < 0.3:
+                    break
+                assert time.monotonic() < deadline, means
+            final = client.predict_many([FEATURES] * 40, timeout=30)
+    preferred = [a for a in final if a["reason"] == "preferred"]
+    assert len(preferred) >= 35, final
+    # With Beta means above 0.8 and below 0.3, login-bot@2 wins a draw about 2% of the time.
+    by_three = sum(a["model"] == "login-bot@3" for a in preferred)
+    assert by_three >= 0.75 * len(preferred), [a["model"] for a in preferred]
