@@ -100,9 +100,16 @@ class Segment:
 
 class Archive:
     def __init__(
-        self, root: Path, instance: str, roll_rows: int, roll_bytes: int, roll_seconds: float
+        self,
+        root: Path,
+        instance: str,
+        roll_rows: int,
+        roll_bytes: int,
+        roll_seconds: float,
+        schema: pa.Schema = SCHEMA,
     ) -> None:
         self.root = root
+        self.schema = schema
         self.prefix = "".join(c if c.isalnum() else "-" for c in instance)
         self.roll_rows, self.roll_bytes, self.roll_seconds = roll_rows, roll_bytes, roll_seconds
         self.segment = Segment()
@@ -155,7 +162,7 @@ class Archive:
         self._sequence += 1
         name = f"part-{time.time_ns()}-{self.prefix}-{self._sequence:06d}.parquet"
         temporary, final = self.staging / f".{name}.tmp", directory / name
-        table = pa.Table.from_pylist(rows, schema=SCHEMA)
+        table = pa.Table.from_pylist(rows, schema=self.schema)
         with open(temporary, "wb") as handle:
             pq.write_table(table, handle, compression="zstd")
             handle.flush()

@@ -9,12 +9,13 @@ import time
 from prometheus_client import CollectorRegistry, Counter
 
 from rdv.codec import Codec
-from rdv.decoy.archive import Archive, archive_row
+from rdv.decoy.archive import SCHEMA, Archive, archive_row
+from rdv.decoy.records import RECORDS_SCHEMA, record_row
 from rdv.decoy.settings import DecoySettings
 from rdv.errors import DecodeError
 from rdv.kafka import Consumer, KafkaSettings, Message, TopicPartition
 from rdv.metrics import serve_metrics
-from rdv.topics import REQUESTS
+from rdv.topics import RENDEZVOUS_LOG, REQUESTS
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Decoy:
             settings.roll_rows,
             settings.roll_bytes,
             settings.roll_seconds,
+            SCHEMA if settings.source == "requests" else RECORDS_SCHEMA,
         )
         self.stopping = threading.Event()
         self.registry = CollectorRegistry()
@@ -74,8 +76,8 @@ class Decoy:
         serve_metrics(self.registry, self.settings.metrics_port)
         self._consumer = consumer = Consumer(
             self.bootstrap,
-            self.settings.group_id,
-            [self.settings.requests_topic],
+            self.settings.group,
+            [self.settings.topic],
             self.kafka,
             on_revoke=self._revoked,
             client_id="rdv-decoy",
@@ -103,11 +105,14 @@ class Decoy:
 
     def _archive(self, msg: Message) -> None:
         arrived_us = time.time_ns() // 1000
+        requests = self.settings.source == "requests"
+        schema = REQUESTS.schema if requests else RENDEZVOUS_LOG.schema
         try:
-            record = self.codec.decode(REQUESTS.schema, msg.value, msg.content_type)
+            record = self.codec.decode(schema, msg.value, msg.content_type)
             error = None
         except DecodeError as exc:
             # Bad bytes are archived too: training needs the data exactly as models saw it.
             record, error = None, exc.reason
-        self.archive.add(msg, archive_row(msg, record, error, arrived_us))
+        make_row = archive_row if requests else record_row
+        self.archive.add(msg, make_row(msg, record, error, arrived_us))
         self.archived.labels(undecodable=str(record is None).lower()).inc()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rdv.runtime import default_instance
-from rdv.topics import REQUESTS
+from rdv.topics import RENDEZVOUS_LOG, REQUESTS
 
 
 class DecoySettings(BaseSettings):
@@ -16,8 +17,11 @@ class DecoySettings(BaseSettings):
 
     archive: Path
     instance: str = Field(default_factory=default_instance)
-    group_id: str = "rdv-decoy"
+    # What it archives: the requests as the models saw them, or the rendezvous's records.
+    source: Literal["requests", "records"] = "requests"
+    group_id: str | None = None  # default: rdv-decoy, or rdv-records for the records
     requests_topic: str = REQUESTS.name
+    log_topic: str = RENDEZVOUS_LOG.name
     roll_rows: int = Field(100_000, ge=1)  # a file is written once it holds this many rows,
     roll_bytes: int = Field(64 * 1024 * 1024, ge=1)  # or this many bytes of raw requests,
     roll_seconds: float = Field(30.0, gt=0)  # or its first row is this old
@@ -27,3 +31,11 @@ class DecoySettings(BaseSettings):
     fetch_wait_ms: int = Field(500, ge=1, le=10_000)
     fetch_min_bytes: int = Field(1024 * 1024, ge=1)
     metrics_port: int | None = None
+
+    @property
+    def group(self) -> str:
+        return self.group_id or ("rdv-decoy" if self.source == "requests" else "rdv-records")
+
+    @property
+    def topic(self) -> str:
+        return self.requests_topic if self.source == "requests" else self.log_topic

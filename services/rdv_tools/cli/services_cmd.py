@@ -104,12 +104,22 @@ def decoy(
         float | None, typer.Option(help="Write a file at least this often.")
     ] = None,
     roll_rows: Annotated[int | None, typer.Option(help="Write a file at this many rows.")] = None,
+    records: Annotated[
+        bool,
+        typer.Option(
+            "--records",
+            help="Archive the rendezvous's records (rendezvous.log) instead of the requests "
+            "(RDV_DECOY_SOURCE=records).",
+        ),
+    ] = False,
 ) -> None:
-    """Archive every request exactly as seen, in Parquet partitioned by date and hour."""
+    """Archive every request exactly as seen (or, with --records, every record), in Parquet
+    partitioned by date and hour."""
     service_logging()
     settings = load_settings(
         DecoySettings,
         archive=archive,
+        source="records" if records else None,
         metrics_port=metrics_port,
         roll_seconds=roll_seconds,
         roll_rows=roll_rows,
@@ -124,7 +134,8 @@ def decoy(
     service = Decoy(settings, resolve_bootstrap(bootstrap), make_codec())
     stop_on_signals(service.stopping)
     console.print(
-        f"decoy archiving to {settings.archive} from {service.bootstrap}; Ctrl-C or SIGTERM to stop"
+        f"decoy archiving {settings.topic} to {settings.archive} from {service.bootstrap}; "
+        "Ctrl-C or SIGTERM to stop"
     )
     service.run()
 
