@@ -85,7 +85,6 @@ class Worker:
         # One model: its id, as always. Several: their ids joined, which also names the
         # consumer group they share (never one of a single model's groups).
         self.model_id = "+".join(h.model_id for h in self.hosted)
-        self.metrics = self.hosted[0].metrics
         self.stopping = threading.Event()
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
