@@ -30,14 +30,20 @@ import pyarrow.parquet as pq
 from rdv.errors import ConfigError
 from rdv.kafka import Message
 
+# Where a row came from, first in every archive's schema: the dedupe key finds a row written
+# twice (a restart repeats at most one file), the timestamps place it in its date and hour.
+ORIGIN = [
+    pa.field("dedupe_key", pa.string(), nullable=False),  # topic:partition:offset
+    pa.field("topic", pa.string(), nullable=False),
+    pa.field("partition", pa.int32(), nullable=False),
+    pa.field("offset", pa.int64(), nullable=False),
+    pa.field("broker_timestamp", pa.timestamp("ms", tz="UTC")),
+    pa.field("arrived_at", pa.timestamp("us", tz="UTC"), nullable=False),
+]
+
 SCHEMA = pa.schema(
     [
-        pa.field("dedupe_key", pa.string(), nullable=False),  # topic:partition:offset
-        pa.field("topic", pa.string(), nullable=False),
-        pa.field("partition", pa.int32(), nullable=False),
-        pa.field("offset", pa.int64(), nullable=False),
-        pa.field("broker_timestamp", pa.timestamp("ms", tz="UTC")),
-        pa.field("arrived_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        *ORIGIN,
         pa.field("raw_key", pa.binary()),
         pa.field("raw_value", pa.binary()),
         pa.field("headers", pa.string()),  # JSON object; values decoded as UTF-8 with replacement
@@ -54,10 +60,8 @@ SCHEMA = pa.schema(
 )
 
 
-def archive_row(
-    msg: Message, record: dict[str, Any] | None, error: str | None, arrived_us: int
-) -> dict[str, Any]:
-    features = (record or {}).get("features") or {}
+def origin(msg: Message, arrived_us: int) -> dict[str, Any]:
+    """The ORIGIN columns of a row."""
     return {
         "dedupe_key": f"{msg.topic}:{msg.partition}:{msg.offset}",
         "topic": msg.topic,
@@ -65,6 +69,15 @@ def archive_row(
         "offset": msg.offset,
         "broker_timestamp": msg.timestamp_ms if msg.timestamp_ms > 0 else None,
         "arrived_at": arrived_us,
+    }
+
+
+def archive_row(
+    msg: Message, record: dict[str, Any] | None, error: str | None, arrived_us: int
+) -> dict[str, Any]:
+    features = (record or {}).get("features") or {}
+    return {
+        **origin(msg, arrived_us),
         "raw_key": msg.key,
         "raw_value": msg.value,
         "headers": json.dumps({k: (v or b"").decode(errors="replace") for k, v in msg.headers})

@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from rdv.decoy.archive import ORIGIN, origin
 from rdv.kafka import Message
 
 CANDIDATE = pa.struct(
@@ -29,12 +30,7 @@ CANDIDATE = pa.struct(
 
 RECORDS_SCHEMA = pa.schema(
     [
-        pa.field("dedupe_key", pa.string(), nullable=False),  # topic:partition:offset
-        pa.field("topic", pa.string(), nullable=False),
-        pa.field("partition", pa.int32(), nullable=False),
-        pa.field("offset", pa.int64(), nullable=False),
-        pa.field("broker_timestamp", pa.timestamp("ms", tz="UTC")),
-        pa.field("arrived_at", pa.timestamp("us", tz="UTC"), nullable=False),  # at the sink
+        *ORIGIN,  # arrived_at: at the sink
         pa.field("undecodable", pa.bool_(), nullable=False),
         pa.field("decode_error", pa.string()),
         pa.field("raw_value", pa.binary()),  # only for an undecodable record
@@ -65,12 +61,7 @@ def record_row(
     msg: Message, record: dict[str, Any] | None, error: str | None, arrived_us: int
 ) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "dedupe_key": f"{msg.topic}:{msg.partition}:{msg.offset}",
-        "topic": msg.topic,
-        "partition": msg.partition,
-        "offset": msg.offset,
-        "broker_timestamp": msg.timestamp_ms if msg.timestamp_ms > 0 else None,
-        "arrived_at": arrived_us,
+        **origin(msg, arrived_us),
         "undecodable": record is None,
         "decode_error": error,
         "raw_value": msg.value if record is None else None,

@@ -41,24 +41,20 @@ def value(metrics: RendezvousMetrics, name: str, **labels: str) -> float:
 
 def test_agreement_and_mean_absolute_delta_against_each_reference() -> None:
     metrics = RendezvousMetrics(sla_ms=50)
-    metrics.recorded(
-        record(
-            candidate("a@2", "champion", 0.9, "bot"),
-            candidate("a@3", "challenger", 0.6, "bot"),
-            candidate("a@1", "canary", 0.2, "human"),
-            champion=0.9,
-            canary=0.2,
+    # (champion, challenger, canary): scores and labels of two requests
+    for (c2, l2), (c3, l3), (c1, l1) in (
+        ((0.9, "bot"), (0.6, "bot"), (0.2, "human")),
+        ((0.3, "human"), (0.7, "bot"), (0.4, "human")),
+    ):
+        metrics.recorded(
+            record(
+                candidate("a@2", "champion", c2, l2),
+                candidate("a@3", "challenger", c3, l3),
+                candidate("a@1", "canary", c1, l1),
+                champion=c2,
+                canary=c1,
+            )
         )
-    )
-    metrics.recorded(
-        record(
-            candidate("a@2", "champion", 0.3, "human"),
-            candidate("a@3", "challenger", 0.7, "bot"),
-            candidate("a@1", "canary", 0.4, "human"),
-            champion=0.3,
-            canary=0.4,
-        )
-    )
     agree = "rdv_label_agreement_total"
     assert value(metrics, agree, model="a@3", against="champion", agrees="true") == 1
     assert value(metrics, agree, model="a@3", against="champion", agrees="false") == 1
