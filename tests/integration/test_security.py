@@ -8,6 +8,7 @@ import json
 import secrets
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -49,31 +50,50 @@ def scored(page: str) -> float:
     )
 
 
-def test_the_stack_runs_on_sasl_settings_and_never_shows_the_password(
-    sasl_bootstrap: str, tmp_path: Path
-) -> None:
-    env = {**sasl(sasl_bootstrap), "RDV_UP_METRICS_PORT_BASE": str(free_block(6))}
+@dataclass
+class StackRun:
+    """What `run_stack_on` saw: the CLI's outputs, every service's metrics page, its logs."""
+
+    outputs: list[str]
+    pages: list[str]
+    logs: str
+
+
+def run_stack_on(home: Path, env: dict[str, str]) -> StackRun:
+    """`rdv up --detach` on these KAFKA_* settings alone: an answer, the champion scoring, then
+    `rdv down`; fails the test where any step does."""
+    env = {**env, "RDV_UP_METRICS_PORT_BASE": str(free_block(6))}
+    outputs: list[str] = []
     try:
-        up = rdv_at_home(tmp_path, "up", "--detach", "--example-models", "--no-prometheus", **env)
+        up = rdv_at_home(home, "up", "--detach", "--example-models", "--no-prometheus", **env)
+        outputs += [up.stdout, up.stderr]
         assert up.returncode == 0, up.stderr[-3000:]
-        answer = rdv_at_home(tmp_path, "predict", "--json", '{"failed_logins": 11}', **env)
+        answer = rdv_at_home(home, "predict", "--json", '{"failed_logins": 11}', **env)
+        outputs += [answer.stdout, answer.stderr]
         assert answer.returncode == 0, answer.stderr
         # The SLA runs from the request's creation in a fresh `rdv predict` process: on a
         # loaded machine the default may answer in time, which is the rule. That the models
-        # read and scored over SASL shows on their metrics pages instead.
+        # read and scored shows on their metrics pages instead.
         assert json.loads(answer.stdout)["role"] in {"champion", "fallback", "default"}
-        stack = json.loads((tmp_path / "stack.json").read_text())
+        stack = json.loads((home / "stack.json").read_text())
         pages = [metrics(s["metrics_port"]) for s in stack["services"].values()]
         champion = stack["services"]["login-bot@2"]["metrics_port"]
         eventually(lambda: scored(metrics(champion)) >= 1, 60, "the champion's first score")
     finally:
-        down = rdv_at_home(tmp_path, "down", **env)
+        down = rdv_at_home(home, "down", **env)
     assert down.returncode == 0, down.stderr
-    logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "logs").glob("*.log"))
+    assert not (home / "stack.json").exists()
+    logs = "".join(p.read_text(errors="replace") for p in (home / "logs").glob("*.log"))
     assert "reading requests" in logs  # the services did log, and ran
-    for text in (logs, up.stdout, up.stderr, answer.stdout, answer.stderr, *pages):
+    return StackRun(outputs, pages, logs)
+
+
+def test_the_stack_runs_on_sasl_settings_and_never_shows_the_password(
+    sasl_bootstrap: str, tmp_path: Path
+) -> None:
+    run = run_stack_on(tmp_path, sasl(sasl_bootstrap))
+    for text in (run.logs, *run.outputs, *run.pages):
         assert PASSWORD not in text
-    assert not (tmp_path / "stack.json").exists()
 
 
 def test_plaintext_clients_are_refused_with_one_line(sasl_bootstrap: str, tmp_path: Path) -> None:

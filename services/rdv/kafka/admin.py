@@ -51,6 +51,13 @@ def _unreachable(bootstrap: str, exc: KafkaException, errors: list[KafkaError]) 
             f"Kafka at {bootstrap} refused the login: {refused.str()}; check "
             "KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM"
         )
+    handshake = next((e for e in errors if e.code() == KafkaError._SSL), None)
+    if handshake is not None:
+        return (
+            f"the TLS handshake with Kafka at {bootstrap} failed: {handshake.str()}; check "
+            "KAFKA_SSL_CA_LOCATION (the CA that signed the broker's certificate) and "
+            "KAFKA_SECURITY_PROTOCOL"
+        )
     return f"cannot reach Kafka at {bootstrap}: {exc}"
 
 
@@ -68,7 +75,9 @@ def cluster_ready(
 def topic_partitions(bootstrap: str, settings: KafkaSettings | None = None) -> dict[str, int]:
     """Partition count of every topic on the cluster."""
     errors: list[KafkaError] = []
-    admin = _admin(bootstrap, settings, errors=errors)
+    # Quiet: a failure is raised with its reason in one line (librdkafka would log each of
+    # its retries, a line every few milliseconds for a failing TLS handshake).
+    admin = _admin(bootstrap, settings, quiet=True, errors=errors)
     try:
         metadata = admin.list_topics(timeout=10)
     except KafkaException as exc:

@@ -41,6 +41,7 @@ from rdv.kafka.settings import KafkaSettings
 from rdv.paths import kafka_pom_dir
 from rdv_tools.broker.jars import ensure_jars, pinned_kafka_version
 from rdv_tools.broker.properties import BROKER_USER, Node, new_cluster_id, server_properties
+from rdv_tools.broker.tls import TlsFiles, ensure_tls
 
 _PR_SET_PDEATHSIG = 1
 
@@ -112,8 +113,11 @@ class EmbeddedBroker:
         controller_port: int | None = None,
         node: Node | None = None,
         cluster_id: str | None = None,
+        tls: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
+        # An SSL client listener with a CA and certificate made in <data dir>/tls.
+        self.tls = tls
         self.requested_port = port
         self.requested_controller_port = controller_port
         # A node of a cluster (`BrokerCluster`): its id, the quorum, the cluster's shared id.
@@ -131,14 +135,22 @@ class EmbeddedBroker:
         self._process: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def throwaway(cls, sasl_users: Mapping[str, str] | None = None) -> EmbeddedBroker:
+    def throwaway(
+        cls, sasl_users: Mapping[str, str] | None = None, tls: bool = False
+    ) -> EmbeddedBroker:
         """A broker on a fresh temporary dir and free port, deleted when stopped (tests)."""
         return cls(
             Path(tempfile.mkdtemp(prefix="rdv-kafka-")),
             owned=True,
             ephemeral=True,
             sasl_users=sasl_users,
+            tls=tls,
         )
+
+    @property
+    def tls_files(self) -> TlsFiles | None:
+        """The CA clients trust and the broker's keystore, once made (`tls=True`)."""
+        return TlsFiles.in_dir(self.data_dir / "tls") if self.tls else None
 
     @property
     def bootstrap(self) -> str:
@@ -206,8 +218,9 @@ class EmbeddedBroker:
         log_dirs = self.data_dir / "kafka-logs"
         # The file may hold SASL passwords: readable by this user only.
         properties.touch(mode=0o600)
+        tls = ensure_tls(self.data_dir / "tls") if self.tls else None
         properties.write_text(
-            server_properties(port, controller_port, log_dirs, self.sasl_users, self.node)
+            server_properties(port, controller_port, log_dirs, self.sasl_users, self.node, tls)
         )
         self._format_storage(libs, java, properties)
         cmd = [
@@ -262,7 +275,11 @@ class EmbeddedBroker:
         raise BrokerError(f"the broker was not ready within {timeout:.0f} s; see {self.log_file}")
 
     def _own_client(self) -> KafkaSettings | None:
-        """Client settings as the broker's own user, when the listener wants SASL."""
+        """Client settings as the broker's own user, when the listener wants SASL or TLS."""
+        if self.tls:
+            files = self.tls_files
+            assert files is not None
+            return KafkaSettings(security_protocol="SSL", ssl_ca_location=str(files.ca))
         if not self.sasl_users:
             return None
         return KafkaSettings(

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from rdv_tools.broker.tls import TlsFiles, ssl_settings
+
 
 def new_cluster_id() -> str:
     """A Kafka cluster id: a random UUID in URL-safe base64 without padding, as
@@ -26,10 +28,15 @@ def server_properties(
     log_dir: Path,
     sasl_users: Mapping[str, str] | None = None,
     node: Node | None = None,
+    tls: TlsFiles | None = None,
 ) -> str:
     settings = server_settings(port, controller_port, log_dir, node)
+    if sasl_users and tls:
+        raise ValueError("SASL and TLS together are not offered by the embedded broker")
     if sasl_users:
         settings.update(sasl_plain_settings(port, controller_port, sasl_users))
+    if tls:
+        settings.update(ssl_settings(port, controller_port, tls))
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 

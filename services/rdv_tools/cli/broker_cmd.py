@@ -44,6 +44,14 @@ def start(
             "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD."
         ),
     ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Speak TLS to clients, with a CA and certificate made in <data dir>/tls. "
+            "Clients then set KAFKA_SECURITY_PROTOCOL=SSL and KAFKA_SSL_CA_LOCATION.",
+        ),
+    ] = False,
     nodes: Annotated[
         int,
         typer.Option(
@@ -61,9 +69,13 @@ def start(
         console.print(f"Kafka already runs on {running}")
         out.print(running)
         return
+    if nodes > 1 and (port or sasl_users_file or tls):
+        raise ConfigError(
+            "--port, --sasl-users-file and --tls apply to a single node: drop --nodes"
+        )
+    if tls and sasl_users_file:
+        raise ConfigError("--tls and --sasl-users-file cannot be combined here: choose one")
     if nodes > 1:
-        if port or sasl_users_file:
-            raise ConfigError("--port and --sasl-users-file apply to a single node: drop --nodes")
         _start_cluster(directory, nodes, timeout)
         return
     if node_dirs(directory):
@@ -71,7 +83,7 @@ def start(
             f"{directory} holds a cluster: start it with its --nodes, or use another --data-dir"
         )
     users = read_sasl_users(sasl_users_file) if sasl_users_file else None
-    broker = EmbeddedBroker(directory, port=port, sasl_users=users)
+    broker = EmbeddedBroker(directory, port=port, sasl_users=users, tls=tls)
     began = time.monotonic()
     with console.status("starting Kafka ..."):
         broker.start(timeout=timeout)
@@ -79,6 +91,12 @@ def start(
         f"[green]Kafka is ready[/] on {broker.bootstrap} "
         f"({time.monotonic() - began:.1f} s; data in {broker.data_dir})"
     )
+    files = broker.tls_files
+    if files is not None:
+        console.print(
+            "clients speak TLS to it: export KAFKA_SECURITY_PROTOCOL=SSL "
+            f"KAFKA_SSL_CA_LOCATION={files.ca}"
+        )
     out.print(broker.bootstrap)
 
 
