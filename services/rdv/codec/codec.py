@@ -20,7 +20,7 @@ from rdv.codec.framing import (
     split_confluent,
     split_single_object,
 )
-from rdv.codec.json_input import complete_json_record
+from rdv.codec.json_input import Origin, complete_json_record
 from rdv.errors import DecodeError, EncodeError
 
 JSON_CONTENT_TYPE = "application/json"
@@ -53,13 +53,20 @@ class Codec:
             return frame_confluent(schema_id, buf.getvalue())
         return frame_single_object(version.fingerprint, buf.getvalue())
 
-    def decode(self, schema: str, data: bytes | None, content_type: str | None = None) -> Datum:
-        """The record, resolved to the current schema; DecodeError with the reason otherwise."""
+    def decode(
+        self,
+        schema: str,
+        data: bytes | None,
+        content_type: str | None = None,
+        origin: Origin | None = None,
+    ) -> Datum:
+        """The record, resolved to the current schema; DecodeError with the reason otherwise.
+        `origin` (the consumed message) is where JSON requests' missing fields come from."""
         reader = self.catalog.current(schema)
         if not data:
             raise DecodeError(f"empty message where a {reader.short_name} was expected")
         if (content_type or "").startswith(JSON_CONTENT_TYPE) or data[:1] == b"{":
-            return self._decode_json(reader, data)
+            return self._decode_json(reader, data, origin)
         if data.startswith(SINGLE_OBJECT_MARKER):
             fingerprint, body = split_single_object(data)
             writer = self.catalog.by_fingerprint(fingerprint)
@@ -121,14 +128,14 @@ class Codec:
         return record
 
     @staticmethod
-    def _decode_json(reader: SchemaVersion, data: bytes) -> Datum:
+    def _decode_json(reader: SchemaVersion, data: bytes, origin: Origin | None) -> Datum:
         try:
             raw = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DecodeError(f"invalid JSON {reader.short_name}: {exc}") from exc
         if not isinstance(raw, dict):
             raise DecodeError(f"JSON {reader.short_name} must be an object")
-        record = complete_json_record(reader.short_name, raw)
+        record = complete_json_record(reader.short_name, raw, origin)
         try:
             validate(record, reader.parsed, raise_errors=True)
         except ValidationError as exc:

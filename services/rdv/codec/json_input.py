@@ -1,17 +1,40 @@
 """Conveniences for JSON messages, so that `kcat -P` or curl can produce a request by hand.
 
-A JSON request may leave out request_id (a UUID is made), key (the request id is used) and
-created_at (now), and may give its features flat: numbers become numeric features, strings
-categorical ones, null a missing numeric one.
+A JSON request may leave out request_id, key and created_at, and may give its features flat:
+numbers become numeric features, strings categorical ones, null a missing numeric one.
+
+Every service that reads a request derives what was left out from where the message sits, so
+all of them derive the same: request_id is `topic:partition:offset`, key is the Kafka key (the
+request id when there is none) and created_at the Kafka timestamp. A worker's score and the
+rendezvous's mailbox then name the request alike, and the archive keeps the producer's time.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from rdv.errors import DecodeError
+
+
+class Origin(Protocol):
+    """Where a message was read: rdv.kafka.Message is one."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def timestamp_ms(self) -> int: ...
+
+
+def position_id(topic: str, partition: int, offset: int) -> str:
+    return f"{topic}:{partition}:{offset}"
 
 
 def _now_ms() -> int:
@@ -58,15 +81,26 @@ def split_features(raw: Any) -> dict[str, dict[str, Any]]:
     return {"numeric": numeric, "categorical": categorical}
 
 
-def complete_json_record(schema_short_name: str, raw: dict[str, Any]) -> dict[str, Any]:
+def complete_json_record(
+    schema_short_name: str, raw: dict[str, Any], origin: Origin | None = None
+) -> dict[str, Any]:
+    """The record with what a producer may leave out filled in. Without an origin (`rdv send`
+    reading JSON before it produces) the one reader there is makes a UUID."""
     if schema_short_name != "Request":
         return dict(raw)
     record = dict(raw)
-    record.setdefault("request_id", str(uuid.uuid4()))
+    if record.get("request_id") is None:
+        record["request_id"] = (
+            position_id(origin.topic, origin.partition, origin.offset)
+            if origin is not None
+            else str(uuid.uuid4())
+        )
     if record.get("key") is None:
-        record["key"] = record["request_id"]
+        kafka_key = origin.key if origin is not None else None
+        record["key"] = kafka_key.decode(errors="replace") if kafka_key else record["request_id"]
     if record.get("created_at") is None:
-        record["created_at"] = _now_ms()
+        stamped = origin.timestamp_ms if origin is not None else 0
+        record["created_at"] = stamped if stamped > 0 else _now_ms()
     record.setdefault("deadline", None)
     record.setdefault("reply_to", None)
     record["features"] = split_features(record.get("features"))

@@ -108,7 +108,7 @@ class Decoy:
         requests = self.settings.source == "requests"
         schema = REQUESTS.schema if requests else RENDEZVOUS_LOG.schema
         try:
-            record = self.codec.decode(schema, msg.value, msg.content_type)
+            record = self.codec.decode(schema, msg.value, msg.content_type, msg)
             error = None
         except DecodeError as exc:
             # Bad bytes are archived too: training needs the data exactly as models saw it.

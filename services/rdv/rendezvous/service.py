@@ -281,7 +281,7 @@ class RendezvousService:
             return []
         try:
             request = request_in(
-                msg, self.codec.decode(REQUESTS.schema, msg.value, msg.content_type)
+                msg, self.codec.decode(REQUESTS.schema, msg.value, msg.content_type, msg)
             )
         except DecodeError as exc:
             self._dead_letter(msg, exc.reason, "undecodable")

@@ -32,7 +32,7 @@ def decode_batch(codec: Codec, batch: list[Message]) -> Decoded:
     decoded = Decoded(received_us=now_us())
     for msg in batch:
         try:
-            record = cast(Request, codec.decode(REQUESTS.schema, msg.value, msg.content_type))
+            record = cast(Request, codec.decode(REQUESTS.schema, msg.value, msg.content_type, msg))
         except DecodeError as exc:
             decoded.undecodable.append((msg, exc.reason))
             continue

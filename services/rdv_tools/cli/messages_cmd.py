@@ -155,7 +155,7 @@ def consume(
                 idle_since = time.monotonic()
             for msg in batch:
                 try:
-                    record = codec.decode(name, msg.value, msg.content_type)
+                    record = codec.decode(name, msg.value, msg.content_type, msg)
                     out.print(to_json_line(record))
                 except DecodeError as exc:
                     out.print(

@@ -5,6 +5,7 @@ import pytest
 from rdv.codec import Codec
 from rdv.codec.framing import frame_confluent, split_confluent
 from rdv.errors import DecodeError
+from rdv.kafka import Message
 
 CODEC = Codec()
 
@@ -16,6 +17,32 @@ def test_json_request_with_flat_features_gets_ids_and_types() -> None:
     assert record["key"] == "u1" and record["request_id"]
     assert record["created_at"] > 1_600_000_000_000
     assert record["features"] == {"numeric": {"age": 31.0}, "categorical": {"country": "fr"}}
+
+
+def test_json_request_read_from_kafka_is_named_by_its_position_and_stamped_by_kafka() -> None:
+    body = b'{"features": {"age": 31}}'
+    msg = Message("requests", 2, 41, b"user-7", body, timestamp_ms=1_700_000_000_123)
+    first = CODEC.decode("Request", body, None, msg)
+    # A second service reading the same message later derives the same fields.
+    again = Codec().decode("Request", body, None, msg)
+    assert first == again
+    assert first["request_id"] == "requests:2:41"
+    assert first["key"] == "user-7"
+    assert first["created_at"] == 1_700_000_000_123
+
+
+def test_json_request_without_kafka_key_is_keyed_by_its_derived_id() -> None:
+    body = b'{"features": {}}'
+    record = CODEC.decode("Request", body, None, Message("requests", 0, 5, None, body))
+    assert record["key"] == record["request_id"] == "requests:0:5"
+    assert record["created_at"] > 1_600_000_000_000  # no Kafka timestamp: read time
+
+
+def test_json_request_keeps_the_fields_its_producer_gave() -> None:
+    body = b'{"request_id": "r1", "key": "k", "created_at": 7, "features": {}}'
+    msg = Message("requests", 0, 5, b"other", body, timestamp_ms=99)
+    record = CODEC.decode("Request", body, None, msg)
+    assert (record["request_id"], record["key"], record["created_at"]) == ("r1", "k", 7)
 
 
 def test_json_request_with_structured_features_and_no_header() -> None:
