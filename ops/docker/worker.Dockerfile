@@ -7,8 +7,8 @@ COPY services/ services/
 COPY schemas/ schemas/
 COPY ops/kafka/ ops/kafka/
 COPY ops/prometheus.yml ops/prometheus-rules.yml ops/
-# No Spark: scoring runs on numpy, so the serving images stay small.
-RUN python -m venv /opt/rdv && /opt/rdv/bin/pip install --no-cache-dir --quiet /src
+# No Spark: scoring runs on numpy (and onnxruntime for ONNX models), so the image stays small.
+RUN python -m venv /opt/rdv && /opt/rdv/bin/pip install --no-cache-dir --quiet '/src[onnx]'
 
 FROM python:3.11-slim-bookworm
 COPY --from=package /opt/rdv /opt/rdv

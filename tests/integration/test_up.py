@@ -18,6 +18,7 @@ from rdv.paths import ops_file
 from rdv_tools.broker import running_state
 from rdv_tools.broker.embedded import listening_port
 from rdv_tools.up.prometheus import find_binary
+from tests.external_models import golden_lines, onnx_file, python_model_files, sklearn_pipeline
 from tests.integration.harness import eventually, free_block, rdv_at_home
 
 pytestmark = pytest.mark.broker
@@ -176,9 +177,31 @@ def _every_dashboard_query_answers(prometheus: str) -> None:
     assert not must_have_data & set(empty), empty
 
 
-def test_up_cohosted_runs_one_worker_for_three_models_and_answers(tmp_path: Path) -> None:
+def register_external_models(home: Path) -> None:
+    """The examples, then an ONNX challenger and a Python canary over their aliases, as a
+    user brings models that were not trained on Spark."""
+    registry = str(home / "registry")
+    assert rdv_at_home(home, "models", "examples", "--registry", registry).returncode == 0
+    pipeline = sklearn_pipeline()
+    graph = onnx_file(pipeline, home / "bot.onnx")
+    golden = golden_lines(pipeline, home / "golden.jsonl")
+    module, weights = python_model_files(home / "rules")
+    onnx = ["--name", "bot", "--version", "1", "--onnx", str(graph), "--golden", str(golden)]
+    onnx += ["--alias", "challenger", "--labels", "human,bot"]
+    python = ["--name", "rules", "--version", "1", "--python", f"{module}:Rules", "--alias"]
+    python += ["canary", "--labels", "human,bot", "--file", str(weights)]
+    python += ["--features", "failed_logins,account_age_days"]
+    for args in (onnx, python):
+        done = rdv_at_home(home, "models", "register", *args, "--registry", registry)
+        assert done.returncode == 0, done.stderr + done.stdout
+
+
+def test_up_cohosted_serves_the_aliased_models_of_every_runtime_in_one_worker(
+    tmp_path: Path,
+) -> None:
     base = free_block(6)
     home = tmp_path
+    register_external_models(home)
     try:
         started = rdv_at_home(
             home,
@@ -205,7 +228,7 @@ def test_up_cohosted_runs_one_worker_for_three_models_and_answers(tmp_path: Path
                 text = response.read().decode()
             counts = {
                 model: float(line.rsplit(" ", 1)[1])
-                for model in ("login-bot@1", "login-bot@2", "login-bot@3")
+                for model in ("login-bot@2", "bot@1", "rules@1")  # stages, ONNX, Python
                 for line in text.splitlines()
                 if line.startswith(f'rdv_worker_scored_total{{model="{model}"')
             }

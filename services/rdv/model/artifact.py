@@ -4,6 +4,11 @@
                     checksums of the other two files
     arrays.npz      every numeric array of every stage, keyed "<stage index>.<name>"
     golden.json     input rows and the outputs Spark gave for them
+    model.onnx / model.py ...   for a model of another runtime (below), its own files
+
+A manifest's runtime says what scores: "stages" (the Spark stages, on numpy), "onnx" (an ONNX
+graph on onnxruntime) or "python" (a class with load() and predict(batch)). Every file but the
+manifest is checksummed, whatever the runtime.
 
 Loading checks the manifest, the checksums and (when the scorer is built) every array's
 shape against the stage that uses it, and refuses a bad artifact with one clear message.
@@ -28,6 +33,9 @@ MANIFEST = "manifest.json"
 ARRAYS = "arrays.npz"
 GOLDEN = "golden.json"
 KINDS = ("classifier", "regressor")
+RUNTIMES = ("stages", "onnx", "python")
+# Spark and numpy agree to the last bits; float32 graphs and other libraries do not.
+EXACT = 1e-9
 
 
 class ArtifactError(ConfigError):
@@ -89,10 +97,22 @@ class ModelArtifact:
     golden: tuple[GoldenRow, ...]
     metadata: dict[str, Any] = field(default_factory=dict)  # lineage, free-form
     path: Path | None = None
+    runtime: dict[str, Any] = field(default_factory=lambda: {"type": "stages"})
+    golden_tolerance: float = EXACT
 
     @property
     def model_id(self) -> str:
         return f"{self.name}@{self.version}"
+
+    @property
+    def runtime_type(self) -> str:
+        return str(self.runtime.get("type", "stages"))
+
+    def file(self, name: str) -> Path:
+        """One of the artifact's own files (an ONNX graph, a Python module)."""
+        if self.path is None:
+            raise ArtifactError(f"{self.model_id}: not loaded from a directory, has no {name}")
+        return self.path / name
 
 
 def _sha256(data: bytes) -> str:
@@ -110,8 +130,11 @@ def _nan_safe(value: Any) -> Any:
     return value
 
 
-def save_artifact(artifact: ModelArtifact, directory: Path) -> Path:
-    """Write the artifact; refuses to overwrite an existing one (versions are immutable)."""
+def save_artifact(
+    artifact: ModelArtifact, directory: Path, files: dict[str, Path] | None = None
+) -> Path:
+    """Write the artifact, with `files` (name in the artifact: source) copied in; refuses to
+    overwrite an existing one (versions are immutable)."""
     if (directory / MANIFEST).exists():
         raise ArtifactError(
             f"{directory} already holds an artifact; versions are never "
@@ -127,6 +150,7 @@ def save_artifact(artifact: ModelArtifact, directory: Path) -> Path:
     np.savez(buffer, **named)
     arrays = buffer.getvalue()
     golden = json.dumps([_nan_safe(vars(row)) for row in artifact.golden]).encode()
+    own = {name: source.read_bytes() for name, source in (files or {}).items()}
     manifest = {
         "format_version": FORMAT_VERSION,
         "name": artifact.name,
@@ -148,8 +172,17 @@ def save_artifact(artifact: ModelArtifact, directory: Path) -> Path:
         ],
         "output": {"labels": list(artifact.labels) if artifact.labels else None},
         "metadata": artifact.metadata,
-        "checksums": {ARRAYS: _sha256(arrays), GOLDEN: _sha256(golden)},
+        "runtime": artifact.runtime,
+        "golden_tolerance": artifact.golden_tolerance,
+        "checksums": {
+            ARRAYS: _sha256(arrays),
+            GOLDEN: _sha256(golden),
+            **{name: _sha256(data) for name, data in own.items()},
+        },
     }
+    for name, data in own.items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_bytes(data)
     (directory / ARRAYS).write_bytes(arrays)
     (directory / GOLDEN).write_bytes(golden)
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2))
@@ -197,10 +230,19 @@ def load_artifact(directory: Path | str) -> ModelArtifact:
     for key in ("name", "version", "kind", "features", "stages", "checksums"):
         _require(key in manifest, where, f"missing {key!r}")
     _require(manifest["kind"] in KINDS, where, f"kind must be one of {KINDS}")
+    runtime = manifest.get("runtime") or {"type": "stages"}
+    _require(
+        isinstance(runtime, dict) and runtime.get("type") in RUNTIMES,
+        where,
+        f"runtime type must be one of {RUNTIMES}, not {runtime!r}",
+    )
     arrays_bytes, golden_bytes = _read(directory, ARRAYS), _read(directory, GOLDEN)
-    for name, data in ((ARRAYS, arrays_bytes), (GOLDEN, golden_bytes)):
+    checksums = manifest["checksums"]
+    _require(isinstance(checksums, dict), where, "checksums must be an object")
+    for name in {ARRAYS, GOLDEN, *checksums}:
+        data = {ARRAYS: arrays_bytes, GOLDEN: golden_bytes}.get(name) or _read(directory, name)
         _require(
-            manifest["checksums"].get(name) == _sha256(data),
+            checksums.get(name) == _sha256(data),
             directory / name,
             "checksum mismatch: the file is corrupt or was changed after export",
         )
@@ -252,4 +294,6 @@ def load_artifact(directory: Path | str) -> ModelArtifact:
         ),
         metadata=manifest.get("metadata", {}),
         path=directory,
+        runtime=runtime,
+        golden_tolerance=float(manifest.get("golden_tolerance", EXACT)),
     )

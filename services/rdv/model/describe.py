@@ -33,7 +33,25 @@ def feature_slots(artifact: ModelArtifact) -> list[str]:
     return names.get(artifact.stages[-1].inputs[0], [])
 
 
+def _external(artifact: ModelArtifact) -> str:
+    """An ONNX graph or a Python class cannot be read back as rules: what it takes and gives."""
+    runtime = artifact.runtime
+    what = f"class {runtime.get('class')} in " if artifact.runtime_type == "python" else ""
+    features = ", ".join(f"{f.name} ({f.type})" for f in artifact.features)
+    return "\n".join(
+        [
+            f"{artifact.model_id}: {artifact.runtime_type} model ({artifact.kind}), "
+            f"{what}{runtime.get('file')}",
+            f"features: {features}",
+            f"labels: {', '.join(artifact.labels) if artifact.labels else '-'}",
+            f"golden rows: {len(artifact.golden)} (tolerance {artifact.golden_tolerance:g})",
+        ]
+    )
+
+
 def describe(artifact: ModelArtifact, node_budget: int = 40) -> str:
+    if artifact.runtime_type != "stages":
+        return _external(artifact)
     estimator = artifact.stages[-1]
     slots = feature_slots(artifact)
     lines = [f"{artifact.model_id}: {estimator.type} ({artifact.kind})"]

@@ -46,7 +46,7 @@ class Registry:
         if folder.exists():
             raise ConfigError(
                 f"{artifact.model_id} is already registered; versions are never "
-                "overwritten: train with a new version"
+                "overwritten: register it under a new version"
             )
         staging = self.root / f".{artifact.model_id}.staging"
         shutil.rmtree(staging, ignore_errors=True)

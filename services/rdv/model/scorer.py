@@ -41,6 +41,18 @@ class ScoreFailure:
     message: str
 
 
+def _external(artifact: ModelArtifact) -> _Estimator:
+    if not artifact.features:
+        raise ArtifactError(f"{artifact.model_id}: a {artifact.runtime_type} model needs features")
+    if artifact.runtime_type == "onnx":
+        from rdv.model.onnx_model import OnnxModel  # onnxruntime only where a model needs it
+
+        return OnnxModel(artifact)
+    from rdv.model.python_model import PythonModel
+
+    return PythonModel(artifact)
+
+
 def _estimator(spec: Any) -> _Estimator:
     if spec.type == "LogisticRegression":
         return LogisticRegression(spec)
@@ -57,12 +69,15 @@ class Scorer:
 
     def __init__(self, artifact: ModelArtifact) -> None:
         self.artifact = artifact
+        self.transformers: list[Any] = []
+        if artifact.runtime_type != "stages":
+            self.estimator: _Estimator = _external(artifact)
+            return
         if not artifact.stages:
             raise ArtifactError(f"{artifact.model_id}: the pipeline has no stages")
         widths: Widths = {
             f.name: (STRING if f.type == "categorical" else 1) for f in artifact.features
         }
-        self.transformers = []
         for spec in artifact.stages[:-1]:
             if spec.type not in TRANSFORMERS:
                 raise ArtifactError(
@@ -163,34 +178,42 @@ class Scorer:
                 return ScoreFailure("model_error", f"the model gave {prediction}")
             return Prediction(prediction, None, None, prediction)
         probability = tuple(float(p) for p in out.probability[i])
+        if not all(math.isfinite(p) for p in probability):
+            return ScoreFailure("model_error", f"the model gave probabilities {probability}")
         index = int(prediction)
         score = probability[1] if len(probability) == 2 else probability[index]
         labels = self.artifact.labels
         label = labels[index] if labels else str(index)
         return Prediction(score, label, probability, prediction)
 
-    def golden_mismatches(self, tolerance: float = 1e-9) -> list[str]:
-        """Rows of the artifact's golden vectors where this scorer disagrees with Spark."""
+    def golden_mismatches(self, tolerance: float | None = None) -> list[str]:
+        """Rows of the artifact's golden vectors where this scorer disagrees with what the
+        model gave where it was made (Spark, or the library an ONNX or Python model came from),
+        within the artifact's tolerance unless one is given."""
         golden = self.artifact.golden
+        if tolerance is None:
+            tolerance = self.artifact.golden_tolerance
         results = self.score([{"numeric": g.numeric, "categorical": g.categorical} for g in golden])
         problems = []
         for n, (row, got) in enumerate(zip(golden, results, strict=True)):
             if row.prediction is None:
                 if isinstance(got, Prediction):
-                    problems.append(f"row {n}: Spark gave no prediction, numpy gave {got}")
+                    problems.append(f"row {n}: expected no prediction, got {got}")
                 continue
             if isinstance(got, ScoreFailure):
-                problems.append(f"row {n}: Spark predicted {row.prediction}, numpy: {got.message}")
+                problems.append(f"row {n}: expected {row.prediction}, got {got.message}")
             elif not math.isclose(
                 got.prediction, row.prediction, rel_tol=tolerance, abs_tol=tolerance
             ):
-                problems.append(f"row {n}: prediction {got.prediction} != Spark {row.prediction}")
+                problems.append(
+                    f"row {n}: prediction {got.prediction} != expected {row.prediction}"
+                )
             elif row.probability is not None and (
                 got.probabilities is None
                 or max(abs(a - b) for a, b in zip(got.probabilities, row.probability, strict=True))
                 > tolerance
             ):
                 problems.append(
-                    f"row {n}: probabilities {got.probabilities} != Spark {row.probability}"
+                    f"row {n}: probabilities {got.probabilities} != expected {row.probability}"
                 )
         return problems

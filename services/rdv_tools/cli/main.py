@@ -13,6 +13,7 @@ from rdv_tools.cli import (
     broker_cmd,
     chaos_cmd,
     peer_cmd,
+    register_cmd,
     rollout_cmd,
     soak_cmd,
     topics_cmd,
@@ -38,6 +39,7 @@ bench_cmd.app.command()(soak_cmd.plot)
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(rollout_cmd.app, name="rollout")
 app.add_typer(data_app, name="data")
+models_app.command()(register_cmd.register)
 app.add_typer(models_app, name="models")
 app.add_typer(feedback_app, name="feedback")
 app.command()(produce)

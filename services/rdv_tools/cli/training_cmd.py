@@ -98,15 +98,16 @@ def list_models(registry: RegistryOption = Path("registry")) -> None:
     by_model: dict[str, list[str]] = {}
     for alias, model in reg.aliases().items():
         by_model.setdefault(model, []).append(alias)
-    table = Table("model", "aliases", "auc", "log loss", "rows (train/test/bad)")
+    table = Table("model", "runtime", "aliases", "auc", "log loss", "rows (train/test/bad)")
     for entry in reg.list():
         m, rows = entry.info.get("metrics", {}), entry.info.get("rows", {})
         table.add_row(
             entry.model_id,
+            entry.info.get("runtime", "stages"),
             ",".join(by_model.get(entry.model_id, [])),
-            f"{m.get('auc', float('nan')):.4f}",
-            f"{m.get('log_loss', 0):.4f}",
-            f"{rows.get('train')}/{rows.get('test')}/{rows.get('bad')}",
+            f"{m['auc']:.4f}" if "auc" in m else "-",
+            f"{m['log_loss']:.4f}" if "log_loss" in m else "-",
+            f"{rows.get('train')}/{rows.get('test')}/{rows.get('bad')}" if rows else "-",
         )
     out.print(table)
 

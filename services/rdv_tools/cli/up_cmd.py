@@ -79,6 +79,7 @@ def up(
             prometheus,
             lambda message: status.update(message + " ..."),
             settings,
+            story=story and not detach,
         )
     console.print(f"Kafka on {launch.bootstrap}; models in {home / 'registry'}")
     if prometheus and launch.prometheus_url is None:

@@ -44,6 +44,26 @@ def first_models(registry: Registry, examples: bool, progress: Progress) -> dict
     return {model: registry.root / model / "artifact" for model in FIRST_MODELS}
 
 
+SERVED_ROLES = ("champion", "challenger", "canary", "fallback")
+
+
+def aliased_models(registry: Registry) -> tuple[dict[str, Path], dict[str, str]]:
+    """The models the registry's aliases name, of whatever runtime, and each one's role
+    (a model under two aliases serves in the first)."""
+    aliases = registry.aliases()
+    models: dict[str, Path] = {}
+    roles: dict[str, str] = {}
+    for role in SERVED_ROLES:
+        if role not in aliases:
+            continue
+        entry = registry.get(aliases[role])
+        models.setdefault(entry.model_id, entry.path / "artifact")
+        roles.setdefault(entry.model_id, role)
+    if "champion" not in roles.values():
+        raise ConfigError(f"no champion in {registry.root}: `rdv models alias champion NAME@V`")
+    return models, roles
+
+
 def _register_examples(registry: Registry, missing: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = example_models(Path(tmp))

@@ -40,12 +40,20 @@ def example_models(directory: Path) -> dict[str, Path]:
 
 
 def example_config(sla_ms: int = 50) -> RolloutConfig:
+    return rollout_for(ROLES, sla_ms)
+
+
+def rollout_for(roles: dict[str, str], sla_ms: int = 50) -> RolloutConfig:
+    """The first rollout of a stack: each model in its role (model id -> role), the
+    challenger scoring in shadow."""
+    by_role = {role: model for model, role in reversed(roles.items())}
+    challengers = (by_role["challenger"],) if "challenger" in by_role else ()
     return RolloutConfig(
-        champion="login-bot@2",
-        challengers=("login-bot@3",),
-        canary="login-bot@1",
-        fallback="fast@1",
-        shadow=("login-bot@3",),
+        champion=by_role["champion"],
+        challengers=challengers,
+        canary=by_role.get("canary"),
+        fallback=by_role.get("fallback"),
+        shadow=challengers,
         sla_ms=sla_ms,
         grace_ms=200,
         schedule=(
@@ -65,20 +73,22 @@ SCORING_ORDER = ("champion", "challenger", "canary")
 APART = ("fallback",)
 
 
-def split_for_cohosting(models: dict[str, Path]) -> tuple[dict[str, Path], dict[str, Path]]:
+def split_for_cohosting(
+    models: dict[str, Path], roles: dict[str, str] = ROLES
+) -> tuple[dict[str, Path], dict[str, Path]]:
     """The models to co-host, and those that keep a process of their own."""
-    together = {m: p for m, p in models.items() if ROLES.get(m, "challenger") not in APART}
+    together = {m: p for m, p in models.items() if roles.get(m, "challenger") not in APART}
     apart = {m: p for m, p in models.items() if m not in together}
     return together, apart
 
 
-def cohost_args(models: dict[str, Path]) -> tuple[list[str], str]:
+def cohost_args(models: dict[str, Path], roles: dict[str, str] = ROLES) -> tuple[list[str], str]:
     """`rdv worker` arguments hosting `models` in one process, the champion first, and the
     consumer group the worker joins by default."""
-    order = sorted(models, key=lambda m: SCORING_ORDER.index(ROLES.get(m, "challenger")))
+    order = sorted(models, key=lambda m: SCORING_ORDER.index(roles.get(m, "challenger")))
     args = ["worker"]
     for model in order:
-        args += ["--model", str(models[model]), "--role", ROLES.get(model, "challenger")]
+        args += ["--model", str(models[model]), "--role", roles.get(model, "challenger")]
     return args, "rdv-worker-" + "+".join(order)
 
 

@@ -17,8 +17,14 @@ from rdv.model.registry import Registry
 from rdv.rendezvous.config import RolloutConfig
 from rdv.settings import SharedSettings, make_codec
 from rdv_tools.broker import EmbeddedBroker, default_data_dir
-from rdv_tools.demo.first_models import first_models
-from rdv_tools.demo.stack import COHOST_NAME, LocalStack, example_config, split_for_cohosting
+from rdv_tools.demo.first_models import aliased_models, first_models
+from rdv_tools.demo.stack import (
+    COHOST_NAME,
+    ROLES,
+    LocalStack,
+    rollout_for,
+    split_for_cohosting,
+)
 from rdv_tools.up import prometheus
 from rdv_tools.up.plan import UpSettings, check_ports_free, metrics_ports, service_specs
 from rdv_tools.up.supervisor import ServiceSpec, Supervisor
@@ -34,6 +40,7 @@ class Launch:
     started_broker: bool
     stack: LocalStack
     models: dict[str, Path]
+    roles: dict[str, str] = field(default_factory=lambda: dict(ROLES))  # model id -> role
     specs: list[ServiceSpec] = field(default_factory=list)
     prometheus_url: str | None = None
 
@@ -46,7 +53,7 @@ class Launch:
 
     def process_of(self, model: str) -> str:
         """The supervised process that hosts `model` (its first replica)."""
-        if self.settings.cohost and model in split_for_cohosting(self.models)[0]:
+        if self.settings.cohost and model in split_for_cohosting(self.models, self.roles)[0]:
             return COHOST_NAME
         return model
 
@@ -108,7 +115,10 @@ def prepare(
     with_prometheus: bool,
     progress: Progress,
     settings: UpSettings | None = None,
+    story: bool = True,
 ) -> Launch:
+    """`story`: serve the four example models the story's steps name; otherwise whatever
+    the registry's aliases point at, of any runtime."""
     settings = settings or UpSettings()
     if running_stack(home):
         raise ConfigError(
@@ -120,10 +130,14 @@ def prepare(
     progress(f"creating topics on {address}")
     stack = LocalStack(address, home, partitions=SharedSettings().partitions, private=False)
     stack.create_topics()
-    models = first_models(Registry(home / "registry"), examples, progress)
-    launch = Launch(settings, home, address, started, stack, models)
+    registry = Registry(home / "registry")
+    models = first_models(registry, examples, progress)
+    roles = dict(ROLES)
+    if not story:
+        models, roles = aliased_models(registry)
+    launch = Launch(settings, home, address, started, stack, models, roles)
     launch.specs = service_specs(
-        models, home, settings.metrics_port_base, settings.replicas, settings.cohost
+        models, home, settings.metrics_port_base, settings.replicas, settings.cohost, roles
     )
     check_ports_free([s.metrics_port for s in launch.specs if s.metrics_port])
     if with_prometheus:
@@ -149,13 +163,13 @@ def prepare(
 
 
 def publish_rollout(launch: Launch, comment: str, config: RolloutConfig | None = None) -> int:
-    """Publish `config` (the example rollout by default) as the next version; returns it."""
+    """Publish `config` (each served model in its role by default) as the next version."""
     from rdv.rendezvous.rollout_store import publish, read_history
 
     codec = make_codec()
     topic = launch.stack.topics["rendezvous.config"]
     history = read_history(launch.bootstrap, codec, topic)
-    config = config or example_config(launch.settings.sla_ms)
+    config = config or rollout_for(launch.roles, launch.settings.sla_ms)
     published = publish(
         launch.bootstrap, codec, config, history[-1] if history else None, comment, topic
     )

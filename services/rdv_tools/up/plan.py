@@ -59,7 +59,12 @@ def metrics_ports(base: int) -> dict[str, int]:
 
 
 def service_specs(
-    models: dict[str, Path], home: Path, base_port: int, replicas: int = 1, cohost: bool = False
+    models: dict[str, Path],
+    home: Path,
+    base_port: int,
+    replicas: int = 1,
+    cohost: bool = False,
+    roles: dict[str, str] = ROLES,
 ) -> list[ServiceSpec]:
     """`replicas` workers per model (named by model id, annotated with its role), the decoy and
     the rendezvous, each as `python -m rdv_tools.cli ...` with its metrics port. With `cohost`,
@@ -67,17 +72,17 @@ def service_specs(
     rdv = [sys.executable, "-m", "rdv_tools.cli"]
     ports = metrics_ports(base_port)
     specs = []
-    together, apart = split_for_cohosting(models) if cohost else ({}, models)
+    together, apart = split_for_cohosting(models, roles) if cohost else ({}, models)
     for replica in range(1, replicas + 1):
         if together:
-            args, _ = cohost_args(together)
+            args, _ = cohost_args(together, roles)
             port = ports["champion"] + REPLICA_PORT_STRIDE * (replica - 1)
             name = replica_name(COHOST_NAME, replica)
             specs.append(
                 ServiceSpec(name, [*rdv, *args, "--metrics-port", str(port)], "champion", port)
             )
         for model, artifact in apart.items():
-            role = ROLES[model]
+            role = roles[model]
             port = ports[role] + REPLICA_PORT_STRIDE * (replica - 1)
             command = [*rdv, "worker", "--model", str(artifact), "--role", role]
             name = replica_name(model, replica)
