@@ -37,6 +37,7 @@ SERVICES = [
     "fallback",
     "decoy",
     "rendezvous",
+    "gateway",
     "prometheus",
 ]
 
@@ -82,21 +83,28 @@ class ComposeStack:
     bootstrap: str
     prometheus: str
     env: dict[str, str]
+    gateway: str
 
 
 @pytest.fixture(scope="module")
 def compose_stack(docker_engine: None) -> Iterator[ComposeStack]:
-    kafka, prometheus = listening_port(), listening_port()
+    kafka, prometheus, gateway = listening_port(), listening_port(), listening_port()
     env = {
         **os.environ,
         "COMPOSE_PROJECT_NAME": f"rdv-test-{uuid.uuid4().hex[:6]}",
         "RDV_KAFKA_PORT": str(kafka),
         "RDV_PROMETHEUS_PORT": str(prometheus),
+        "RDV_GATEWAY_PORT": str(gateway),
     }
     try:
         compose(env, "build", "--quiet")
         compose(env, "up", "--detach", "--wait", *SERVICES)
-        yield ComposeStack(f"127.0.0.1:{kafka}", f"http://127.0.0.1:{prometheus}", env)
+        yield ComposeStack(
+            f"127.0.0.1:{kafka}",
+            f"http://127.0.0.1:{prometheus}",
+            env,
+            f"http://127.0.0.1:{gateway}",
+        )
     finally:
         subprocess.run(
             ["docker", "compose", "down", "--volumes", "--timeout", "10"],
@@ -151,9 +159,27 @@ def test_compose_stack_answers_requests_from_the_host(compose_stack: ComposeStac
             return len(json.load(response)["data"]["result"])
 
     deadline = time.monotonic() + 60
-    while targets_up() < 6:
+    while targets_up() < 7:
         assert time.monotonic() < deadline, "Prometheus in the stack does not see all services"
         time.sleep(2)
+
+
+def test_the_compose_gateway_answers_http_from_the_host(compose_stack: ComposeStack) -> None:
+    body = {
+        "inputs": [
+            {"name": "failed_logins", "shape": [1], "datatype": "FP64", "data": [11]},
+            {"name": "country", "shape": [1], "datatype": "BYTES", "data": ["FR"]},
+        ]
+    }
+    request = urllib.request.Request(
+        f"{compose_stack.gateway}/v2/models/rendezvous/infer",
+        json.dumps(body).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.load(response)
+    assert answer["parameters"]["reason"] in {"preferred", "champion", "fallback", "default"}
+    assert answer["outputs"][0]["name"] == "score"
 
 
 # Each service in turn, as docs/operations.md tells: a new container under the same name.

@@ -148,7 +148,7 @@ def test_demo_trains_first_models_and_tells_the_story_on_a_fresh_home(tmp_path: 
     from tests.integration.harness import free_block
 
     ports = {
-        "RDV_UP_METRICS_PORT_BASE": str(free_block(6)),
+        "RDV_UP_METRICS_PORT_BASE": str(free_block(7)),
         "RDV_UP_PROMETHEUS_PORT": str(listening_port()),
     }
     try:

@@ -62,7 +62,7 @@ class StackRun:
 def run_stack_on(home: Path, env: dict[str, str]) -> StackRun:
     """`rdv up --detach` on these KAFKA_* settings alone: an answer, the champion scoring, then
     `rdv down`; fails the test where any step does."""
-    env = {**env, "RDV_UP_METRICS_PORT_BASE": str(free_block(6))}
+    env = {**env, "RDV_UP_METRICS_PORT_BASE": str(free_block(7))}
     outputs: list[str] = []
     try:
         up = rdv_at_home(home, "up", "--detach", "--example-models", "--no-prometheus", **env)

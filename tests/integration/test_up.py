@@ -56,7 +56,7 @@ def prometheus_available() -> None:
 
 def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_available: None) -> None:
     ports = {
-        "RDV_UP_METRICS_PORT_BASE": str(free_block(6)),
+        "RDV_UP_METRICS_PORT_BASE": str(free_block(7)),
         "RDV_UP_PROMETHEUS_PORT": str(listening_port()),
     }
     home = tmp_path
@@ -72,11 +72,12 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
             "fast@1",
             "decoy",
             "rendezvous",
+            "gateway",
             "prometheus",
         }
         assert all(s["state"] == "running" for s in services.values())
         status = rdv_at_home(home, "status")
-        assert status.returncode == 0 and status.stdout.count("running") == 7, status.stdout
+        assert status.returncode == 0 and status.stdout.count("running") == 8, status.stdout
 
         answer = rdv_at_home(home, "predict", "--json", '{"failed_logins": 12, "country": "FR"}')
         assert answer.returncode == 0, answer.stderr
@@ -86,7 +87,7 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
         assert got["model"] in {"login-bot@2", "fast@1", None}, got
         sent = rdv_at_home(home, "produce", "--count", "200", "--rate", "100")
         assert sent.returncode == 0, sent.stderr
-        _dead_letter(stack["bootstrap"])
+        _side_traffic(int(ports["RDV_UP_METRICS_PORT_BASE"]) + 6, stack["bootstrap"])
 
         # A crashed worker comes back under the supervisor, with a new pid.
         champion = services["login-bot@2"]
@@ -103,9 +104,9 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
 
         prometheus = stack["prometheus"]
         eventually(
-            lambda: len([r for r in query(prometheus, "up") if r["value"][1] == "1"]) == 6,
+            lambda: len([r for r in query(prometheus, "up") if r["value"][1] == "1"]) == 7,
             90,
-            "all six targets up",
+            "all seven targets up",
         )
         eventually(
             lambda: float(query(prometheus, "sum(rdv_answers_total)")[0]["value"][1]) >= 200,
@@ -146,6 +147,14 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
     assert running_state(home / "broker") is None  # `rdv down` stopped the Kafka it started
 
 
+def _side_traffic(gateway_port: int, bootstrap: str) -> None:
+    """A few HTTP calls (the gateway's panel has data) and a dead letter (its alert fires)."""
+    for logins in range(5):
+        answer = infer_over_http(gateway_port, {"failed_logins": float(logins), "country": "DE"})
+        assert answer["outputs"][0]["name"] == "score"
+    _dead_letter(bootstrap)
+
+
 def _dead_letter(bootstrap: str) -> None:
     from confluent_kafka import Producer
 
@@ -173,8 +182,29 @@ def _every_dashboard_query_answers(prometheus: str) -> None:
         "Worker model time per micro-batch, p99",
         "Dead letters per minute",
         "Decoy: requests archived per second",
+        "Gateway: HTTP calls per second and infer latency",
     }
     assert not must_have_data & set(empty), empty
+
+
+def infer_over_http(port: int, features: dict[str, Any]) -> Any:
+    """One call to the stack's Open Inference Protocol gateway, as curl would make it."""
+    inputs = [
+        {
+            "name": name,
+            "shape": [1],
+            "datatype": "BYTES" if isinstance(value, str) else "FP64",
+            "data": [value],
+        }
+        for name, value in features.items()
+    ]
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v2/models/rendezvous/infer",
+        json.dumps({"inputs": inputs}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
 
 
 def register_external_models(home: Path) -> None:
@@ -199,7 +229,7 @@ def register_external_models(home: Path) -> None:
 def test_up_cohosted_serves_the_aliased_models_of_every_runtime_in_one_worker(
     tmp_path: Path,
 ) -> None:
-    base = free_block(6)
+    base = free_block(7)
     home = tmp_path
     register_external_models(home)
     try:
@@ -215,12 +245,14 @@ def test_up_cohosted_serves_the_aliased_models_of_every_runtime_in_one_worker(
         assert started.returncode == 0, started.stderr[-3000:] + started.stdout[-2000:]
         services = json.loads((home / "stack.json").read_text())["services"]
         # The fallback keeps a process of its own: it must answer when the others cannot.
-        assert set(services) == {"models", "fast@1", "decoy", "rendezvous"}
+        assert set(services) == {"models", "fast@1", "decoy", "rendezvous", "gateway"}
         answer = rdv_at_home(home, "predict", "--json", '{"failed_logins": 12, "country": "FR"}')
         assert answer.returncode == 0, answer.stderr
         assert json.loads(answer.stdout)["model"] in {"login-bot@2", "fast@1", None}
         sent = rdv_at_home(home, "produce", "--count", "50", "--rate", "50")
         assert sent.returncode == 0, sent.stderr
+        over_http = infer_over_http(base + 6, {"failed_logins": 12.0, "country": "FR"})
+        assert over_http["parameters"]["reason"] in {"preferred", "champion", "fallback"}
 
         def scored_by_each() -> bool:
             url = f"http://127.0.0.1:{base + 1}/metrics"

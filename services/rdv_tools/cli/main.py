@@ -12,6 +12,7 @@ from rdv_tools.cli import (
     bench_cmd,
     broker_cmd,
     chaos_cmd,
+    gateway_cmd,
     peer_cmd,
     register_cmd,
     rollout_cmd,
@@ -42,6 +43,7 @@ app.add_typer(data_app, name="data")
 models_app.command()(register_cmd.register)
 app.add_typer(models_app, name="models")
 app.add_typer(feedback_app, name="feedback")
+app.command()(gateway_cmd.gateway)
 app.command()(produce)
 app.command()(consume)
 app.command()(predict)

@@ -123,10 +123,11 @@ class LocalStack:
     def env(self) -> dict[str, str]:
         t = self.topics
         env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
-        for prefix in ("RDV_WORKER_", "RDV_RENDEZVOUS_", "RDV_DECOY_"):
+        for prefix in ("RDV_WORKER_", "RDV_RENDEZVOUS_", "RDV_DECOY_", "RDV_GATEWAY_"):
             env[f"{prefix}REQUESTS_TOPIC"] = t["requests"]
         env.update(
             {
+                "RDV_GATEWAY_ANSWERS_TOPIC": t["answers"],
                 "RDV_WORKER_RESULTS_TOPIC": t["results"],
                 "RDV_WORKER_DEAD_LETTERS_TOPIC": t["dead-letters"],
                 "RDV_RENDEZVOUS_RESULTS_TOPIC": t["results"],

@@ -28,6 +28,7 @@ PORT_OFFSETS = {
     "canary": 3,
     "fallback": 4,
     "decoy": 5,
+    "gateway": 6,  # the Open Inference Protocol's HTTP port, /metrics on it too
 }
 
 
@@ -94,6 +95,21 @@ def service_specs(
             [*rdv, "decoy", "--archive", archive, "--metrics-port", str(ports["decoy"])],
             "decoy",
             ports["decoy"],
+        )
+    )
+    specs.append(
+        ServiceSpec(
+            "gateway",
+            [
+                *rdv,
+                "gateway",
+                "--port",
+                str(ports["gateway"]),
+                "--registry",
+                str(home / "registry"),
+            ],
+            "gateway",
+            ports["gateway"],
         )
     )
     port = ports["rendezvous"]

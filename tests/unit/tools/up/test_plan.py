@@ -24,7 +24,7 @@ def test_replicas_of_a_model_run_the_same_command_on_ports_of_their_own() -> Non
         "login-bot@3#2",
         "fast@1#2",
     ]
-    assert names[6:] == ["decoy", "rendezvous"]
+    assert names[6:] == ["decoy", "gateway", "rendezvous"]
     by_name = {s.name: s for s in specs}
     first, second = by_name["login-bot@2"], by_name["login-bot@2#2"]
     # Same model, same group (the default, by model id): only the metrics port differs.
@@ -36,7 +36,7 @@ def test_replicas_of_a_model_run_the_same_command_on_ports_of_their_own() -> Non
 
 def test_one_replica_is_the_default() -> None:
     names = [s.name for s in service_specs(MODELS, Path("/home"), 9400)]
-    assert names == ["login-bot@2", "login-bot@3", "fast@1", "decoy", "rendezvous"]
+    assert names == ["login-bot@2", "login-bot@3", "fast@1", "decoy", "gateway", "rendezvous"]
 
 
 def test_too_many_replicas_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,7 +48,15 @@ def test_too_many_replicas_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) ->
 def test_cohosting_puts_every_model_but_the_fallback_in_one_worker() -> None:
     specs = service_specs(MODELS, Path("/home"), 9400, replicas=2, cohost=True)
     by_name = {s.name: s for s in specs}
-    assert list(by_name) == ["models", "fast@1", "models#2", "fast@1#2", "decoy", "rendezvous"]
+    assert list(by_name) == [
+        "models",
+        "fast@1",
+        "models#2",
+        "fast@1#2",
+        "decoy",
+        "gateway",
+        "rendezvous",
+    ]
     command = list(by_name["models"].command)
     hosted = [command[i + 1] for i, a in enumerate(command) if a == "--model"]
     assert hosted == ["/registry/login-bot@2", "/registry/login-bot@3"]

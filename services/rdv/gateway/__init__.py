@@ -1,0 +1,2 @@
+"""The Open Inference Protocol (V2) REST gateway: HTTP calls in, requests on Kafka, the
+rendezvous's answers back out."""
