@@ -147,6 +147,29 @@ def test_peer_serves_the_same_model_through_mlserver_and_rendezvous(
     assert "x MLServer" in result.stdout
 
 
+def test_peer_over_http_calls_mlserver_rest_and_the_gateway_alike(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    figures = tmp_path / "peer-http.json"
+    result = rdv(
+        "bench", "peer", "--http", "--rate", "20", "--seconds", "1", "--burst", "100",
+        "--json", str(figures), bootstrap=kafka_bootstrap,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(figures.read_text())["rows"]
+    assert [(r["system"].split(" ")[0], r["models"]) for r in rows] == [
+        ("MLServer", "the model"),
+        ("Rendezvous", "the model"),
+        ("Rendezvous", "champion, challenger, canary, fallback, decoy"),
+    ]
+    assert rows[0]["system"].endswith("REST") and rows[1]["system"] == "Rendezvous gateway"
+    for row in rows:  # every call answered by a model over HTTP, none failed
+        assert row["fixed"]["answered"] == row["fixed"]["sent"] == 20
+        assert sum(row["burst_reasons"].values()) == row["burst_answered"] == 100
+        assert not any(reason.startswith("http") for reason in row["burst_reasons"])
+    assert rows[0]["burst_reasons"] == {"mlserver": 100}
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [

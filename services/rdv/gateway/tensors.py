@@ -3,8 +3,9 @@ answers as output tensors, in JSON or with the binary tensor data extension (wha
 tritonclient sends and asks for by default).
 
 Each input is one feature, one value per row: shape [n] or [n, 1]. Numbers become numeric
-features (NaN a missing one), BYTES categorical ones. An input named `key` is not a feature:
-it keys each row's request (the entity it is about), as a Kafka key does.
+features (NaN, or null in JSON, a missing one), BYTES categorical ones (null a missing one).
+An input named `key` is not a feature: it keys each row's request (the entity it is about),
+as a Kafka key does.
 """
 
 from __future__ import annotations
@@ -98,13 +99,14 @@ def _values(spec: dict[str, Any], binary: memoryview | None) -> list[Any]:
         raise ProtocolError(f"input {name!r}: unknown datatype {datatype!r}")
     for value in values:
         wanted = str if datatype == "BYTES" else (int, float, bool)
-        if not isinstance(value, wanted):
+        # JSON has no NaN: null is how a JSON caller leaves a number out.
+        if value is not None and not isinstance(value, wanted):
             raise ProtocolError(f"input {name!r}: {value!r} is not {datatype}")
     return values
 
 
 def _feature(value: Any, datatype: str) -> Any:
-    if datatype == "BYTES":
+    if datatype == "BYTES" or value is None:
         return value
     number = float(value)
     return None if math.isnan(number) else number

@@ -106,16 +106,25 @@ class MLServerProcess:
         topics: tuple[str, str],
         log: Path,
         parallel_workers: int | None = None,
+        http_port: int | None = None,
     ) -> None:
+        """With `http_port`, MLServer serves REST there and Kafka is off; otherwise it reads
+        and writes `topics` on `bootstrap`."""
+        kafka = http_port is None
         settings: dict[str, object] = {
-            "kafka_enabled": True,
-            "kafka_servers": bootstrap,
-            "kafka_topic_input": topics[0],
-            "kafka_topic_output": topics[1],
-            "http_port": listening_port(),
+            "kafka_enabled": kafka,
+            "http_port": http_port or listening_port(),
             "grpc_port": listening_port(),
             "metrics_port": listening_port(),
         }
+        if kafka:
+            settings.update(
+                {
+                    "kafka_servers": bootstrap,
+                    "kafka_topic_input": topics[0],
+                    "kafka_topic_output": topics[1],
+                }
+            )
         if parallel_workers is not None:  # None: MLServer's default (1 inference process)
             settings["parallel_workers"] = parallel_workers
         (models / "settings.json").write_text(json.dumps(settings))

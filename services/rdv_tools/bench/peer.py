@@ -24,6 +24,7 @@ from rdv.kafka import TopicSpec, create_topics
 from rdv.model.artifact import load_artifact
 from rdv.model.scorer import Prediction, Scorer
 from rdv_tools.bench.e2e import Driven, RateResult, drive
+from rdv_tools.bench.http_peer import gateway_over, mlserver_rest
 from rdv_tools.bench.mlserver import (
     MLSERVER_VERSION,
     MLServerClient,
@@ -151,7 +152,13 @@ def _run_mlserver(
 
 
 def _run_rendezvous(
-    bootstrap: str, workdir: Path, models: str, delivery: str, sla_ms: int, measure: Measure
+    bootstrap: str,
+    workdir: Path,
+    models: str,
+    delivery: str,
+    sla_ms: int,
+    measure: Measure,
+    over_http: bool = False,
 ) -> PeerRow:
     with served_stack(bootstrap, workdir, sla_ms, delivery, models=models) as served:
 
@@ -162,7 +169,10 @@ def _run_rendezvous(
                 if time.monotonic() > deadline:
                     raise RendezvousError("the rendezvous did not take the burst config")
 
-        return measure(served.client, widen)
+        if not over_http:
+            return measure(served.client, widen)
+        with gateway_over(served.stack.start, lambda: None) as client:
+            return measure(client, widen)
 
 
 def run_peer(
@@ -172,7 +182,10 @@ def run_peer(
     burst_size: int,
     sla_ms: int,
     progress: Callable[[str], None] = lambda _: None,
+    over_http: bool = False,
 ) -> PeerResult:
+    """Over Kafka by default; `over_http`: MLServer's REST server against `rdv gateway` in
+    front of the stack, both called by one HTTP client."""
     progress(f"MLServer {MLSERVER_VERSION}: its virtualenv (created on first use)")
     python = ensure_mlserver()
     rows: list[PeerRow] = []
@@ -193,6 +206,33 @@ def run_peer(
 
             return measure
 
+        if over_http:
+            progress("MLServer REST, default settings: starting")
+            with mlserver_rest(python, twin_dir.parent, workdir / "mlserver-rest", bootstrap) as c:
+                rows.append(
+                    measurer(f"MLServer {MLSERVER_VERSION} REST", "the model", "none")(
+                        c, lambda: None
+                    )
+                )
+            for models_set in ("champion", "all"):
+                what = (
+                    "champion, challenger, canary, fallback, decoy"
+                    if models_set == "all"
+                    else "the model"
+                )
+                progress(f"Rendezvous gateway, {what}: starting")
+                rows.append(
+                    _run_rendezvous(
+                        bootstrap,
+                        workdir / f"rdv-http-{models_set}",
+                        models_set,
+                        "exactly_once",
+                        sla_ms,
+                        measurer("Rendezvous gateway", what, "exactly_once"),
+                        over_http=True,
+                    )
+                )
+            return PeerResult(rate, seconds, burst_size, sla_ms, worst, rows)
         # MLServer's default runs inference in a separate process; with parallel_workers 0 it
         # runs in the server's own, which saves a hop for a model this small. Both are shown.
         for workers, setup in ((None, "default settings"), (0, "parallel_workers 0")):

@@ -19,17 +19,24 @@ def peer(
         int, typer.Option(min=100, help="Requests sent at once for throughput.")
     ] = 3000,
     sla_ms: Annotated[int, typer.Option(min=1, help="SLA of the Rendezvous rollout.")] = 50,
+    over_http: Annotated[
+        bool,
+        typer.Option(
+            "--http",
+            help="Over HTTP: MLServer's REST server against `rdv gateway` in front of the stack.",
+        ),
+    ] = False,
     json_file: FiguresOption = None,
     bootstrap: BootstrapOption = None,
 ) -> None:
     """The same model served by MLServer (Kafka mode; default settings, then parallel_workers
     0) and by Rendezvous alone, then Rendezvous with champion, challenger, canary, fallback and
     decoy: p50/p99 at a fixed rate, answers/s in a burst, each as a ratio to MLServer's first
-    row."""
+    row. With --http, both are called over HTTP with the Open Inference Protocol."""
     from rdv_tools.bench.peer import run_peer
 
     with broker_for_bench(bootstrap) as servers, console.status("starting") as status:
-        result = run_peer(servers, rate, seconds, burst, sla_ms, status.update)
+        result = run_peer(servers, rate, seconds, burst, sla_ms, status.update, over_http)
     table = Table(
         title=f"peer: {rate:g} requests/s for {seconds:g} s, then a burst of {burst} "
         f"(twin agrees to {result.twin_max_difference:.1e})"

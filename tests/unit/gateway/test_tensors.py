@@ -76,6 +76,17 @@ def test_json_in_json_out_and_only_the_outputs_asked_for() -> None:
     ]
 
 
+def test_null_in_json_is_a_missing_feature() -> None:
+    body = {
+        "inputs": [
+            {"name": "age", "shape": [2], "datatype": "FP64", "data": [None, 3]},
+            {"name": "country", "shape": [2], "datatype": "BYTES", "data": ["FR", None]},
+        ]
+    }
+    call = parse_infer(json.dumps(body).encode(), None)
+    assert call.rows == [{"age": None, "country": "FR"}, {"age": 3.0, "country": None}]
+
+
 def test_a_missing_score_is_null_in_json() -> None:
     call = parse_infer(
         b'{"inputs": [{"name": "a", "shape": [1], "datatype": "FP32", "data": [1]}]}', None
