@@ -95,3 +95,18 @@ def spark() -> Iterator[object]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def schema_registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Confluent-compatible registry (Apicurio, fetched from Maven Central once) for the
+    whole run, with its own state directory: `rdv registry`'s own instance is left alone."""
+    from rdv_tools.broker.embedded import listening_port
+    from rdv_tools.registry import apicurio
+
+    directory = tmp_path_factory.mktemp("schema-registry")
+    state = apicurio.start(listening_port(), directory)
+    try:
+        yield state.url
+    finally:
+        apicurio.stop(directory)

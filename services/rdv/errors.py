@@ -18,11 +18,14 @@ class CodecError(RendezvousError):
 class DecodeError(CodecError):
     """Bytes that are not a valid message of the expected schema. ``reason`` is one line."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, request_id: str | None = None) -> None:
         # Reasons travel in dead letters and log lines: whatever a library said, one line.
         reason = " ".join(reason.split())
         super().__init__(reason)
         self.reason = reason
+        # The request's own id, when it could be read though the request could not (written
+        # with an incompatible schema): its client then finds the answer under it.
+        self.request_id = request_id
 
 
 class EncodeError(CodecError):

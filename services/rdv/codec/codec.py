@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.read import SchemaResolutionError
 from fastavro.validation import ValidationError, validate
 
 from rdv.codec.catalog import SchemaCatalog, SchemaVersion, default_catalog, drop_logical_types
@@ -114,6 +115,13 @@ class Codec:
         same = writer is reader.parsed
         try:
             record = schemaless_reader(stream, writer, None if same else reader.parsed)
+        except SchemaResolutionError as exc:
+            raise DecodeError(
+                f"written with a {reader.short_name} schema this reader cannot resolve "
+                f"(fields that differ: {', '.join(_differing_fields(writer, reader.parsed))}): "
+                f"{exc}",
+                _own_request_id(body, writer),
+            ) from exc
         except Exception as exc:  # fastavro raises EOFError, struct.error, UnicodeDecodeError ...
             raise DecodeError(
                 f"corrupt Avro body for {reader.short_name}: {type(exc).__name__}: {exc}"
@@ -144,3 +152,27 @@ class Codec:
                 f"JSON {reader.short_name} does not fit the schema: {problems}"
             ) from exc
         return record
+
+
+def _differing_fields(writer: dict[str, Any], reader: dict[str, Any]) -> list[str]:
+    """Top-level fields whose types differ, or that the reader needs and the writer lacks."""
+    theirs = {f["name"]: f for f in writer.get("fields", [])}
+    differ = []
+    for field in reader.get("fields", []):
+        other = theirs.get(field["name"])
+        if other is None:
+            if "default" not in field:
+                differ.append(field["name"])
+        elif json.dumps(other["type"], sort_keys=True) != json.dumps(field["type"], sort_keys=True):
+            differ.append(field["name"])
+    return differ or ["a nested type"]
+
+
+def _own_request_id(body: memoryview, writer: dict[str, Any]) -> str | None:
+    """The request id as its writer wrote it, read with the writer's schema alone."""
+    try:
+        record = schemaless_reader(io.BytesIO(body), writer, None)
+    except Exception:  # unreadable even so: the position names the request instead
+        return None
+    value = record.get("request_id") if isinstance(record, dict) else None
+    return value if isinstance(value, str) and value else None

@@ -28,9 +28,20 @@ class ConfluentSchemaRegistry:
         key = (subject, schema_json)
         if key not in self._ids:
             from confluent_kafka.schema_registry import Schema
+            from confluent_kafka.schema_registry.error import SchemaRegistryError
 
             schema = Schema(schema_str=schema_json, schema_type="AVRO")
-            self._ids[key] = int(self._client.register_schema(subject, schema))
+            try:
+                self._ids[key] = int(self._client.register_schema(subject, schema))
+            except SchemaRegistryError as exc:
+                # Services starting together race to register a new subject; Apicurio answers
+                # all but the first with 409 "already exists". The schema is there: look it up.
+                if getattr(exc, "http_status_code", None) != 409:
+                    raise
+                found = self._client.lookup_schema(subject, schema).schema_id
+                if found is None:
+                    raise
+                self._ids[key] = int(found)
         return self._ids[key]
 
     def schema_for(self, schema_id: int) -> str:

@@ -21,11 +21,12 @@ def request_in(msg: Message, record: dict[str, Any]) -> RequestIn:
     )
 
 
-def undecodable_request_in(msg: Message) -> RequestIn:
-    """A request nobody can read still gets an answer (the default): its position names it,
-    as the workers name their error scores for it."""
+def undecodable_request_in(msg: Message, own_id: str | None = None) -> RequestIn:
+    """A request nobody can read still gets an answer (the default), under its own id where
+    that could be read (an incompatible schema), else named by its position; the workers name
+    their error scores for it alike."""
     return RequestIn(
-        protocol.undecodable_id(msg.topic, msg.partition, msg.offset),
+        own_id or protocol.undecodable_id(msg.topic, msg.partition, msg.offset),
         (msg.key or b"").decode(errors="replace"),
         msg.timestamp_ms,
         None,

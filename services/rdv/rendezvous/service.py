@@ -285,7 +285,7 @@ class RendezvousService:
             )
         except DecodeError as exc:
             self._dead_letter(msg, exc.reason, "undecodable")
-            request = undecodable_request_in(msg)
+            request = undecodable_request_in(msg, exc.request_id)
         entry = self.restored.pop(request.request_id, None)
         if entry is not None and entry.status == state.CLOSED:
             self.closed_pending.setdefault(msg.partition, {})[request.request_id] = msg.offset

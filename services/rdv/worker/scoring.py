@@ -24,7 +24,8 @@ class Decoded:
     """A micro-batch decoded once, for every model a worker hosts."""
 
     requests: list[tuple[Message, Request]] = field(default_factory=list)
-    undecodable: list[tuple[Message, str]] = field(default_factory=list)  # and the reason why
+    # Each with the reason why, and the request's own id when it could still be read.
+    undecodable: list[tuple[Message, str, str | None]] = field(default_factory=list)
     received_us: int = 0
 
 
@@ -34,7 +35,7 @@ def decode_batch(codec: Codec, batch: list[Message]) -> Decoded:
         try:
             record = cast(Request, codec.decode(REQUESTS.schema, msg.value, msg.content_type, msg))
         except DecodeError as exc:
-            decoded.undecodable.append((msg, exc.reason))
+            decoded.undecodable.append((msg, exc.reason, exc.request_id))
             continue
         decoded.requests.append((msg, record))
     return decoded
@@ -89,7 +90,7 @@ class BatchScorer:
         """
         received_us = decoded.received_us
         outcome = BatchOutcome()
-        for msg, reason in decoded.undecodable:
+        for msg, reason, own_id in decoded.undecodable:
             self._refuse(
                 outcome,
                 msg,
@@ -98,6 +99,7 @@ class BatchScorer:
                 reason,
                 received_us,
                 to_dead_letters=dead_letter_undecodable,
+                request_id=own_id,
             )
         requests = decoded.requests
         if not requests:
@@ -137,10 +139,11 @@ class BatchScorer:
         received_us: int,
         eval_us: int = 0,
         to_dead_letters: bool = True,
+        request_id: str | None = None,
     ) -> None:
         self._count(outcome, code)
         outcome.outgoing.append(
-            self._score(msg, record, ScoreFailure(code, reason), received_us, eval_us)
+            self._score(msg, record, ScoreFailure(code, reason), received_us, eval_us, request_id)
         )
         if not to_dead_letters:
             return
@@ -164,13 +167,15 @@ class BatchScorer:
         result: Prediction | ScoreFailure,
         received_us: int,
         eval_us: int,
+        own_id: str | None = None,
     ) -> Outgoing:
         key = record["key"] if record else (msg.key or b"").decode(errors="replace")
         score: Score = {
-            # An undecodable request has no id; its position names it uniquely instead.
+            # An undecodable request is named by its own id where that could be read (the
+            # rendezvous answers under it too), else by its position, which is unique.
             "request_id": record["request_id"]
             if record
-            else protocol.undecodable_id(msg.topic, msg.partition, msg.offset),
+            else own_id or protocol.undecodable_id(msg.topic, msg.partition, msg.offset),
             "key": key,
             "model": self.model_ref,
             "score": None,

@@ -15,6 +15,7 @@ from rdv_tools.cli import (
     gateway_cmd,
     peer_cmd,
     register_cmd,
+    registry_cmd,
     rollout_cmd,
     soak_cmd,
     topics_cmd,
@@ -32,6 +33,7 @@ app = typer.Typer(
     help="Rendezvous: serve machine-learning models on Kafka with the rendezvous architecture.",
 )
 app.add_typer(broker_cmd.app, name="broker")
+app.add_typer(registry_cmd.app, name="registry")
 app.add_typer(topics_cmd.app, name="topics")
 bench_cmd.app.command()(chaos_cmd.chaos)
 bench_cmd.app.command()(peer_cmd.peer)
