@@ -119,7 +119,7 @@ class RendezvousClient(ReplyReader):
     ) -> None:
         self.bootstrap = resolve_bootstrap(bootstrap)
         self.requests_topic = requests_topic
-        self.codec = codec or make_codec()
+        self.codec = codec or make_codec(bootstrap=self.bootstrap)
         super().__init__(self.bootstrap, answers_topic, kafka)
         self._producer.connect(requests_topic)
 

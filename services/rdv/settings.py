@@ -9,7 +9,7 @@ from rdv.codec import Codec
 from rdv.errors import ConfigError
 from rdv.kafka import KafkaSettings
 from rdv.kafka.local_broker import default_data_dir, running_bootstrap
-from rdv.topics import DEFAULT_PARTITIONS
+from rdv.topics import DEFAULT_PARTITIONS, SCHEMAS_TOPIC
 
 
 class SharedSettings(BaseSettings):
@@ -18,6 +18,8 @@ class SharedSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RDV_", frozen=True, extra="ignore")
 
     schema_registry_url: str | None = None
+    # Where writers publish their schemas and readers find those they lack (no registry).
+    schemas_topic: str = SCHEMAS_TOPIC
     partitions: int = Field(DEFAULT_PARTITIONS, ge=1, le=1000)
 
 
@@ -37,11 +39,16 @@ def resolve_bootstrap(explicit: str | None = None) -> str:
     )
 
 
-def make_codec(settings: SharedSettings | None = None) -> Codec:
-    """The codec, writing Confluent framing when a schema registry is configured."""
+def make_codec(settings: SharedSettings | None = None, bootstrap: str | None = None) -> Codec:
+    """The codec, writing Confluent framing when a schema registry is configured; otherwise,
+    given the cluster, publishing and finding schemas on the schemas topic."""
     settings = settings or SharedSettings()
     if settings.schema_registry_url:
         from rdv.kafka.schema_registry import ConfluentSchemaRegistry
 
         return Codec(registry=ConfluentSchemaRegistry(settings.schema_registry_url))
+    if bootstrap:
+        from rdv.kafka.schema_topic import SchemaTopic
+
+        return Codec(book=SchemaTopic(bootstrap, settings.schemas_topic))
     return Codec()

@@ -39,6 +39,10 @@ ALL = (
 )
 
 DEFAULT_PARTITIONS = 6
+# Writers' Avro schemas, keyed by fingerprint (hex), values the schema's JSON: a reader meets a
+# fingerprint it does not know (a client upgraded before it) and finds the schema here. Not
+# Avro itself, so not in ALL.
+SCHEMAS_TOPIC = "schemas"
 
 
 def architecture_topics(partitions: int = DEFAULT_PARTITIONS) -> list[TopicSpec]:
@@ -65,6 +69,8 @@ def architecture_topics(partitions: int = DEFAULT_PARTITIONS) -> list[TopicSpec]
             RENDEZVOUS_STATE.name, partitions, {"cleanup.policy": "compact", "segment.ms": "600000"}
         )
     )
+    # One entry per schema version ever written: compacted, it never loses one.
+    specs.append(TopicSpec(SCHEMAS_TOPIC, 1, {"cleanup.policy": "compact"}))
     return specs
 
 

@@ -21,6 +21,7 @@ def test_architecture_topics_are_created_once_with_their_policies(kafka_bootstra
         "dead-letters",
         "rendezvous.config",
         "rendezvous.state",
+        "schemas",
     }
     counts = topic_partitions(kafka_bootstrap)
     assert counts["requests"] == counts["results"] == 4
@@ -29,6 +30,8 @@ def test_architecture_topics_are_created_once_with_their_policies(kafka_bootstra
     assert topic_config(kafka_bootstrap, "requests")["cleanup.policy"] == "delete"
     assert topic_config(kafka_bootstrap, "rendezvous.state")["cleanup.policy"] == "compact"
     assert counts["rendezvous.state"] == 4
+    assert counts["schemas"] == 1
+    assert topic_config(kafka_bootstrap, "schemas")["cleanup.policy"] == "compact"
 
 
 def test_a_partition_count_mismatch_is_refused_with_the_fix(kafka_bootstrap: str) -> None:

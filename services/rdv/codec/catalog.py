@@ -179,6 +179,13 @@ class SchemaCatalog:
     def by_fingerprint(self, fp: bytes) -> SchemaVersion | None:
         return self._by_fingerprint.get(fp)
 
+    def learn(self, definition: dict[str, Any], source: str) -> SchemaVersion:
+        """A writer's schema met on the wire (a self-contained definition), readable from now
+        on by its fingerprint; ConfigError if it is not valid Avro."""
+        version = self._build(Path(source), definition, {})
+        self._by_fingerprint.setdefault(version.fingerprint, version)
+        return version
+
     def versions(self) -> list[SchemaVersion]:
         return list(self._by_fingerprint.values())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.read import SchemaResolutionError
@@ -22,24 +22,40 @@ from rdv.codec.framing import (
     split_single_object,
 )
 from rdv.codec.json_input import Origin, complete_json_record
-from rdv.errors import DecodeError, EncodeError
+from rdv.errors import ConfigError, DecodeError, EncodeError
 
 JSON_CONTENT_TYPE = "application/json"
 Datum = dict[str, Any]
+
+
+class SchemaBook(Protocol):
+    """Where writers publish their schemas and readers find the ones they lack (the schemas
+    topic): what lets a reader resolve a message written with a newer schema."""
+
+    def publish(self, fingerprint: bytes, definition: dict[str, Any]) -> None: ...
+
+    def lookup(self, fingerprint: bytes) -> dict[str, Any] | None: ...
 
 
 class Codec:
     """One codec per process: schemas are parsed once, in the catalog.
 
     Writes single-object encoding, or Confluent framing when a registry is given. Reads both,
-    and JSON; the framing is told apart by the first bytes, so a topic may carry a mix.
+    and JSON; the framing is told apart by the first bytes, so a topic may carry a mix. With a
+    schema book, the first message written with each schema publishes it, and a fingerprint
+    the catalog lacks is looked up there.
     """
 
     def __init__(
-        self, catalog: SchemaCatalog | None = None, registry: SchemaRegistry | None = None
+        self,
+        catalog: SchemaCatalog | None = None,
+        registry: SchemaRegistry | None = None,
+        book: SchemaBook | None = None,
     ) -> None:
         self.catalog = catalog or default_catalog()
         self.registry = registry
+        self.book = book
+        self._published: set[bytes] = set()
         self._registry_writers: dict[int, tuple[str, dict[str, Any]]] = {}
 
     def encode(self, schema: str, record: Mapping[str, Any]) -> bytes:
@@ -52,6 +68,9 @@ class Codec:
         if self.registry is not None:
             schema_id = self.registry.id_for(version.name, json.dumps(version.definition))
             return frame_confluent(schema_id, buf.getvalue())
+        if self.book is not None and version.fingerprint not in self._published:
+            self._published.add(version.fingerprint)
+            self.book.publish(version.fingerprint, version.definition)
         return frame_single_object(version.fingerprint, buf.getvalue())
 
     def decode(
@@ -70,11 +89,12 @@ class Codec:
             return self._decode_json(reader, data, origin)
         if data.startswith(SINGLE_OBJECT_MARKER):
             fingerprint, body = split_single_object(data)
-            writer = self.catalog.by_fingerprint(fingerprint)
+            writer = self.catalog.by_fingerprint(fingerprint) or self._learn(fingerprint)
             if writer is None:
                 raise DecodeError(
                     f"unknown schema fingerprint {fingerprint.hex()}: written with a schema this "
-                    "reader does not have in schemas/ or schemas/history/"
+                    "reader does not have in schemas/ or schemas/history/, nor on the schemas "
+                    "topic"
                 )
             self._check_same_record(writer.name, reader)
             return self._read(body, writer.parsed, reader)
@@ -84,6 +104,18 @@ class Codec:
             f"unrecognised framing (first bytes {data[:4].hex()}): expected Avro single-object "
             "(c301), Confluent (00) or JSON"
         )
+
+    def _learn(self, fingerprint: bytes) -> SchemaVersion | None:
+        """The writer's schema from the schema book, checked against its fingerprint (a
+        schema under another's fingerprint would misread every message)."""
+        definition = self.book.lookup(fingerprint) if self.book is not None else None
+        if definition is None:
+            return None
+        try:
+            version = self.catalog.learn(definition, f"schemas topic, {fingerprint.hex()}")
+        except ConfigError:
+            return None
+        return version if version.fingerprint == fingerprint else None
 
     def _decode_registry(self, reader: SchemaVersion, data: bytes) -> Datum:
         schema_id, body = split_confluent(data)

@@ -65,7 +65,8 @@ def worker(
         instance=instance,
         group_id=group,
     )
-    service = Worker(settings, resolve_bootstrap(bootstrap), make_codec())
+    servers = resolve_bootstrap(bootstrap)
+    service = Worker(settings, servers, make_codec(bootstrap=servers))
     stop_on_signals(service.stopping)
     console.print(
         f"worker {service.model_id} "
@@ -131,7 +132,8 @@ def decoy(
             f"the decoy writes Parquet and needs pyarrow ({exc}): "
             "pip install 'rendezvous-serving[decoy]'"
         ) from exc
-    service = Decoy(settings, resolve_bootstrap(bootstrap), make_codec())
+    servers = resolve_bootstrap(bootstrap)
+    service = Decoy(settings, servers, make_codec(bootstrap=servers))
     stop_on_signals(service.stopping)
     console.print(
         f"decoy archiving {settings.topic} to {settings.archive} from {service.bootstrap}; "
@@ -153,7 +155,8 @@ def rendezvous(
     settings = load_settings(
         RendezvousServiceSettings, metrics_port=metrics_port, instance=instance
     )
-    service = RendezvousService(settings, resolve_bootstrap(bootstrap), make_codec())
+    servers = resolve_bootstrap(bootstrap)
+    service = RendezvousService(settings, servers, make_codec(bootstrap=servers))
     stop_on_signals(service.stopping)
     console.print(
         f"rendezvous {settings.instance} on {service.bootstrap}; Ctrl-C or SIGTERM to stop"

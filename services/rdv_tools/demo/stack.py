@@ -127,6 +127,7 @@ class LocalStack:
             env[f"{prefix}REQUESTS_TOPIC"] = t["requests"]
         env.update(
             {
+                "RDV_SCHEMAS_TOPIC": t["schemas"],
                 "RDV_GATEWAY_ANSWERS_TOPIC": t["answers"],
                 "RDV_WORKER_RESULTS_TOPIC": t["results"],
                 "RDV_WORKER_DEAD_LETTERS_TOPIC": t["dead-letters"],

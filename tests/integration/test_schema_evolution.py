@@ -1,0 +1,97 @@
+"""Schemas that evolve with their clients, with no registry: a client upgraded before the
+services publishes its Request schema on the schemas topic with its first request, and every
+service resolves the unknown fingerprint there. An incompatible one is dead-lettered naming
+the field, and answered (the default) under its own request id."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rdv.codec import Codec
+from rdv.codec.catalog import SchemaCatalog
+from rdv.kafka import Outgoing, Producer
+from rdv.kafka.schema_topic import SchemaTopic
+from rdv.paths import schemas_dir
+from rdv.protocol import new_request
+from tests.integration.harness import CODEC, read_until, services
+from tests.integration.stack import StackTopics
+from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
+
+pytestmark = pytest.mark.broker
+
+
+def client_catalog(tmp: Path, change: Callable[[dict[str, Any]], None]) -> SchemaCatalog:
+    """The schemas as a client of another release has them: the Request changed."""
+    shutil.copytree(schemas_dir(), tmp)
+    path = tmp / "request.avsc"
+    schema = json.loads(path.read_text())
+    change(schema)
+    path.write_text(json.dumps(schema))
+    return SchemaCatalog(tmp)
+
+
+def with_channel(schema: dict[str, Any]) -> None:
+    schema["fields"].append({"name": "channel", "type": ["null", "string"], "default": None})
+
+
+def key_as_number(schema: dict[str, Any]) -> None:
+    for field in schema["fields"]:
+        if field["name"] == "key":
+            field["type"] = "long"
+
+
+def test_requests_of_a_newer_client_are_answered_and_an_incompatible_ones_found(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    stack = StackTopics(kafka_bootstrap)
+    stack.publish(CONFIG)
+    book = SchemaTopic(stack.bootstrap, stack["schemas"])
+    newer = Codec(client_catalog(tmp_path / "newer", with_channel), book=book)
+    broken = Codec(client_catalog(tmp_path / "broken", key_as_number), book=book)
+    assert newer.catalog.current("Request").fingerprint not in {
+        v.fingerprint for v in CODEC.catalog.versions()
+    }
+    with services(tmp_path, stack.bootstrap, stack.env) as launch:
+        start_workers(launch, models(tmp_path))
+        launch("rendezvous")
+        warm_up(stack)
+        producer = Producer(stack.bootstrap)
+        sent, refused = [], []
+        for i in range(20):
+            record = new_request({"failed_logins": float(i % 9)}, {"country": "FR"}, key=f"n{i}")
+            data = newer.encode("Request", {**record, "channel": "web"})
+            producer.send(Outgoing(stack["requests"], data, record["key"].encode()))
+            sent.append(record["request_id"])
+        for _ in range(3):
+            record = {**new_request({"failed_logins": 1.0}, {}), "key": 7}
+            data = broken.encode("Request", record)
+            producer.send(Outgoing(stack["requests"], data, b"old-client"))
+            refused.append(record["request_id"])
+        producer.flush()
+
+        def answered(messages: list[Any]) -> bool:
+            ids = {CODEC.decode("Answer", m.value)["request_id"] for m in messages}
+            return set(sent) | set(refused) <= ids
+
+        found = read_until(stack.bootstrap, stack["answers"], answered, 90)
+        letters = read_until(
+            stack.bootstrap,
+            stack["dead-letters"],
+            lambda m: sum(b"fields that differ: key" in x.value for x in m) >= 3,
+            60,
+        )
+    answers = {
+        a["request_id"]: a
+        for a in (CODEC.decode("Answer", m.value) for m in found)
+        if a["request_id"] in set(sent) | set(refused)
+    }
+    scored = [answers[i] for i in sent if answers[i]["model"] == "login-bot@2"]
+    assert len(scored) >= 18, [answers[i]["reason"] for i in sent]  # read, not defaulted
+    assert {answers[i]["reason"] for i in refused} == {"default"}  # under their own ids
+    assert sum(b"fields that differ: key" in m.value for m in letters) >= 3
