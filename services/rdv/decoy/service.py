@@ -17,6 +17,13 @@ from rdv.kafka import Consumer, KafkaSettings, Message, TopicPartition
 from rdv.metrics import serve_metrics
 from rdv.topics import RENDEZVOUS_LOG, REQUESTS
 
+# What each source archives: the Avro record its messages carry, the Parquet schema of the
+# archive, and the row builder. Chosen once per decoy, not per message.
+SOURCES = {
+    "requests": (REQUESTS.schema, SCHEMA, archive_row),
+    "records": (RENDEZVOUS_LOG.schema, RECORDS_SCHEMA, record_row),
+}
+
 log = logging.getLogger(__name__)
 
 
@@ -32,13 +39,14 @@ class Decoy:
         self.bootstrap = bootstrap
         self.kafka = kafka
         self.codec = codec or Codec()
+        self.message_schema, parquet_schema, self.make_row = SOURCES[settings.source]
         self.archive = Archive(
             settings.archive,
             settings.instance,
             settings.roll_rows,
             settings.roll_bytes,
             settings.roll_seconds,
-            SCHEMA if settings.source == "requests" else RECORDS_SCHEMA,
+            parquet_schema,
         )
         self.stopping = threading.Event()
         self.registry = CollectorRegistry()
@@ -105,14 +113,11 @@ class Decoy:
 
     def _archive(self, msg: Message) -> None:
         arrived_us = time.time_ns() // 1000
-        requests = self.settings.source == "requests"
-        schema = REQUESTS.schema if requests else RENDEZVOUS_LOG.schema
         try:
-            record = self.codec.decode(schema, msg.value, msg.content_type, msg)
+            record = self.codec.decode(self.message_schema, msg.value, msg.content_type, msg)
             error = None
         except DecodeError as exc:
             # Bad bytes are archived too: training needs the data exactly as models saw it.
             record, error = None, exc.reason
-        make_row = archive_row if requests else record_row
-        self.archive.add(msg, make_row(msg, record, error, arrived_us))
+        self.archive.add(msg, self.make_row(msg, record, error, arrived_us))
         self.archived.labels(undecodable=str(record is None).lower()).inc()

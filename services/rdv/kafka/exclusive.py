@@ -8,6 +8,7 @@ later writer of the same id fenced it before its commit, and whatever it wrote i
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 
@@ -49,3 +50,9 @@ def write_exclusively(
         ):
             raise RaceLostError(f"another writer of {transactional_id} came first") from exc
         raise RendezvousError(f"cannot write for {transactional_id}: {exc}") from exc
+    finally:
+        # Closed here, also when check() refuses, not whenever the collector gets to it. A
+        # fenced writer's message is purged, which close() reports: the race lost is what to
+        # raise, not that.
+        with contextlib.suppress(RendezvousError):
+            producer.close(timeout)

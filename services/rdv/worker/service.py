@@ -24,7 +24,7 @@ from rdv.model import Scorer, load_artifact
 from rdv.worker.delivery import DeliveryLedger
 from rdv.worker.metrics import WorkerMetricFamilies, WorkerMetrics
 from rdv.worker.scoring import BatchScorer, decode_batch
-from rdv.worker.settings import WorkerSettings
+from rdv.worker.settings import WorkerSettings, worker_group
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class Worker:
             self.bootstrap, self.settings.requests_topic, self.settings.results_topic, self.kafka
         )
         serve_metrics(self.registry, self.settings.metrics_port)
-        group = self.settings.group_id or f"rdv-worker-{self.model_id}"
+        group = self.settings.group_id or worker_group([h.model_id for h in self.hosted])
         producer = Producer(self.bootstrap, self.kafka, client_id=f"rdv-worker-{self.model_id}")
         self._producer = producer
         self._consumer = consumer = Consumer(

@@ -47,3 +47,9 @@ class WorkerSettings(BaseSettings):
     def hosted(self) -> list[HostedModel]:
         """Every model this worker scores with, the first (`model`) first."""
         return [HostedModel(model=self.model, role=self.role), *self.cohosted]
+
+
+def worker_group(model_ids: list[str]) -> str:
+    """The consumer group a worker hosting these models joins by default, in hosting order:
+    `rdv-worker-A` or `rdv-worker-A+B`."""
+    return "rdv-worker-" + "+".join(model_ids)

@@ -12,6 +12,7 @@ from pathlib import Path
 from rdv.kafka import TopicSpec, create_topics
 from rdv.rendezvous.config import RolloutConfig, Tier
 from rdv.topics import architecture_topics
+from rdv.worker.settings import worker_group
 from rdv_tools.demo.examples import login_bot_logistic, login_bot_tree
 from rdv_tools.up.supervisor import stop_process
 
@@ -89,7 +90,7 @@ def cohost_args(models: dict[str, Path], roles: dict[str, str] = ROLES) -> tuple
     args = ["worker"]
     for model in order:
         args += ["--model", str(models[model]), "--role", roles.get(model, "challenger")]
-    return args, "rdv-worker-" + "+".join(order)
+    return args, worker_group(order)
 
 
 def replica_name(model: str, replica: int) -> str:
@@ -196,7 +197,7 @@ class LocalStack:
             for model, path in apart.items():
                 args = ["worker", "--model", str(path), "--role", ROLES.get(model, "challenger")]
                 if self.private:
-                    args += ["--group", f"rdv-worker-{model}{self.suffix}"]
+                    args += ["--group", f"{worker_group([model])}{self.suffix}"]
                 self.start(replica_name(model, replica), *args)
 
     def stop(self, timeout: float = 20.0) -> None:
