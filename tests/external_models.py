@@ -19,11 +19,11 @@ CATEGORICAL = ["country"]
 LABELS = ("human", "bot")
 
 
-def training_frame(count: int = 600, seed: int = 3) -> tuple[Any, np.ndarray]:
+def frame_of(rows: list[dict[str, Any]]) -> Any:
+    """Login rows as the DataFrame scikit-learn is fitted and asked with (NaN: missing)."""
     import pandas as pd
 
-    rows = list(login_rows(count, seed))
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "failed_logins": [r["failed_logins"] for r in rows],
             "account_age_days": [
@@ -32,7 +32,11 @@ def training_frame(count: int = 600, seed: int = 3) -> tuple[Any, np.ndarray]:
             "country": [r["country"] for r in rows],
         }
     )
-    return frame, np.array([int(r["label"] == "bot") for r in rows])
+
+
+def training_frame(count: int = 600, seed: int = 3) -> tuple[Any, np.ndarray]:
+    rows = list(login_rows(count, seed))
+    return frame_of(rows), np.array([int(r["label"] == "bot") for r in rows])
 
 
 def sklearn_pipeline() -> Any:
@@ -67,18 +71,8 @@ def onnx_file(pipeline: Any, path: Path, zipmap: bool = False) -> Path:
 
 def golden_lines(pipeline: Any, path: Path, count: int = 40, seed: int = 11) -> Path:
     """What scikit-learn gives for some rows, as `--golden` reads them."""
-    import pandas as pd
-
     rows = list(login_rows(count, seed))
-    frame = pd.DataFrame(
-        {
-            "failed_logins": [r["failed_logins"] for r in rows],
-            "account_age_days": [
-                np.nan if r["account_age_days"] is None else r["account_age_days"] for r in rows
-            ],
-            "country": [r["country"] for r in rows],
-        }
-    )
+    frame = frame_of(rows)
     probabilities = pipeline.predict_proba(frame)
     lines = []
     for row, p in zip(rows, probabilities, strict=True):

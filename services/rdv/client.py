@@ -122,6 +122,7 @@ class RendezvousClient(ReplyReader):
         self.codec = codec or make_codec(bootstrap=self.bootstrap)
         super().__init__(self.bootstrap, answers_topic, kafka)
         self._producer.connect(requests_topic)
+        self.codec.announce(REQUESTS.schema)
 
     def _reply(self, value: bytes | None) -> tuple[str, Answer] | None:
         try:

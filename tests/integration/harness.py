@@ -187,3 +187,23 @@ def eventually(check: Any, timeout: float = 90, what: str = "") -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(1)
+
+
+def answers_and_letters(
+    stack: Any, codec: Any, ids: set[str], reason: bytes, letters: int, timeout: float = 90
+) -> tuple[dict[str, dict[str, Any]], list[Any]]:
+    """The answers to `ids` (by request id), and the dead letters once `letters` of them
+    carry `reason`."""
+
+    def answered(messages: list[Any]) -> bool:
+        return ids <= {codec.decode("Answer", m.value)["request_id"] for m in messages}
+
+    found = read_until(stack.bootstrap, stack["answers"], answered, timeout)
+    refused = read_until(
+        stack.bootstrap,
+        stack["dead-letters"],
+        lambda m: sum(reason in x.value for x in m) >= letters,
+        60,
+    )
+    answers = (codec.decode("Answer", m.value) for m in found)
+    return {a["request_id"]: a for a in answers if a["request_id"] in ids}, refused

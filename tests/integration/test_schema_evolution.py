@@ -19,7 +19,7 @@ from rdv.kafka import Outgoing, Producer
 from rdv.kafka.schema_topic import SchemaTopic
 from rdv.paths import schemas_dir
 from rdv.protocol import new_request
-from tests.integration.harness import CODEC, read_until, services
+from tests.integration.harness import CODEC, answers_and_letters, services
 from tests.integration.stack import StackTopics
 from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
 
@@ -75,22 +75,9 @@ def test_requests_of_a_newer_client_are_answered_and_an_incompatible_ones_found(
             refused.append(record["request_id"])
         producer.flush()
 
-        def answered(messages: list[Any]) -> bool:
-            ids = {CODEC.decode("Answer", m.value)["request_id"] for m in messages}
-            return set(sent) | set(refused) <= ids
-
-        found = read_until(stack.bootstrap, stack["answers"], answered, 90)
-        letters = read_until(
-            stack.bootstrap,
-            stack["dead-letters"],
-            lambda m: sum(b"fields that differ: key" in x.value for x in m) >= 3,
-            60,
+        answers, letters = answers_and_letters(
+            stack, CODEC, set(sent) | set(refused), b"fields that differ: key", 3
         )
-    answers = {
-        a["request_id"]: a
-        for a in (CODEC.decode("Answer", m.value) for m in found)
-        if a["request_id"] in set(sent) | set(refused)
-    }
     scored = [answers[i] for i in sent if answers[i]["model"] == "login-bot@2"]
     assert len(scored) >= 18, [answers[i]["reason"] for i in sent]  # read, not defaulted
     assert {answers[i]["reason"] for i in refused} == {"default"}  # under their own ids

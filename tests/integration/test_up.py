@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from rdv.gateway.tensors import feature_inputs
 from rdv.paths import ops_file
 from rdv_tools.broker import running_state
 from rdv_tools.broker.embedded import listening_port
@@ -189,15 +190,7 @@ def _every_dashboard_query_answers(prometheus: str) -> None:
 
 def infer_over_http(port: int, features: dict[str, Any]) -> Any:
     """One call to the stack's Open Inference Protocol gateway, as curl would make it."""
-    inputs = [
-        {
-            "name": name,
-            "shape": [1],
-            "datatype": "BYTES" if isinstance(value, str) else "FP64",
-            "data": [value],
-        }
-        for name, value in features.items()
-    ]
+    inputs = feature_inputs(features)
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/v2/models/rendezvous/infer",
         json.dumps({"inputs": inputs}).encode(),
@@ -251,8 +244,13 @@ def test_up_cohosted_serves_the_aliased_models_of_every_runtime_in_one_worker(
         assert json.loads(answer.stdout)["model"] in {"login-bot@2", "fast@1", None}
         sent = rdv_at_home(home, "produce", "--count", "50", "--rate", "50")
         assert sent.returncode == 0, sent.stderr
-        over_http = infer_over_http(base + 6, {"failed_logins": 12.0, "country": "FR"})
-        assert over_http["parameters"]["reason"] in {"preferred", "champion", "fallback"}
+        # Over HTTP too; a call's SLA runs from its arrival at the gateway, and on a loaded
+        # machine the default may come in time: some of five calls are scored.
+        over_http = [
+            infer_over_http(base + 6, {"failed_logins": 12.0, "country": "FR"})["parameters"]
+            for _ in range(5)
+        ]
+        assert any(p["reason"] != "default" for p in over_http), over_http
 
         def scored_by_each() -> bool:
             url = f"http://127.0.0.1:{base + 1}/metrics"

@@ -68,10 +68,19 @@ class Codec:
         if self.registry is not None:
             schema_id = self.registry.id_for(version.name, json.dumps(version.definition))
             return frame_confluent(schema_id, buf.getvalue())
+        self._announce(version)
+        return frame_single_object(version.fingerprint, buf.getvalue())
+
+    def announce(self, schema: str) -> None:
+        """Publish the schema now, not with its first message: a request's SLA runs from its
+        creation, so a client does this before its first request, as it connects."""
+        if self.registry is None:
+            self._announce(self.catalog.current(schema))
+
+    def _announce(self, version: SchemaVersion) -> None:
         if self.book is not None and version.fingerprint not in self._published:
             self._published.add(version.fingerprint)
             self.book.publish(version.fingerprint, version.definition)
-        return frame_single_object(version.fingerprint, buf.getvalue())
 
     def decode(
         self,

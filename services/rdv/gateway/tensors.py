@@ -60,6 +60,19 @@ class InferCall:
     binary_default: bool = False
 
 
+def feature_inputs(features: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row of flat features as infer call inputs, as a JSON client writes them."""
+    return [
+        {
+            "name": name,
+            "shape": [1],
+            "datatype": "BYTES" if isinstance(value, str) else "FP64",
+            "data": [value],
+        }
+        for name, value in features.items()
+    ]
+
+
 def _flat(data: Any) -> list[Any]:
     if isinstance(data, list):
         return [v for item in data for v in _flat(item)]

@@ -16,6 +16,7 @@ from typing import Any
 
 from rdv.client import AnswerTimeoutError
 from rdv.errors import ConfigError
+from rdv.gateway.tensors import feature_inputs
 from rdv_tools.bench.mlserver import MLServerProcess
 from rdv_tools.bench.served import warm_up
 from rdv_tools.broker.embedded import listening_port
@@ -25,15 +26,7 @@ CONNECTIONS = 16  # concurrent calls in flight: a small application server's poo
 
 
 def infer_body(features: dict[str, Any], mlserver: bool) -> bytes:
-    inputs = [
-        {
-            "name": name,
-            "shape": [1],
-            "datatype": "BYTES" if isinstance(value, str) else "FP64",
-            "data": [value],
-        }
-        for name, value in features.items()
-    ]
+    inputs = feature_inputs(features)
     body: dict[str, Any] = {"inputs": inputs}
     if mlserver:  # its scikit-learn runtime wants a DataFrame and names the output it gives
         body["parameters"] = {"content_type": "pd"}

@@ -20,6 +20,7 @@ from typing import Any
 
 from rdv.client import AnswerFuture, AnswerTimeoutError, ReplyReader
 from rdv.errors import ConfigError
+from rdv.gateway.tensors import feature_inputs
 from rdv.kafka import Outgoing
 from rdv.model.artifact import load_artifact
 from rdv.paths import cache_dir
@@ -179,15 +180,7 @@ class MLServerClient(ReplyReader):
     def submit(self, features: dict[str, Any], key: str | None = None) -> AnswerFuture:
         request_id = str(uuid.uuid4())
         future = self._expect(request_id)
-        inputs = [
-            {
-                "name": name,
-                "shape": [1],
-                "datatype": "BYTES" if isinstance(value, str) else "FP64",
-                "data": [value],
-            }
-            for name, value in features.items()
-        ]
+        inputs = feature_inputs(features)
         body = {
             "id": request_id,
             "parameters": {"content_type": "pd"},
