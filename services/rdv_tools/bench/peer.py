@@ -23,7 +23,7 @@ from rdv.errors import RendezvousError
 from rdv.kafka import TopicSpec, create_topics
 from rdv.model.artifact import load_artifact
 from rdv.model.scorer import Prediction, Scorer
-from rdv_tools.bench.e2e import Driven, RateResult, drive
+from rdv_tools.bench.e2e import WARM_SECONDS, Driven, RateResult, drive
 from rdv_tools.bench.http_peer import gateway_over, mlserver_rest
 from rdv_tools.bench.mlserver import (
     MLSERVER_VERSION,
@@ -197,6 +197,10 @@ def run_peer(
 
         def measurer(system: str, what: str, delivery: str) -> Measure:
             def measure(client: Driven, widen: Callable[[], None]) -> PeerRow:
+                # As `rdv bench e2e` does: a fresh stack's first seconds are slow (connections,
+                # first fetches), and the steady state is what is compared.
+                progress(f"{system}, {what}: warming up with {WARM_SECONDS:g} s of traffic")
+                drive(client, rate, WARM_SECONDS, sla_ms, lambda n: known_rows(n, seed=5))
                 progress(f"{system}, {what}: {rate:g} requests/s for {seconds:g} s")
                 fixed = drive(client, rate, seconds, sla_ms, lambda n: known_rows(n, seed=1))
                 widen()
