@@ -139,10 +139,11 @@ def consume(
     name = schema or SCHEMA_OF.get(topic)
     if name is None:
         raise ConfigError(f"no known schema for topic {topic!r}: pass --schema Request|Score|...")
-    codec = make_codec()
+    servers = resolve_bootstrap(bootstrap)
+    codec = make_codec(bootstrap=servers)  # finds a newer writer's schema on the schemas topic
     codec.catalog.current(name)  # an unknown --schema fails here, before connecting
     consumer = Consumer(
-        resolve_bootstrap(bootstrap),
+        servers,
         f"rdv-consume-{uuid.uuid4().hex[:8]}",
         [topic],
         overrides={"enable.auto.commit": False},
