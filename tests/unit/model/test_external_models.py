@@ -11,7 +11,7 @@ import pytest
 
 from rdv.errors import ConfigError
 from rdv.model import ArtifactError, Prediction, ScoreFailure, Scorer, load_artifact
-from rdv.model.artifact import FeatureSpec
+from rdv.model.artifact import FeatureSpec, ModelArtifact
 from rdv.model.packaging import package_model, parse_features, read_golden
 from tests.external_models import (
     LABELS,
@@ -140,6 +140,20 @@ def test_a_python_model_fails_only_the_row_it_refuses(tmp_path: Path) -> None:
     assert isinstance(got[2], Prediction) and got[2].label == "human"
 
 
+def package_rules(module: Path, directory: Path) -> ModelArtifact:
+    """A classifier of class Rules over failed_logins alone, from `module`."""
+    return package_model(
+        "python",
+        module,
+        name=directory.name.split("@")[0],
+        version="1",
+        kind="classifier",
+        features=parse_features("failed_logins"),
+        class_name="Rules",
+        directory=directory,
+    )
+
+
 @pytest.mark.parametrize(
     ("source", "reason"),
     [
@@ -161,16 +175,7 @@ def test_a_python_model_that_cannot_load_is_refused_in_one_line(
     module = tmp_path / "rules.py"
     module.write_text(source)
     with pytest.raises(ArtifactError, match=reason):
-        package_model(
-            "python",
-            module,
-            name="r",
-            version="1",
-            kind="classifier",
-            features=parse_features("failed_logins"),
-            class_name="Rules",
-            directory=tmp_path / "r@1",
-        )
+        package_rules(module, tmp_path / "r@1")
 
 
 def test_a_python_model_giving_the_wrong_shape_fails_its_rows(tmp_path: Path) -> None:
@@ -179,17 +184,9 @@ def test_a_python_model_giving_the_wrong_shape_fails_its_rows(tmp_path: Path) ->
         "import numpy as np\nclass Rules:\n    def load(self, d): pass\n"
         "    def predict(self, b): return np.zeros(len(b['failed_logins']))\n"
     )
-    artifact = package_model(
-        "python",
-        module,
-        name="flat",
-        version="1",
-        kind="classifier",
-        features=parse_features("failed_logins"),
-        class_name="Rules",
-        directory=tmp_path / "flat@1",
+    got = Scorer(package_rules(module, tmp_path / "flat@1")).score(
+        [{"numeric": {"failed_logins": 1.0}, "categorical": {}}] * 2
     )
-    got = Scorer(artifact).score([{"numeric": {"failed_logins": 1.0}, "categorical": {}}] * 2)
     assert all(isinstance(g, ScoreFailure) and "shape" in g.message for g in got)
 
 
