@@ -22,7 +22,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from rdv import __version__
 from rdv.client import RendezvousClient
 from rdv.gateway.settings import GatewaySettings
-from rdv.gateway.tensors import InferCall, ProtocolError, encode_response, parse_infer
+from rdv.gateway.tensors import (
+    ANSWER_OUTPUTS,
+    InferCall,
+    ProtocolError,
+    encode_response,
+    parse_infer,
+)
 
 log = logging.getLogger(__name__)
 MODEL_PATH = re.compile(
@@ -71,14 +77,17 @@ class Gateway:
             "platform": "rendezvous",
             "inputs": self.inputs,
             "outputs": [
-                {"name": "score", "datatype": "FP64", "shape": [-1]},
-                {"name": "label", "datatype": "BYTES", "shape": [-1]},
-                {"name": "model", "datatype": "BYTES", "shape": [-1]},
-                {"name": "role", "datatype": "BYTES", "shape": [-1]},
-                {"name": "reason", "datatype": "BYTES", "shape": [-1]},
-                {"name": "request_id", "datatype": "BYTES", "shape": [-1]},
+                {"name": name, "datatype": datatype, "shape": [-1]}
+                for name, datatype in ANSWER_OUTPUTS
             ],
         }
+
+    def check_model(self, name: str) -> None:
+        """ProtocolError (404) unless `name` is the model this gateway serves."""
+        if name != self.settings.model_name:
+            raise ProtocolError(
+                f"no model {name!r}: this gateway serves {self.settings.model_name!r}", 404
+            )
 
     def infer(self, call: InferCall, header_timeout_ms: float | None) -> list[dict[str, Any]]:
         if len(call.rows) > self.settings.max_rows:
@@ -196,14 +205,10 @@ class Handler(BaseHTTPRequestHandler):
         match = MODEL_PATH.match(path)
         if match is None:
             return None
-        name = match.group("name")
-        if name != self.server.gateway.settings.model_name:
-            self._error(
-                404,
-                f"no model {name!r}: this gateway serves "
-                f"{self.server.gateway.settings.model_name!r}",
-                "model",
-            )
+        try:
+            self.server.gateway.check_model(match.group("name"))
+        except ProtocolError as exc:
+            self._error(exc.status, exc.message, "model")
             return None
         return match
 
@@ -222,12 +227,7 @@ class Handler(BaseHTTPRequestHandler):
             match = MODEL_PATH.match(path)
             if match is None or (match.group("rest") or "") != "/infer":
                 raise ProtocolError(f"no such endpoint: POST {path}", 404)
-            if match.group("name") != gateway.settings.model_name:
-                raise ProtocolError(
-                    f"no model {match.group('name')!r}: this gateway serves "
-                    f"{gateway.settings.model_name!r}",
-                    404,
-                )
+            gateway.check_model(match.group("name"))
             header = self.headers.get("Inference-Header-Content-Length")
             call = parse_infer(body, int(header) if header else None)
             timeout = self.headers.get("Timeout-Ms")

@@ -19,6 +19,16 @@ from typing import Any
 import numpy as np
 
 KEY_INPUT = "key"
+# The outputs every answer gives (probabilities come too when every row has as many): the
+# Answer fields of the same names. The model metadata lists them from here.
+ANSWER_OUTPUTS = (
+    ("score", "FP64"),
+    ("label", "BYTES"),
+    ("model", "BYTES"),
+    ("role", "BYTES"),
+    ("reason", "BYTES"),
+    ("request_id", "BYTES"),
+)
 DTYPES: dict[str, str] = {
     "BOOL": "?",
     "UINT8": "<u1",
@@ -197,12 +207,8 @@ def answer_tensors(answers: list[dict[str, Any]]) -> list[tuple[str, str, list[i
 
     scores = [math.nan if a.get("score") is None else float(a["score"]) for a in answers]
     tensors = [
-        _tensor("score", "FP64", scores),
-        _tensor("label", "BYTES", text("label")),
-        _tensor("model", "BYTES", text("model")),
-        _tensor("role", "BYTES", text("role")),
-        _tensor("reason", "BYTES", text("reason")),
-        _tensor("request_id", "BYTES", text("request_id")),
+        _tensor(name, datatype, scores if name == "score" else text(name))
+        for name, datatype in ANSWER_OUTPUTS
     ]
     widths = {len(a.get("probabilities") or ()) for a in answers}
     if len(widths) == 1 and (width := widths.pop()) > 0:
