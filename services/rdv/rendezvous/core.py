@@ -79,6 +79,7 @@ class Closed:
     answered: str | None  # the model whose score was the answer; None for the default
     scores: dict[str, float | None]  # by model, usable scores only
     labels: dict[str, str | None]
+    partition: int  # of the request: feedback on it is evidence of that partition
 
 
 class DecisionCore:
@@ -167,7 +168,7 @@ class DecisionCore:
         if reward is None and label is not None and answered is not None:
             reward = 1.0 if seen.labels.get(answered) == label else 0.0
         if reward is not None and answered is not None:
-            self.posteriors.update(answered, reward)
+            self.posteriors.update(answered, reward, seen.partition)
         outcomes = []
         for model, score in seen.scores.items():
             correct = None if label is None else seen.labels.get(model) == label
@@ -294,6 +295,7 @@ class DecisionCore:
             mailbox.answer.model,
             {m: score.score for m, score in usable.items()},
             {m: score.label for m, score in usable.items()},
+            mailbox.request.partition,
         )
         while len(self.closed) > self.memory:
             self.closed.popitem(last=False)

@@ -188,5 +188,8 @@ class RendezvousMetrics:
             if q.log_loss is not None:
                 self.log_loss.labels(model=q.model).inc(q.log_loss)
                 self.log_loss_count.labels(model=q.model).inc()
+        self.posteriors(posteriors)
+
+    def posteriors(self, posteriors: Posteriors) -> None:
         for model in posteriors.alpha:
             self.thompson.labels(model=model).set(posteriors.mean(model))

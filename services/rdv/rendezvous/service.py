@@ -142,9 +142,7 @@ class RendezvousService:
             memory=self.settings.memory,
             margin_ms=self.settings.answer_margin_ms,
         )
-        if self.core is not None:
-            core.posteriors = self.core.posteriors  # what feedback taught survives a rebalance
-        return core
+        return core  # evidence for Thompson sampling comes back from the state topic
 
     def _assigned(self, partitions: list[TopicPartition]) -> None:
         # The state must be final before it is restored. No rewind: a fresh assignment's
@@ -162,9 +160,14 @@ class RendezvousService:
             self.kafka,
             self.stopping,
         )
-        for partition, entries in sorted(restored.items()):
+        for partition, entries in sorted(restored.entries.items()):
             self.restored.update(entries)
             log.info("partition %d: %d mailboxes to restore", partition, len(entries))
+        assert self.core is not None
+        for partition, evidence in restored.evidence.items():
+            self.core.posteriors.restore(partition, evidence)
+        if self.metrics is not None and restored.evidence:
+            self.metrics.posteriors(self.core.posteriors)
 
     def _revoked(self, partitions: list[TopicPartition]) -> None:
         # Hand over cleanly: what was decided is committed with the offsets, then forgotten;
@@ -366,6 +369,8 @@ class RendezvousService:
         s = self.settings
         marks = watermarks(self.core, self.consumed, s.requests_topic, s.results_topic)
         self.outgoing += tombstones(marks, self.closed_pending, s.requests_topic, s.state_topic)
+        for partition, evidence in self.core.posteriors.take_changed().items():
+            self.outgoing.append(state.posteriors_message(s.state_topic, partition, evidence))
         return self._committed.moved(marks)
 
     def _producer_replaced(self, reason: str) -> None:

@@ -4,12 +4,17 @@ A request is read again after a crash whenever the committed offset has not pass
 state entry says what already happened: `answered` (answer it no more, but still record it)
 or `closed` (its record is written: skip it). An entry is deleted (tombstone) in the same
 transaction that commits an offset past its request, so the topic holds only what can still
-come back."""
+come back.
+
+Each partition also has one entry of Thompson-sampling evidence (key `POSTERIORS_KEY`, JSON
+`{model: [reward sum, 1 - reward sum]}`), rewritten in the transaction that commits the
+feedback it counts, so it survives restarts and moves with the partition."""
 
 from __future__ import annotations
 
+import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rdv import protocol
 from rdv.codec import Codec
@@ -20,7 +25,10 @@ from rdv.kafka.retry import patiently
 from rdv.messages import Answer
 from rdv.topics import RENDEZVOUS_STATE
 
-ANSWERED, CLOSED = b"answered", b"closed"
+ANSWERED, CLOSED, POSTERIORS = b"answered", b"closed", b"posteriors"
+# No request id starts with NUL, so this key never meets a mailbox's.
+POSTERIORS_KEY = b"\x00posteriors"
+Evidence = dict[str, list[float]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,21 @@ def entry_message(
     )
 
 
+def posteriors_message(topic: str, partition: int, evidence: Evidence) -> Outgoing:
+    value = json.dumps(evidence, sort_keys=True).encode()
+    return Outgoing(
+        topic, value, POSTERIORS_KEY, headers=((protocol.STATE, POSTERIORS),), partition=partition
+    )
+
+
+@dataclass
+class Restored:
+    """What the changelog holds for some partitions: live mailbox entries and evidence."""
+
+    entries: dict[int, dict[str, Entry]]
+    evidence: dict[int, Evidence] = field(default_factory=dict)
+
+
 def tombstone(topic: str, partition: int, request_id: str) -> Outgoing:
     return Outgoing(topic, None, request_id.encode(), partition=partition)
 
@@ -57,12 +80,17 @@ def restore(
     topic: str,
     partitions: list[int],
     kafka: KafkaSettings | None = None,
-) -> dict[int, dict[str, Entry]]:
-    """The live entries of these partitions, by partition and request id, read in one pass."""
-    entries: dict[int, dict[str, Entry]] = {p: {} for p in partitions}
+) -> Restored:
+    """The live entries of these partitions, by partition and request id, and their
+    evidence, read in one pass."""
+    restored = Restored({p: {} for p in partitions})
     for msg in read_partitions(bootstrap, topic, partitions, kafka):
-        _apply(codec, msg, entries[msg.partition])
-    return entries
+        if msg.key == POSTERIORS_KEY:
+            if msg.value is not None:
+                restored.evidence[msg.partition] = json.loads(msg.value)
+            continue
+        _apply(codec, msg, restored.entries[msg.partition])
+    return restored
 
 
 def restore_patiently(
@@ -72,7 +100,7 @@ def restore_patiently(
     partitions: list[int],
     kafka: KafkaSettings | None,
     stopping: threading.Event,
-) -> dict[int, dict[str, Entry]]:
+) -> Restored:
     """`restore`, retried with backoff while Kafka is away: answering without the state could
     answer a request twice, so there is no going on without it."""
     return patiently(

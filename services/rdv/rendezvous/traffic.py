@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field
 
 from rdv.rendezvous.config import RolloutConfig
 
@@ -15,17 +14,44 @@ def key_position(key: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-@dataclass
 class Posteriors:
-    """Beta(alpha, beta) per model, from rewards in [0, 1]; Beta(1, 1) before any feedback."""
+    """Beta(alpha, beta) per model, from rewards in [0, 1]; Beta(1, 1) before any feedback.
 
-    alpha: dict[str, float] = field(default_factory=dict)
-    beta: dict[str, float] = field(default_factory=dict)
+    The evidence is kept per partition of the requests it came from, because that is what
+    moves: an instance that takes a partition over restores that partition's evidence from
+    the state changelog, and one that hands it over drops it. The posterior an instance
+    draws from sums the evidence of the partitions it owns."""
 
-    def update(self, model: str, reward: float) -> None:
+    def __init__(self) -> None:
+        # partition -> model -> [reward sum, (1 - reward) sum]
+        self.evidence: dict[int, dict[str, list[float]]] = {}
+        self.alpha: dict[str, float] = {}
+        self.beta: dict[str, float] = {}
+        self.changed: set[int] = set()  # partitions whose evidence is not in the changelog yet
+
+    def update(self, model: str, reward: float, partition: int = 0) -> None:
         reward = min(1.0, max(0.0, reward))
+        counts = self.evidence.setdefault(partition, {}).setdefault(model, [0.0, 0.0])
+        counts[0] += reward
+        counts[1] += 1.0 - reward
         self.alpha[model] = self.alpha.get(model, 1.0) + reward
         self.beta[model] = self.beta.get(model, 1.0) + 1.0 - reward
+        self.changed.add(partition)
+
+    def restore(self, partition: int, counts: dict[str, list[float]]) -> None:
+        """Take over a partition's evidence, as its changelog entry holds it."""
+        for model, (wins, losses) in counts.items():
+            mine = self.evidence.setdefault(partition, {}).setdefault(model, [0.0, 0.0])
+            mine[0] += wins
+            mine[1] += losses
+            self.alpha[model] = self.alpha.get(model, 1.0) + wins
+            self.beta[model] = self.beta.get(model, 1.0) + losses
+
+    def take_changed(self) -> dict[int, dict[str, list[float]]]:
+        """The evidence of every partition that changed since the last call."""
+        changed = {p: self.evidence[p] for p in sorted(self.changed)}
+        self.changed = set()
+        return changed
 
     def mean(self, model: str) -> float:
         a, b = self.alpha.get(model, 1.0), self.beta.get(model, 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 
@@ -68,3 +69,32 @@ def test_feedback_memory_is_bounded_and_forgets_the_oldest_first() -> None:
     assert list(sim.core.closed) == ["r2", "r3", "r4"]
     assert sim.core.on_feedback("r0", "bot", 1.0, None) == []  # forgotten
     assert sim.core.on_feedback("r4", "bot", 1.0, None) != []
+
+
+def test_evidence_is_kept_by_partition_and_moves_with_it() -> None:
+    # An instance that takes partitions over restores their evidence from the state
+    # changelog; what it draws from is the sum over the partitions it owns.
+    learned = Posteriors()
+    learned.update("m@3", 1.0, partition=0)
+    learned.update("m@3", 1.0, partition=1)
+    learned.update("m@2", 0.0, partition=1)
+    changed = learned.take_changed()
+    assert changed == {0: {"m@3": [1.0, 0.0]}, 1: {"m@3": [1.0, 0.0], "m@2": [0.0, 1.0]}}
+    assert learned.take_changed() == {}  # written once
+
+    only_one = Posteriors()
+    only_one.restore(1, changed[1])
+    assert only_one.alpha["m@3"] == 2.0 and only_one.beta["m@2"] == 2.0
+    both = Posteriors()
+    for partition, evidence in changed.items():
+        both.restore(partition, evidence)
+    assert both.mean("m@3") == learned.mean("m@3") and both.mean("m@2") == learned.mean("m@2")
+    assert both.take_changed() == {}  # restored evidence is in the changelog already
+
+
+def test_feedback_counts_as_evidence_of_the_requests_partition() -> None:
+    sim = Sim().at(0).request(dataclasses.replace(request("r"), partition=2))
+    sim.at(1).score(score("r", "m@2", 0.8, label="bot"))
+    sim.at(500)
+    sim.core.on_feedback("r", "bot", None, None)
+    assert sim.core.posteriors.take_changed() == {2: {"m@2": [1.0, 0.0]}}
