@@ -22,6 +22,7 @@ from rdv.codec.framing import (
     split_single_object,
 )
 from rdv.codec.json_input import Origin, complete_json_record
+from rdv.codec.replay import as_replayed, replay_run, replayed_id
 from rdv.errors import ConfigError, DecodeError, EncodeError
 
 JSON_CONTENT_TYPE = "application/json"
@@ -90,8 +91,27 @@ class Codec:
         origin: Origin | None = None,
     ) -> Datum:
         """The record, resolved to the current schema; DecodeError with the reason otherwise.
-        `origin` (the consumed message) is where JSON requests' missing fields come from."""
+        `origin` (the consumed message) is where JSON requests' missing fields come from,
+        and whether a request is replayed (see `rdv.codec.replay`)."""
         reader = self.catalog.current(schema)
+        if origin is None or reader.short_name != "Request":
+            return self._decode(reader, data, content_type, origin)
+        run = replay_run(origin)
+        try:
+            record = self._decode(reader, data, content_type, origin)
+        except DecodeError as exc:
+            if run is not None and exc.request_id is not None:
+                exc.request_id = replayed_id(exc.request_id, run)
+            raise
+        return record if run is None else as_replayed(record, run, origin.timestamp_ms)
+
+    def _decode(
+        self,
+        reader: SchemaVersion,
+        data: bytes | None,
+        content_type: str | None,
+        origin: Origin | None,
+    ) -> Datum:
         if not data:
             raise DecodeError(f"empty message where a {reader.short_name} was expected")
         if (content_type or "").startswith(JSON_CONTENT_TYPE) or data[:1] == b"{":

@@ -9,6 +9,7 @@ import time
 from prometheus_client import CollectorRegistry, Counter
 
 from rdv.codec import Codec
+from rdv.codec.replay import REPLAY
 from rdv.decoy.archive import SCHEMA, Archive, archive_row
 from rdv.decoy.records import RECORDS_SCHEMA, record_row
 from rdv.decoy.settings import DecoySettings
@@ -63,6 +64,12 @@ class Decoy:
             registry=self.registry,
         )
         self.files = Counter("rdv_decoy_files", "Parquet files written", registry=self.registry)
+        self.replayed = Counter(
+            "rdv_decoy_replayed_skipped",
+            "Requests sent again by `rdv replay`: not archived again as new traffic",
+            registry=self.registry,
+        )
+        self.skips_replays = settings.source == "requests"
         self._consumer: Consumer | None = None
 
     def _commit_segment(self) -> None:
@@ -112,6 +119,9 @@ class Decoy:
             self.archive.close()
 
     def _archive(self, msg: Message) -> None:
+        if self.skips_replays and msg.header(REPLAY) is not None:
+            self.replayed.inc()
+            return
         arrived_us = time.time_ns() // 1000
         try:
             record = self.codec.decode(self.message_schema, msg.value, msg.content_type, msg)

@@ -16,6 +16,7 @@ from rdv_tools.cli import (
     peer_cmd,
     register_cmd,
     registry_cmd,
+    replay_cmd,
     rollout_cmd,
     soak_cmd,
     topics_cmd,
@@ -49,6 +50,7 @@ app.command()(gateway_cmd.gateway)
 app.command()(produce)
 app.command()(consume)
 app.command()(predict)
+app.command()(replay_cmd.replay)
 app.command()(up_cmd.up)
 app.command("demo", help="The same as `rdv up`.")(up_cmd.up)
 app.command()(up_cmd.down)

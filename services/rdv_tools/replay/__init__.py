@@ -1,0 +1,1 @@
+"""`rdv replay`: archived requests sent again through the real stack."""
