@@ -17,6 +17,7 @@ from rdv_tools.cli import (
     register_cmd,
     registry_cmd,
     replay_cmd,
+    report_cmd,
     rollout_cmd,
     soak_cmd,
     topics_cmd,
@@ -51,6 +52,7 @@ app.command()(produce)
 app.command()(consume)
 app.command()(predict)
 app.command()(replay_cmd.replay)
+app.command()(report_cmd.report)
 app.command()(up_cmd.up)
 app.command("demo", help="The same as `rdv up`.")(up_cmd.up)
 app.command()(up_cmd.down)

@@ -1,0 +1,1 @@
+"""`rdv report`: one self-contained HTML page from what the stack recorded."""
