@@ -21,6 +21,23 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+def process_started_ms(margin_ms: int = 50) -> int:
+    """When this process started, in wall-clock ms, less a margin for the clocks' grain: from
+    /proc where there is one (so a message produced right after the process was launched,
+    before Python even started, counts as after it), else now."""
+    try:
+        with open("/proc/self/stat") as f:
+            # Field 22 is the start time in ticks since boot; the command name (field 2) may
+            # hold spaces, so count from after its closing parenthesis.
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime_s = float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return time.time_ns() // 1_000_000 - margin_ms
+    booted_ms = time.time_ns() / 1e6 - uptime_s * 1000
+    return int(booted_ms + ticks * 1000 / os.sysconf("SC_CLK_TCK")) - margin_ms
+
+
 def stop_on_signals(stopping: threading.Event) -> None:
     """SIGTERM and SIGINT set `stopping`: the service finishes what it holds, then exits."""
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -277,3 +277,76 @@ def test_one_worker_hosting_two_models_scores_every_request_with_each(
         'rdv_worker_scored_total{model="login-bot@0",role="fallback"} 200.0',
     ):
         assert line in metrics
+
+
+def test_a_new_model_version_starts_at_new_requests_unless_asked_for_a_backfill(
+    kafka_bootstrap: str, topics: dict[str, str], tmp_path: Path
+) -> None:
+    requests_topic = topics["RDV_WORKER_REQUESTS_TOPIC"]
+    results_topic = topics["RDV_WORKER_RESULTS_TOPIC"]
+    model = logistic(tmp_path / "lr")
+    backlog = send_requests(kafka_bootstrap, requests_topic, 60)
+    time.sleep(0.2)
+    between = time.time()
+    time.sleep(0.2)
+    later = send_requests(kafka_bootstrap, requests_topic, 30)
+
+    def scored_by(group: str, count: int) -> set[str]:
+        messages = read_until(
+            kafka_bootstrap,
+            results_topic,
+            lambda m: sum(s["model"]["instance"] == group for _, s in scores_of(m)) >= count,
+            60,
+            quiet=2.0,
+        )
+        return {s["request_id"] for _, s in scores_of(messages) if s["model"]["instance"] == group}
+
+    at = (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(between)) + f".{int(between % 1 * 1000):03d}"
+    )
+    time.sleep(0.5)  # past the margin a worker's start allows for the clocks' grain
+    with services(tmp_path, kafka_bootstrap, topics) as launch:
+        # Each worker is its own group here, as a new model version would be.
+        new = launch("worker", "--model", str(model), "--group", "g-new", "--instance", "new")
+        launch(
+            "worker", "--model", str(model), "--group", "g-all", "--instance", "all",
+            "--from-beginning",
+        )  # fmt: skip
+        launch(
+            "worker",
+            "--model",
+            str(model),
+            "--group",
+            "g-time",
+            "--instance",
+            "time",
+            "--from-time",
+            at,
+        )
+        assert scored_by("all", 90) == {r["request_id"] for r in backlog + later}
+        assert scored_by("time", 30) == {r["request_id"] for r in later}
+        # The new group scored nothing of the backlog; it scores what comes after it started.
+        fresh = send_requests(kafka_bootstrap, requests_topic, 20)
+        assert scored_by("new", 20) == {r["request_id"] for r in fresh}
+        # Its start was committed at once: restarted, it goes on from there, not from now.
+        new.signal(signal.SIGKILL)
+        new.wait()
+        while_down = send_requests(kafka_bootstrap, requests_topic, 10)
+        launch("worker", "--model", str(model), "--group", "g-new", "--instance", "new")
+        got = scored_by("new", 30)
+    assert {r["request_id"] for r in while_down} <= got
+    assert not got & {r["request_id"] for r in backlog + later}
+
+
+def test_a_worker_given_two_starts_says_so_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "rdv_tools.cli", "worker", "--model", str(logistic(tmp_path / "m")),
+         "--from-beginning", "--from-time", "2026-12-01T00:00"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "give --from-beginning or --from-time, not both" in done.stderr
+    assert "Traceback" not in done.stderr

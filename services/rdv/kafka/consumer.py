@@ -115,7 +115,12 @@ class Consumer:
     (cooperative rebalancing: only those), so a service can finish and store their work.
     `on_lost` gets an assignment the group took away while this member could not hear it (its
     session timed out, as when Kafka is away longer than the session timeout): the work on it
-    can no longer be committed. Without `on_lost`, `on_revoke` gets those too."""
+    can no longer be committed. Without `on_lost`, `on_revoke` gets those too.
+
+    `start_new_at_ms`: where the group starts on a partition it has never committed: at the
+    first message from that time on (the end where there is none). The offset is committed
+    at once, inside the assignment, so a member that dies before its first commit does not
+    move the start on. Without it, `auto.offset.reset` decides (the earliest, by default)."""
 
     def __init__(
         self,
@@ -128,7 +133,9 @@ class Consumer:
         on_revoke: RebalanceHook | None = None,
         on_lost: RebalanceHook | None = None,
         client_id: str = "rdv",
+        start_new_at_ms: int | None = None,
     ) -> None:
+        self._start_new_at_ms = start_new_at_ms
         config = {
             **(settings or KafkaSettings()).client_config(bootstrap),
             **CONSUMER_LATENCY_DEFAULTS,
@@ -148,8 +155,39 @@ class Consumer:
         )
 
     def _assigned(self, _consumer: Any, partitions: list[Any]) -> None:
+        if self._start_new_at_ms is not None and partitions:
+            self._pin_new_starts(partitions, self._start_new_at_ms)
         if self._on_assign:
             self._on_assign(_ours(partitions))
+
+    def _pin_new_starts(self, partitions: list[Any], at_ms: int) -> None:
+        # librdkafka fetches the committed offsets once this callback returns, so what is
+        # committed here is where consumption starts.
+        try:
+            committed = self._consumer.committed(partitions, timeout=10)
+            new = [tp for tp in committed if tp.offset < 0]
+            if not new:
+                return
+            found = self._consumer.offsets_for_times(
+                [_TopicPartition(tp.topic, tp.partition, at_ms) for tp in new], timeout=10
+            )
+            starts = []
+            for tp in found:
+                offset = tp.offset
+                if offset < 0:  # nothing from that time on yet: start at the end
+                    offset = self._consumer.get_watermark_offsets(tp, timeout=10)[1]
+                starts.append(_TopicPartition(tp.topic, tp.partition, offset))
+            self._consumer.commit(offsets=starts, asynchronous=False)
+        except KafkaException as exc:
+            log.warning(
+                "could not set where a new group starts (%s): auto.offset.reset decides", exc
+            )
+            return
+        log.info(
+            "new group on %s: starting at %s",
+            ", ".join(f"{tp.topic}[{tp.partition}]" for tp in starts),
+            ", ".join(str(tp.offset) for tp in starts),
+        )
 
     def _revoked(self, _consumer: Any, partitions: list[Any]) -> None:
         if self._on_revoke:

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC
 
 from rdv.codec import Codec
 from rdv.errors import ConfigError
@@ -21,6 +22,7 @@ from rdv.kafka import (
 )
 from rdv.metrics import serve_metrics
 from rdv.model import Scorer, load_artifact
+from rdv.runtime import process_started_ms
 from rdv.worker.delivery import DeliveryLedger
 from rdv.worker.metrics import WorkerMetricFamilies, WorkerMetrics
 from rdv.worker.scoring import BatchScorer, decode_batch
@@ -89,6 +91,18 @@ class Worker:
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
 
+    def _start_new_at_ms(self) -> int | None:
+        """Where this worker's group starts on partitions it never committed (None: the
+        earliest retained request)."""
+        if self.settings.from_beginning:
+            return None
+        if self.settings.from_time is not None:
+            moment = self.settings.from_time
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return int(moment.timestamp() * 1000)
+        return process_started_ms()
+
     def _revoked(self, partitions: list[TopicPartition]) -> None:
         # Deliver everything polled so far (its reports store the offsets), then commit: the
         # partitions' next owner starts exactly where this one stopped.
@@ -112,6 +126,7 @@ class Worker:
             self.kafka,
             on_revoke=self._revoked,
             client_id=f"rdv-worker-{self.model_id}",
+            start_new_at_ms=self._start_new_at_ms(),
         )
         log.info(
             "worker %s (%s) reading %s in group %s",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rdv.runtime import default_instance
@@ -36,12 +37,23 @@ class WorkerSettings(BaseSettings):
     # behind. 0, the default, scores everything, so that every request's record has this
     # model's score, backlogs after a restart included.
     expire_ms: int = Field(0, ge=0)
+    # Where a new consumer group (a new model version) starts: by default at the requests
+    # produced from when this process started, not the whole retained backlog. Backfills
+    # ask for the beginning, or for a time. A group that has committed goes on from there.
+    from_beginning: bool = False
+    from_time: datetime | None = None
     metrics_port: int | None = None
     delay_ms: float = Field(0.0, ge=0)  # fault injection: extra latency per micro-batch
     fail_rate: float = Field(0.0, ge=0, le=1)  # fault injection: share of rows that fail
     requests_topic: str = REQUESTS.name
     results_topic: str = RESULTS.name
     dead_letters_topic: str = DEAD_LETTERS.name
+
+    @model_validator(mode="after")
+    def _one_start(self) -> WorkerSettings:
+        if self.from_beginning and self.from_time is not None:
+            raise ValueError("give --from-beginning or --from-time, not both")
+        return self
 
     @property
     def hosted(self) -> list[HostedModel]:

@@ -48,9 +48,27 @@ def worker(
     group: Annotated[
         str | None, typer.Option(help="Consumer group. Default rdv-worker-<name>@<version>.")
     ] = None,
+    from_beginning: Annotated[
+        bool | None,
+        typer.Option(
+            "--from-beginning",
+            help="A new group starts at the oldest retained request (a backfill), not at "
+            "those produced from this worker's start.",
+        ),
+    ] = None,
+    from_time: Annotated[
+        str | None,
+        typer.Option(
+            help="A new group starts at the requests produced from this moment (ISO, UTC)."
+        ),
+    ] = None,
 ) -> None:
     """Score every request with one model (or several); write a Score per request and model
-    to `results`."""
+    to `results`.
+
+    A model version's group that has never committed starts at the requests produced from
+    when this worker started (not the retained backlog), unless --from-beginning or
+    --from-time say otherwise; one that has committed goes on where it stopped."""
     service_logging()
     first_model, first_role, cohosted = hosted_models(model or [], role or [])
     settings = load_settings(
@@ -64,6 +82,8 @@ def worker(
         fail_rate=fail_rate,
         instance=instance,
         group_id=group,
+        from_beginning=from_beginning,
+        from_time=from_time,
     )
     servers = resolve_bootstrap(bootstrap)
     service = Worker(settings, servers, make_codec(bootstrap=servers))
