@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Self
@@ -86,6 +87,21 @@ class ReplyReader:
         with self._lock:
             self._pending[request_id] = future
         return future
+
+    def forget(self, futures: Iterable[AnswerFuture]) -> None:
+        """Stop waiting for these requests' answers (their caller gave up): a long-lived
+        client, such as the gateway, would otherwise keep every timed-out request's future."""
+        with self._lock:
+            for future in futures:
+                if self._pending.get(future.request_id) is future:
+                    del self._pending[future.request_id]
+                future.cancel()
+
+    @property
+    def waiting(self) -> int:
+        """Requests sent whose answers are awaited."""
+        with self._lock:
+            return len(self._pending)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every request sent is acknowledged (DeliveryError after `timeout`)."""
@@ -162,6 +178,7 @@ class RendezvousClient(ReplyReader):
         try:
             return future.result(timeout)
         except FutureTimeout as exc:
+            self.forget([future])
             raise AnswerTimeoutError(
                 f"no answer within {timeout:g} s: is `rdv rendezvous` running on {self.bootstrap}?"
             ) from exc
@@ -173,6 +190,7 @@ class RendezvousClient(ReplyReader):
             return [f.result(timeout) for f in futures]
         except FutureTimeout as exc:
             missing = sum(not f.done() for f in futures)
+            self.forget(futures)
             raise AnswerTimeoutError(
                 f"{missing} of {len(rows)} answers missing after {timeout:g} s"
             ) from exc
@@ -185,4 +203,5 @@ class RendezvousClient(ReplyReader):
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
         except TimeoutError as exc:
+            self.forget([future])
             raise AnswerTimeoutError(f"no answer within {timeout:g} s") from exc

@@ -133,6 +133,11 @@ def test_client_times_out_clearly_without_a_rendezvous(kafka_bootstrap: str) -> 
         with pytest.raises(AnswerTimeoutError, match="is `rdv rendezvous` running"):
             client.predict({"x": 1.0}, timeout=0.5)
         assert time.monotonic() - started < 5
+        with pytest.raises(AnswerTimeoutError, match="3 of 3 answers missing"):
+            client.predict_many([{"x": 1.0}] * 3, timeout=0.3)
+        # A caller that gave up is not waited for: a long-lived client (the gateway) used to
+        # keep every timed-out request's future for ever.
+        assert client.waiting == 0
 
 
 def test_rollout_cli_publishes_validated_versions_and_keeps_history(

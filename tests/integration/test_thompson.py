@@ -3,6 +3,7 @@ traffic to the model that earns the rewards."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
@@ -15,7 +16,7 @@ from rdv.client import RendezvousClient
 from rdv_tools.broker.embedded import listening_port
 from tests.integration.harness import eventually, services
 from tests.integration.stack import StackTopics
-from tests.integration.test_client import send_feedback
+from tests.integration.test_client import rdv, send_feedback
 from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
 
 pytestmark = pytest.mark.broker
@@ -78,3 +79,8 @@ def test_rewards_move_the_traffic_to_the_model_that_earns_them_and_survive_a_cra
     # about 4% of the time.
     by_three = sum(a["model"] == "login-bot@3" for a in preferred)
     assert by_three >= 0.75 * len(preferred), [a["model"] for a in preferred]
+    # The evidence is readable where it is kept: `rdv consume` shows each partition's entry.
+    shown = rdv(stack, "consume", stack["rendezvous.state"], "--schema", "Answer", "--timeout", "3")
+    entries = [json.loads(line) for line in shown.stdout.splitlines()]
+    evidence = [e["posteriors"] for e in entries if "posteriors" in e]
+    assert any("login-bot@3" in e for e in evidence), shown.stdout[-2000:]

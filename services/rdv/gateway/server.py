@@ -110,6 +110,7 @@ class Gateway:
             for future in futures:
                 answers.append(future.result(max(0.0, give_up - time.monotonic())))
         except FutureTimeout as exc:
+            self.client.forget(futures)
             raise ProtocolError(
                 f"no answer within {wait * 1000:.0f} ms: is the rendezvous running?", 504
             ) from exc

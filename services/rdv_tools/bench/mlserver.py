@@ -203,4 +203,5 @@ class MLServerClient(ReplyReader):
         try:
             return future.result(timeout)
         except FutureTimeout as exc:
+            self.forget([future])
             raise AnswerTimeoutError(f"no MLServer answer within {timeout:g} s") from exc

@@ -15,6 +15,8 @@ from rich.progress import Progress
 
 from rdv.errors import ConfigError, DecodeError
 from rdv.kafka import Consumer, Outgoing, Producer
+from rdv.protocol import STATE
+from rdv.rendezvous.state import POSTERIORS
 from rdv.settings import make_codec, resolve_bootstrap
 from rdv.topics import REQUESTS, SCHEMA_OF
 from rdv_tools.cli.common import BootstrapOption, console, out, to_json_line
@@ -155,6 +157,12 @@ def consume(
             if batch:
                 idle_since = time.monotonic()
             for msg in batch:
+                if msg.header(STATE) == POSTERIORS and msg.value:
+                    # rendezvous.state's Thompson evidence of one partition: JSON, not a record.
+                    evidence = json.loads(msg.value)
+                    out.print(to_json_line({"posteriors": evidence, "partition": msg.partition}))
+                    seen += 1
+                    continue
                 try:
                     record = codec.decode(name, msg.value, msg.content_type, msg)
                     out.print(to_json_line(record))

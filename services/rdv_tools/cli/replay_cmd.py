@@ -13,8 +13,6 @@ from rich.progress import Progress
 from rdv.settings import resolve_bootstrap
 from rdv.topics import REQUESTS
 from rdv_tools.cli.common import BootstrapOption, console
-from rdv_tools.replay.archived import archived_requests, count_archived
-from rdv_tools.replay.sender import replay as send_again
 from rdv_tools.replay.window import window
 
 
@@ -42,6 +40,10 @@ def replay(
     Every service reads a replayed request as a new one: its id ends in `@replay:RUN`, it has
     no reply_to (the original client never sees its answer), and its SLA runs from when it
     was replayed. The decoy does not archive it again."""
+    # pyarrow is imported here, not with the CLI: every service process starts through it.
+    from rdv_tools.replay.archived import archived_requests, count_archived
+    from rdv_tools.replay.sender import replay as send_again
+
     start, end = window(since, until)
     name = run or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     total = count_archived(archive, start, end)
