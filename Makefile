@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,train,decoy,bench,onnx]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,decoy,bench,onnx,report]'
 	@touch $(STAMP)
 
 # Broker jars from Maven Central into ~/.cache/rendezvous, once; offline afterwards.
