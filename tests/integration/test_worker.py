@@ -107,7 +107,8 @@ def test_bad_requests_get_error_scores_and_dead_letters_and_the_worker_goes_on(
         producer.send(message)
     producer.flush()
     with services(tmp_path, kafka_bootstrap, topics) as launch:
-        launch("worker", "--model", str(logistic(tmp_path / "lr")))
+        # The bad ones were produced before the worker: a backfill reads them.
+        launch("worker", "--model", str(logistic(tmp_path / "lr")), "--from-beginning")
         good = send_requests(kafka_bootstrap, requests_topic, 20)
         results = scores_of(
             read_until(kafka_bootstrap, topics["RDV_WORKER_RESULTS_TOPIC"], lambda m: len(m) >= 24)
@@ -248,7 +249,10 @@ def test_one_worker_hosting_two_models_scores_every_request_with_each(
             ("--model", str(m), "--role", r)
             for m, r in ((champion, "champion"), (fallback, "fallback"))
         ]
-        launch("worker", *(a for h in hosting for a in h), "--metrics-port", str(port))
+        launch(
+            "worker", *(a for h in hosting for a in h), "--metrics-port", str(port),
+            "--from-beginning",  # the bad message came before the worker
+        )  # fmt: skip
         sent = send_requests(kafka_bootstrap, requests_topic, 200)
         results = scores_of(
             read_until(
