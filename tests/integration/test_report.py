@@ -12,7 +12,7 @@ from rdv.client import RendezvousClient
 from tests.browser import body_attributes, screenshot
 from tests.integration.harness import services
 from tests.integration.stack import StackTopics
-from tests.integration.test_client import send_feedback
+from tests.integration.test_client import send_feedbacks
 from tests.integration.test_rendezvous import CONFIG, models, records, start_workers, warm_up
 from tests.unit.tools.replay.test_replay_cmd import rdv
 
@@ -25,15 +25,15 @@ def test_the_report_shows_every_plot_in_a_browser(kafka_bootstrap: str, tmp_path
     stack = StackTopics(kafka_bootstrap)
     stack.publish(CONFIG)
     with services(tmp_path, stack.bootstrap, stack.env) as launch:
-        start_workers(launch, models(tmp_path))
+        # The champion and the canary: every plot and table has its two references.
+        start_workers(launch, models(tmp_path), skip=("login-bot@3", "fast@1"))
         launch("rendezvous")
         sent = warm_up(stack)
         with RendezvousClient(stack.bootstrap, stack["requests"], stack["answers"]) as client:
             first = client.predict_many([BOT, HUMAN] * 30, timeout=30)
             stack.publish(CONFIG, shadow=("fast@1",), comment="shadow fast@1")
             second = client.predict_many([HUMAN, BOT] * 30, timeout=30)
-        for answer in first + second:
-            send_feedback(stack, answer, label=answer["label"])
+        send_feedbacks(stack, [(a, a["label"], None) for a in first + second])
         records(stack, sent + len(first) + len(second))
     page = tmp_path / "report.html"
     done = rdv(
@@ -44,7 +44,7 @@ def test_the_report_shows_every_plot_in_a_browser(kafka_bootstrap: str, tmp_path
     assert done.returncode == 0, done.stderr
     assert "left out" not in done.stderr, done.stderr
     text = page.read_text()
-    for expected in ("login-bot@2", "login-bot@3", "login-bot@1", "fast@1", "shadow fast@1"):
+    for expected in ("<td>login-bot@2</td>", "<td>login-bot@1</td>", "shadow fast@1"):
         assert expected in text
     assert "Nothing to show" not in text  # every table has rows, feedback quality included
 

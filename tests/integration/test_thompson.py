@@ -16,7 +16,7 @@ from rdv.client import RendezvousClient
 from rdv_tools.broker.embedded import listening_port
 from tests.integration.harness import eventually, services
 from tests.integration.stack import StackTopics
-from tests.integration.test_client import rdv, send_feedback
+from tests.integration.test_client import rdv, send_feedbacks
 from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
 
 pytestmark = pytest.mark.broker
@@ -38,6 +38,8 @@ def test_rewards_move_the_traffic_to_the_model_that_earns_them_and_survive_a_cra
     stack.publish(CONFIG.evolve(mode="thompson"))
     port = listening_port()
     with services(tmp_path, stack.bootstrap, stack.env) as launch:
+        # Every model of the config: a mailbox closes as soon as all have reported, so the
+        # feedback below finds it closed (with one missing it would wait out the SLA).
         start_workers(launch, models(tmp_path))
         named = {"RDV_RENDEZVOUS_INSTANCE": "thompson"}
         rendezvous = launch("rendezvous", "--metrics-port", str(port), **named)
@@ -51,9 +53,10 @@ def test_rewards_move_the_traffic_to_the_model_that_earns_them_and_survive_a_cra
             while True:
                 batch = client.predict_many([FEATURES] * 10, timeout=30)
                 time.sleep(0.5)  # let the mailboxes close: every model has reported by now
-                for answer in batch:
-                    reward = 1.0 if answer["model"] == "login-bot@3" else 0.0
-                    send_feedback(stack, answer, label=None, reward=reward)
+                send_feedbacks(
+                    stack,
+                    [(a, None, 1.0 if a["model"] == "login-bot@3" else 0.0) for a in batch],
+                )
                 time.sleep(1.0)
                 means = posterior_means(port)
                 if means.get("login-bot@3", 0) > 0.9 and means.get("login-bot@2", 1) < 0.5:
