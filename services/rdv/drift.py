@@ -10,6 +10,24 @@ import numpy as np
 from rdv.messages import Record
 
 
+def decile_edges(reference: np.ndarray, bins: int = 10) -> np.ndarray:
+    """The inner edges of the reference's quantile bins (ties merged)."""
+    return np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)))[1:-1]
+
+
+def psi(
+    reference: np.ndarray, recent: np.ndarray, bins: int = 10, edges: np.ndarray | None = None
+) -> float:
+    """Population stability index of `recent` against `reference`, over the reference's
+    quantile bins; empty bins count as 0.01% so that the log stays finite."""
+    edges = decile_edges(reference, bins) if edges is None else edges
+    expected = np.bincount(np.searchsorted(edges, reference), minlength=len(edges) + 1)
+    actual = np.bincount(np.searchsorted(edges, recent), minlength=len(edges) + 1)
+    expected = np.clip(expected / len(reference), 1e-4, None)
+    actual = np.clip(actual / len(recent), 1e-4, None)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
 class CanaryDrift:
     def __init__(
         self, reference_size: int = 1000, window: int = 1000, bins: int = 10, every: int = 100
@@ -40,15 +58,6 @@ class CanaryDrift:
         """PSI over deciles of the reference; None until both windows have data."""
         if len(self.reference) < self.reference_size or len(self.recent) < self.bins * 10:
             return None
-        if self._edges is None:
-            edges = np.unique(np.quantile(self.reference, np.linspace(0, 1, self.bins + 1)))
-            self._edges = edges[1:-1]
-        expected = np.bincount(
-            np.searchsorted(self._edges, self.reference), minlength=len(self._edges) + 1
-        ) / len(self.reference)
-        actual = np.bincount(
-            np.searchsorted(self._edges, np.fromiter(self.recent, float)),
-            minlength=len(self._edges) + 1,
-        ) / len(self.recent)
-        expected, actual = np.clip(expected, 1e-4, None), np.clip(actual, 1e-4, None)
-        return float(np.sum((actual - expected) * np.log(actual / expected)))
+        if self._edges is None:  # the reference is fixed once full: its deciles are too
+            self._edges = decile_edges(np.asarray(self.reference), self.bins)
+        return psi(np.asarray(self.reference), np.fromiter(self.recent, float), edges=self._edges)

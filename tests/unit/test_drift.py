@@ -1,6 +1,8 @@
 import random
 
-from rdv.drift import CanaryDrift
+import numpy as np
+
+from rdv.drift import CanaryDrift, psi
 
 
 def test_psi_is_small_for_the_same_distribution_and_large_when_it_moves() -> None:
@@ -39,3 +41,13 @@ def test_only_the_canary_s_usable_score_feeds_the_drift() -> None:
     drift.watch(record, "m@1")
     assert drift.reference == [0.3]
     assert drift.watch(record, None) is None and drift.reference == [0.3]
+
+
+def test_the_gauge_and_the_report_compute_one_psi() -> None:
+    rng = np.random.default_rng(1)
+    reference, recent = rng.beta(2, 5, 1000), rng.beta(3, 4, 1000)
+    drift = CanaryDrift(reference_size=1000, window=1000, every=1)
+    for value in [*reference, *recent]:
+        drift.add(float(value))
+    assert drift.psi() == psi(reference, recent)
+    assert psi(reference, reference) == 0.0

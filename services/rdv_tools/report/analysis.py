@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rdv.drift import psi
+
 CANDIDATE_COLUMNS = ["request_id", "answered_at", "model", "role", "score", "label", "error"]
 
 
@@ -91,17 +93,6 @@ def answers_over_time(records: pd.DataFrame, column: str, freq: str) -> pd.DataF
     counts = records.groupby([stamps, records[column].fillna("none")]).size().unstack(fill_value=0)
     # Buckets with no answers are zeros, not gaps a plot would draw a line across.
     return counts.asfreq(freq, fill_value=0)
-
-
-def psi(reference: np.ndarray, recent: np.ndarray, bins: int = 10) -> float:
-    """Population stability index over the reference's deciles (as the rendezvous's gauge)."""
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)))[1:-1]
-    expected = np.bincount(np.searchsorted(edges, reference), minlength=len(edges) + 1) / len(
-        reference
-    )
-    actual = np.bincount(np.searchsorted(edges, recent), minlength=len(edges) + 1) / len(recent)
-    expected, actual = np.clip(expected, 1e-4, None), np.clip(actual, 1e-4, None)
-    return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 
 def canary_psi_over_time(cands: pd.DataFrame, freq: str, least: int = 30) -> pd.Series:
