@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pyarrow.parquet as pq
 
 from rdv.codec import Codec
 from rdv.errors import DecodeError
-from rdv.kafka import Consumer
+from rdv.kafka import Consumer, Message
 from rdv.topics import FEEDBACK
 
 FEEDBACK_SCHEMA = pa.schema(
@@ -29,6 +30,21 @@ FEEDBACK_SCHEMA = pa.schema(
         ("created_at", pa.int64()),
     ]
 )
+
+
+def latest_feedback(
+    messages: Iterable[Message], codec: Codec, latest: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The last word per request id among feedback messages read in topic order, added to
+    `latest`; undecodable ones are skipped (the rendezvous dead-letters them)."""
+    latest = {} if latest is None else latest
+    for msg in messages:
+        try:
+            fb = codec.decode(FEEDBACK.schema, msg.value, msg.content_type)
+        except DecodeError:
+            continue
+        latest[fb["request_id"]] = {k: fb[k] for k in FEEDBACK_SCHEMA.names}
+    return latest
 
 
 def export_feedback(
@@ -48,12 +64,7 @@ def export_feedback(
             batch = consumer.poll_batch(1000, 0.2)
             if batch:
                 idle_since = time.monotonic()
-            for msg in batch:
-                try:
-                    fb = codec.decode(FEEDBACK.schema, msg.value, msg.content_type)
-                except DecodeError:
-                    continue  # the rendezvous dead-letters these; training just skips them
-                latest[fb["request_id"]] = {k: fb[k] for k in FEEDBACK_SCHEMA.names}
+            latest_feedback(batch, codec, latest)
     finally:
         consumer.close()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -23,6 +22,9 @@ from rdv.kafka.reader import read_partitions
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.rollout_store import read_history
 from rdv.topics import FEEDBACK, RENDEZVOUS_CONFIG, RENDEZVOUS_LOG
+from rdv.trainer.sources import latest_feedback
+
+FEEDBACK_COLUMNS = ["request_id", "label", "value", "reward"]
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +80,8 @@ def records_from_topic(bootstrap: str, topic: str, codec: Codec) -> pd.DataFrame
 
 
 def feedback_from_topic(bootstrap: str, topic: str, codec: Codec) -> pd.DataFrame:
-    latest: dict[str, dict[str, Any]] = {}
-    for msg in _read_topic(bootstrap, topic):
-        try:
-            fb = codec.decode(FEEDBACK.schema, msg.value, msg.content_type)
-        except DecodeError:
-            continue
-        latest[fb["request_id"]] = {k: fb[k] for k in ("request_id", "label", "value", "reward")}
-    return pd.DataFrame(list(latest.values()), columns=["request_id", "label", "value", "reward"])
+    latest = latest_feedback(_read_topic(bootstrap, topic), codec)
+    return pd.DataFrame(list(latest.values()), columns=FEEDBACK_COLUMNS)
 
 
 def gather(
@@ -106,7 +102,7 @@ def gather(
     else:
         log_topic = topics.get("log", RENDEZVOUS_LOG.name)
         records, source = records_from_topic(bootstrap, log_topic, codec), f"topic {log_topic}"
-    feedback = pd.DataFrame(columns=["request_id", "label", "value", "reward"])
+    feedback = pd.DataFrame(columns=FEEDBACK_COLUMNS)
     history: list[RolloutConfig] = []
     if bootstrap is not None:
         try:
