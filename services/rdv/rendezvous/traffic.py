@@ -31,21 +31,20 @@ class Posteriors:
 
     def update(self, model: str, reward: float, partition: int = 0) -> None:
         reward = min(1.0, max(0.0, reward))
-        counts = self.evidence.setdefault(partition, {}).setdefault(model, [0.0, 0.0])
-        counts[0] += reward
-        counts[1] += 1.0 - reward
-        self.alpha[model] = self.alpha.get(model, 1.0) + reward
-        self.beta[model] = self.beta.get(model, 1.0) + 1.0 - reward
+        self._add(partition, model, reward, 1.0 - reward)
         self.changed.add(partition)
 
     def restore(self, partition: int, counts: dict[str, list[float]]) -> None:
         """Take over a partition's evidence, as its changelog entry holds it."""
         for model, (wins, losses) in counts.items():
-            mine = self.evidence.setdefault(partition, {}).setdefault(model, [0.0, 0.0])
-            mine[0] += wins
-            mine[1] += losses
-            self.alpha[model] = self.alpha.get(model, 1.0) + wins
-            self.beta[model] = self.beta.get(model, 1.0) + losses
+            self._add(partition, model, wins, losses)
+
+    def _add(self, partition: int, model: str, wins: float, losses: float) -> None:
+        counts = self.evidence.setdefault(partition, {}).setdefault(model, [0.0, 0.0])
+        counts[0] += wins
+        counts[1] += losses
+        self.alpha[model] = self.alpha.get(model, 1.0) + wins
+        self.beta[model] = self.beta.get(model, 1.0) + losses
 
     def take_changed(self) -> dict[int, dict[str, list[float]]]:
         """The evidence of every partition that changed since the last call."""
