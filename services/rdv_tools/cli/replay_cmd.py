@@ -43,7 +43,7 @@ def replay(
     was replayed. The decoy does not archive it again."""
     # pyarrow is imported here, not with the CLI: every service process starts through it.
     try:
-        from rdv_tools.replay.archived import archived_requests, count_archived
+        from rdv_tools.replay.archived import archived_requests, stored_rows
     except ImportError as exc:
         raise ConfigError(
             f"rdv replay reads Parquet and needs pyarrow ({exc}): "
@@ -53,7 +53,7 @@ def replay(
 
     start, end = window(since, until)
     name = run or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    total = count_archived(archive, start, end)
+    total = stored_rows(archive, start, end)
     if total == 0:
         console.print(f"[yellow]no archived requests[/] in {archive} from {start} to {end}")
         return
@@ -62,7 +62,7 @@ def replay(
         task = progress.add_task(f"replaying as {name}", total=total)
         sent = send_again(
             resolve_bootstrap(bootstrap),
-            archived_requests(archive, start, end),
+            archived_requests(archive, start, end, lambda rows: progress.advance(task, rows)),
             topic,
             name,
             rate,

@@ -8,7 +8,7 @@ repeats at most one file) and sorted by broker timestamp, then position."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,13 +47,17 @@ def hours(archive: Path, since: datetime, until: datetime) -> list[Path]:
     return [directory for _, directory in sorted(found)]
 
 
-def _hour_table(
-    directory: Path, since: datetime, until: datetime, columns: list[str]
-) -> pa.Table | None:
-    files = sorted(p for p in directory.glob("*.parquet") if not p.name.startswith((".", "_")))
+def _hour_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.parquet") if not p.name.startswith((".", "_")))
+
+
+def _hour_table(directory: Path, since: datetime, until: datetime) -> tuple[int, pa.Table]:
+    """The hour's rows stored, and those to send, in order."""
+    files = _hour_files(directory)
     if not files:
-        return None
-    table = pa.concat_tables([pq.read_table(f, columns=[*ORDER, *columns]) for f in files])
+        return 0, pa.table({c: [] for c in CONTENT})
+    table = pa.concat_tables([pq.read_table(f, columns=[*ORDER, *CONTENT]) for f in files])
+    stored = table.num_rows
     stamp = table["broker_timestamp"]
     inside = pc.and_(
         pc.greater_equal(stamp, pa.scalar(since, pa.timestamp("ms", tz="UTC"))),
@@ -67,14 +71,30 @@ def _hour_table(
         if key not in seen:
             seen.add(key)
             first.append(index)
-    return table.take(first)
+    return stored, table.take(first)
 
 
-def archived_requests(archive: Path, since: datetime, until: datetime) -> Iterator[ArchivedRequest]:
+def stored_rows(archive: Path, since: datetime, until: datetime) -> int:
+    """How many rows the window's hour directories hold, from the Parquet footers alone: the
+    progress bar's total, an upper bound on what is sent (rows outside the window and
+    duplicates are skipped)."""
+    return sum(
+        pq.read_metadata(f).num_rows
+        for directory in hours(archive, since, until)
+        for f in _hour_files(directory)
+    )
+
+
+def archived_requests(
+    archive: Path,
+    since: datetime,
+    until: datetime,
+    skipped: Callable[[int], None] = lambda rows: None,
+) -> Iterator[ArchivedRequest]:
+    """The window's requests; after each hour, `skipped` hears how many of its stored rows
+    were not sent (outside the window or duplicates)."""
     for directory in hours(archive, since, until):
-        table = _hour_table(directory, since, until, CONTENT)
-        if table is None:
-            continue
+        stored, table = _hour_table(directory, since, until)
         for key, value, headers in zip(
             table["raw_key"].to_pylist(),
             table["raw_value"].to_pylist(),
@@ -83,12 +103,4 @@ def archived_requests(archive: Path, since: datetime, until: datetime) -> Iterat
         ):
             pairs = json.loads(headers).items() if headers else ()
             yield ArchivedRequest(key, value, tuple((k, v.encode()) for k, v in pairs))
-
-
-def count_archived(archive: Path, since: datetime, until: datetime) -> int:
-    """How many requests the window holds (for the progress bar), reading only timestamps."""
-    total = 0
-    for directory in hours(archive, since, until):
-        table = _hour_table(directory, since, until, [])
-        total += table.num_rows if table is not None else 0
-    return total
+        skipped(stored - table.num_rows)

@@ -14,7 +14,7 @@ from rdv.decoy.archive import Archive, archive_row
 from rdv.errors import ConfigError
 from rdv.kafka import Message
 from rdv.protocol import new_request
-from rdv_tools.replay.archived import archived_requests, count_archived
+from rdv_tools.replay.archived import archived_requests, stored_rows
 from rdv_tools.replay.window import window
 
 NOW = datetime(2026, 12, 1, 14, 30, tzinfo=UTC)
@@ -72,11 +72,15 @@ def test_the_archive_is_read_in_order_once_each_inside_the_window(tmp_path: Path
     again.flush()
 
     since, until = datetime(2026, 12, 1, 10, tzinfo=UTC), datetime(2026, 12, 1, 11, 15, tzinfo=UTC)
-    got = list(archived_requests(tmp_path, since, until))
+    skipped: list[int] = []
+    got = list(archived_requests(tmp_path, since, until, skipped.append))
     assert [r.key for r in got] == [b"k2", b"k1", b"k3"]
     assert got[1].value == sent[1].value  # the archived bytes, unchanged
     assert got[1].headers == (("trace", b"t1"),)
-    assert count_archived(tmp_path, since, until) == 3
+    # The progress bar's total: the two hours' stored rows, of which one is a duplicate (k2)
+    # and one lies after the window (k4).
+    assert stored_rows(tmp_path, since, until) == 5
+    assert skipped == [1, 1]
 
 
 def test_no_archive_directory_gets_one_line(tmp_path: Path) -> None:
