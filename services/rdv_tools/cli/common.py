@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,6 +53,17 @@ BootstrapOption = Annotated[
         "embedded broker.",
     ),
 ]
+
+
+@contextmanager
+def optional_extra(needs: str, extra: str) -> Iterator[None]:
+    """Imports of an optional extra, made where a command needs them (every service starts
+    through this CLI, so its top level imports none): a missing one gets one line naming the
+    extra to install."""
+    try:
+        yield
+    except ImportError as exc:
+        raise ConfigError(f"{needs} ({exc}): pip install 'rendezvous-serving[{extra}]'") from exc
 
 
 def _jsonable(value: Any) -> Any:

@@ -10,10 +10,9 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from rdv.errors import ConfigError
 from rdv.settings import resolve_bootstrap
 from rdv.topics import REQUESTS
-from rdv_tools.cli.common import BootstrapOption, console
+from rdv_tools.cli.common import BootstrapOption, console, optional_extra
 from rdv_tools.replay.window import window
 
 
@@ -42,13 +41,8 @@ def replay(
     no reply_to (the original client never sees its answer), and its SLA runs from when it
     was replayed. The decoy does not archive it again."""
     # pyarrow is imported here, not with the CLI: every service process starts through it.
-    try:
+    with optional_extra("rdv replay reads Parquet and needs pyarrow", "report"):
         from rdv_tools.replay.archived import archived_requests, stored_rows
-    except ImportError as exc:
-        raise ConfigError(
-            f"rdv replay reads Parquet and needs pyarrow ({exc}): "
-            "pip install 'rendezvous-serving[report]'"
-        ) from exc
     from rdv_tools.replay.sender import replay as send_again
 
     start, end = window(since, until)

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from rdv.errors import ConfigError
 from rdv.settings import make_codec, resolve_bootstrap
 from rdv.topics import FEEDBACK, RENDEZVOUS_CONFIG, RENDEZVOUS_LOG
-from rdv_tools.cli.common import BootstrapOption, console
+from rdv_tools.cli.common import BootstrapOption, console, optional_extra
 from rdv_tools.replay.window import window
 
 
@@ -39,14 +38,9 @@ def report(
     """Write one self-contained HTML page: per model the latency, the score distribution, Q-Q
     plots and agreement against the champion and the canary; answers by role and reason over
     time; canary drift; quality where feedback has labels; the rollout timeline."""
-    try:
+    with optional_extra("rdv report needs pandas, pyarrow and matplotlib", "report"):
         from rdv_tools.report.page import render
         from rdv_tools.report.sources import gather
-    except ImportError as exc:
-        raise ConfigError(
-            f"rdv report needs pandas, pyarrow and matplotlib ({exc}): "
-            "pip install 'rendezvous-serving[report]'"
-        ) from exc
 
     start, end = window(since, until)
     servers = resolve_bootstrap(bootstrap) if records is None or bootstrap else None

@@ -14,7 +14,7 @@ from rdv.settings import make_codec, resolve_bootstrap
 from rdv.settings_util import load_settings
 from rdv.worker.service import Worker
 from rdv.worker.settings import HostedModel, WorkerSettings
-from rdv_tools.cli.common import BootstrapOption, console
+from rdv_tools.cli.common import BootstrapOption, console, optional_extra
 
 MetricsPort = Annotated[int | None, typer.Option(help="Serve Prometheus /metrics on this port.")]
 
@@ -145,13 +145,9 @@ def decoy(
         roll_seconds=roll_seconds,
         roll_rows=roll_rows,
     )
-    try:
+    # pyarrow is an extra: the model and rendezvous images skip it.
+    with optional_extra("the decoy writes Parquet and needs pyarrow", "decoy"):
         from rdv.decoy.service import Decoy
-    except ImportError as exc:  # pyarrow is an extra: the model and rendezvous images skip it
-        raise ConfigError(
-            f"the decoy writes Parquet and needs pyarrow ({exc}): "
-            "pip install 'rendezvous-serving[decoy]'"
-        ) from exc
     servers = resolve_bootstrap(bootstrap)
     service = Decoy(settings, servers, make_codec(bootstrap=servers))
     stop_on_signals(service.stopping)

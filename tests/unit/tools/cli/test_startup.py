@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 EXTRAS = ("pyarrow", "pandas", "matplotlib", "pyspark", "onnxruntime", "tritonclient")
 
 
@@ -26,3 +28,15 @@ def test_the_cli_imports_no_optional_extra() -> None:
         check=True,
     )
     assert done.stdout.split() == []
+
+
+def test_a_missing_extra_is_named_in_one_line() -> None:
+    from rdv.errors import ConfigError
+    from rdv_tools.cli.common import optional_extra
+
+    with pytest.raises(ConfigError) as raised, optional_extra("rdv x needs nothing", "report"):
+        import rdv_no_such_module  # type: ignore[import-not-found]  # noqa: F401
+    assert str(raised.value) == (
+        "rdv x needs nothing (No module named 'rdv_no_such_module'): "
+        "pip install 'rendezvous-serving[report]'"
+    )
