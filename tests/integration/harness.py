@@ -16,6 +16,7 @@ from typing import Any
 from rdv.codec import Codec
 from rdv.kafka import Consumer, Message, Outgoing, Producer
 from rdv.protocol import new_request
+from tests.cli import run_rdv
 
 CODEC = Codec()
 
@@ -164,14 +165,7 @@ def rdv_at_home(home: Path, *args: str, **env: str) -> subprocess.CompletedProce
     """`rdv ARGS` as a user on a machine whose RDV_HOME is `home`, with no Kafka settings
     but those in `env` (the session broker's are not inherited)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
-    return subprocess.run(
-        [sys.executable, "-m", "rdv_tools.cli", *args],
-        env={**environ, "RDV_HOME": str(home), **env},
-        text=True,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
+    return run_rdv(*args, env={**environ, "RDV_HOME": str(home), **env})
 
 
 def eventually(check: Any, timeout: float = 90, what: str = "") -> Any:

@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from rdv.kafka import Consumer, Outgoing, Producer, TopicSpec, create_topics
 from rdv.kafka.local_broker import pid_is_broker
 from rdv_tools.broker import EmbeddedBroker, running_state
+from tests.cli import run_rdv
 
 pytestmark = pytest.mark.broker
 
@@ -60,14 +60,7 @@ def test_stop_leaves_no_process_and_a_throwaway_dir_is_removed() -> None:
 def _rdv(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RDV_HOME": str(home)}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-    return subprocess.run(
-        [sys.executable, "-m", "rdv_tools.cli", *args],
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    return run_rdv(*args, env=env, timeout=120)
 
 
 def test_cli_start_status_stop(tmp_path: Path) -> None:

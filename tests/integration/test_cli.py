@@ -4,11 +4,12 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.cli import run_rdv
 
 pytestmark = pytest.mark.broker
 
@@ -26,15 +27,7 @@ def rdv(
         environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
     if home:
         environ["RDV_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "rdv_tools.cli", *args],
-        env=environ,
-        text=True,
-        input=stdin,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
+    return run_rdv(*args, env=environ, stdin=stdin)
 
 
 def test_produce_json_then_consume_it_decoded(

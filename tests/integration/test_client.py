@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -17,6 +16,7 @@ from rdv.client import AnswerTimeoutError, RendezvousClient
 from rdv.kafka import Outgoing, Producer, TopicSpec, create_topics
 from rdv.protocol import new_request
 from rdv_tools.broker.embedded import listening_port
+from tests.cli import run_rdv
 from tests.integration.harness import CODEC, read_until, services
 from tests.integration.stack import StackTopics
 from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
@@ -26,14 +26,7 @@ pytestmark = pytest.mark.broker
 
 def rdv(stack: StackTopics, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **stack.env, "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap}
-    return subprocess.run(
-        [sys.executable, "-m", "rdv_tools.cli", *args],
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    return run_rdv(*args, env=env, timeout=120)
 
 
 def test_client_predicts_one_many_and_async(kafka_bootstrap: str, tmp_path: Path) -> None:

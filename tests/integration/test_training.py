@@ -19,6 +19,7 @@ from rdv.protocol import new_request
 from rdv.trainer.config import TrainConfig, load_train_config
 from rdv.trainer.train import train
 from rdv_tools.demo.generator import login_rows, write_csv
+from tests.cli import run_rdv
 
 
 def config(tmp: Path, version: str, data: str, **changes: Any) -> TrainConfig:
@@ -175,17 +176,9 @@ def test_shadow_replay_refuses_a_model_whose_scores_move(
 
 def test_the_cli_generates_trains_registers_and_refuses(tmp_path: Path) -> None:
     import subprocess
-    import sys
 
     def rdv(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "rdv_tools.cli", *args],
-            text=True,
-            capture_output=True,
-            timeout=600,
-            check=False,
-            cwd=tmp_path,
-        )
+        return run_rdv(*args, cwd=tmp_path, timeout=600)
 
     made = rdv("data", "generate", "--out", "logins.csv", "--rows", "1500", "--bad-share", "0.2")
     assert made.returncode == 0 and "wrote 1500 rows" in made.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,19 +15,13 @@ from rdv.kafka import Message
 from rdv.protocol import new_request
 from rdv_tools.replay.archived import archived_requests, stored_rows
 from rdv_tools.replay.window import window
+from tests.cli import run_rdv
 
 NOW = datetime(2026, 12, 1, 14, 30, tzinfo=UTC)
 
 
 def rdv(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rdv_tools.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
+    return run_rdv(*args, env=env, timeout=120)
 
 
 def test_a_window_is_given_by_moments_or_by_ages() -> None:
