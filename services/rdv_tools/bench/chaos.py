@@ -156,6 +156,10 @@ class ChaosResult:
     late: int
     archived: float  # share of sent requests in the decoy archive
     nodes: int = 1
+    # Of the same requests: the share whose answer reached the client inside the SLA, timed
+    # from the send to the client's first answer (what a caller waits; answers aborted with a
+    # fenced transaction count too, as the client reads read_uncommitted).
+    sla_met_client: float = 0.0
     outage_s: float = 0.0  # Kafka down, or electing new leaders after a node's loss
     reasons: dict[str, int] = field(default_factory=dict)
     # The same for the last fifth of the requests sent: whether the stack has recovered.
@@ -190,7 +194,11 @@ def run_scenario(
                 progress(f"{scenario}: warming up")
                 warm_up(client, on_time=10, timeout=120)
                 progress(f"{scenario}: {rate:g} requests/s for {seconds:g} s, fault at 1/3")
-                sent = _drive(client, stack, fault, rate, seconds)
+                sent, received = _drive(client, stack, fault, rate, seconds)
+                # The last requests' answers, on time or not, before the client closes.
+                until = time.monotonic() + 2 * sla_ms / 1000 + 1
+                while len(received) < len(sent) and time.monotonic() < until:
+                    time.sleep(0.05)
             progress(f"{scenario}: collecting answers")
             answers = _collect(stack.bootstrap, topics["answers"], set(sent), sla_ms)
             progress(f"{scenario}: waiting for the decoy's archive")
@@ -208,8 +216,17 @@ def run_scenario(
                     node = source.parent.parent.name  # "broker", or "node-2" of a cluster
                     shutil.copy(source, keep_logs / scenario / f"kafka-{node}-server.log")
         archived = _archived(Path(tmp) / "archive", set(sent))
-        result = _score(scenario, fault, sent, answers, stack.broker_down, sla_ms, archived)
+        result = _score(
+            scenario, fault, sent, answers, stack.broker_down, sla_ms, archived, received
+        )
         return replace(result, nodes=size)
+
+
+def _arrival(received: dict[str, float], request_id: str) -> Callable[[object], None]:
+    def arrived(_: object) -> None:  # on the client's reader thread, as the answer arrives
+        received.setdefault(request_id, time.time())
+
+    return arrived
 
 
 def cluster_size(fault: Fault, nodes: int | None) -> int:
@@ -220,11 +237,13 @@ def cluster_size(fault: Fault, nodes: int | None) -> int:
 
 def _drive(
     client: RendezvousClient, stack: ChaosStack, fault: Fault, rate: float, seconds: float
-) -> dict[str, float]:
+) -> tuple[dict[str, float], dict[str, float]]:
     """Send at `rate` for `seconds`; the fault strikes at 1/3 and is repaired at 2/3, or once
     it has held `min_seconds`, whichever is later. Returns request id -> wall-clock send
-    time."""
+    time, and request id -> when the client received its first answer (filled in as answers
+    come, until the client closes)."""
     sent: dict[str, float] = {}
+    received: dict[str, float] = {}
     count = int(rate * seconds)
     inject_at, repair_at = count // 3, 2 * count // 3  # request indexes
     threads: list[threading.Thread] = []
@@ -241,12 +260,21 @@ def _drive(
     repair_due: float | None = None  # a repair held back by the fault's min_seconds
 
     def repair() -> None:
-        for thread in threads:  # the fault must be in place before it is repaired
-            thread.join(120)
-        if fault.repair_on_sender:
+        # The fault must be in place before it is repaired. Only a repair that must run on
+        # this thread waits for that here: a slow injection (a rolling upgrade takes ~15 s)
+        # would otherwise stop the sending, and the requests due meanwhile would go out late
+        # in one burst.
+        injecting = list(threads)
+
+        def after_injection() -> None:
+            for thread in injecting:
+                thread.join(120)
             act(fault.repair)
+
+        if fault.repair_on_sender:
+            after_injection()
         else:
-            threads.append(threading.Thread(target=act, args=(fault.repair,), daemon=True))
+            threads.append(threading.Thread(target=after_injection, daemon=True))
             threads[-1].start()
 
     for i, request in enumerate(login_requests(count, seed=3)):
@@ -264,6 +292,7 @@ def _drive(
             time.sleep(pause)
         future = client.submit(flat_features(request), key=request["key"])
         sent[future.request_id] = time.time()
+        future.add_done_callback(_arrival(received, future.request_id))
         if i % 20 == 0:
             client.poll()
     if repair_due is not None:
@@ -276,7 +305,7 @@ def _drive(
     # Requests queued through a Kafka outage go out once it is back; a client producer has
     # been seen to need more than the default 30 s for that after a restart.
     client.flush(timeout=120)
-    return sent
+    return sent, received
 
 
 def _collect(
@@ -335,6 +364,7 @@ def _score(
     broker_down: list[tuple[float, float]],
     sla_ms: int,
     archived: float,
+    received: dict[str, float] | None = None,
 ) -> ChaosResult:
     counts = Counter(a["request_id"] for a in answers)
     # Requests sent while Kafka was down (and a second either side) cannot be on time.
@@ -342,6 +372,12 @@ def _score(
     first = {a["request_id"]: a for a in reversed(answers)}
     judged = [a for rid, a in first.items() if not any(lo <= sent[rid] <= hi for lo, hi in outage)]
     met = sum(a["latency_us"] <= sla_ms * 1000 and not a["late"] for a in judged)
+    received = received or {}
+    in_time = [
+        rid in received and received[rid] - sent[rid] <= sla_ms / 1000
+        for rid in sent
+        if not any(lo <= sent[rid] <= hi for lo, hi in outage)
+    ]
     repeated = [rid for rid, c in counts.items() if c > 1][:5]
     by_time = sorted(sent, key=sent.__getitem__)
     last_fifth = by_time[len(by_time) - len(by_time) // 5 :]
@@ -354,6 +390,7 @@ def _score(
         lost=len(sent) - len(counts),
         duplicated=sum(1 for c in counts.values() if c > 1),
         sla_met=met / len(judged) if judged else 0.0,
+        sla_met_client=sum(in_time) / len(in_time) if in_time else 0.0,
         late=sum(a["late"] for a in first.values()),
         archived=archived,
         reasons=dict(Counter(a["reason"] for a in first.values())),

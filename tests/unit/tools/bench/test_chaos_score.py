@@ -30,3 +30,14 @@ def test_requests_sent_while_kafka_was_down_are_left_out_of_the_sla_share() -> N
     result = _score("s", FAULT, sent, answers, [(104.0, 110.0)], 50, 1.0)
     assert result.sla_met == 0.5  # "before" inside, "after" outside; "during" not judged
     assert result.late == 1
+
+
+def test_the_client_s_sla_share_times_each_request_from_its_send_to_its_first_answer() -> None:
+    sent = {"quick": 100.0, "slow": 101.0, "never": 102.0, "down": 105.0}
+    received = {"quick": 100.020, "slow": 101.080, "down": 109.0}
+    answers = [answer(rid) for rid in sent]  # the rendezvous's own clock says all in time
+    result = _score("s", FAULT, sent, answers, [(104.0, 106.0)], 50, 1.0, received)
+    assert result.sla_met == 1.0
+    # "down" is not judged (Kafka was down); of the others only "quick" was in time, and
+    # "never" reached the client not at all.
+    assert result.sla_met_client == 1 / 3
