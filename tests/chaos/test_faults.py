@@ -52,6 +52,8 @@ def test_no_request_is_lost_or_answered_twice(scenario: str, tmp_path: Path) -> 
     assert result.archived == 1.0, why
     if scenario == "replica":  # the survivor answers for all partitions by the end
         assert result.reasons_at_end.get("preferred", 0) >= 0.9 * result.sent // 5, why
+    if scenario == "upgrade":  # the new rendezvous stopped the old one when it was ready
+        assert "took over from pid" in (tmp_path / scenario / "rendezvous.log").read_text(), why
     if fault.nodes == 3:
         assert result.nodes == 3 and result.outage_s > 0, why  # a node was lost, and replaced
 

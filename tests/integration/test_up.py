@@ -134,6 +134,9 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
         assert again.returncode == 0 and "rendezvous restarted" in again.stdout, again.stderr
         now = json.loads((home / "stack.json").read_text())["services"]["rendezvous"]
         assert now["pid"] != before and now["state"] == "running"
+        # The new process stopped the old one only once it was ready (make-before-break).
+        log = (home / "logs" / "rendezvous.log").read_text()
+        assert f"took over from pid {before}, which exited" in log
         answer = rdv_at_home(home, "predict", "--json", '{"failed_logins": 12, "country": "FR"}')
         assert answer.returncode == 0, answer.stderr
         unknown = rdv_at_home(home, "restart", "nonesuch")

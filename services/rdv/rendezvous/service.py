@@ -34,6 +34,7 @@ from rdv.rendezvous import state
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
 from rdv.rendezvous.delivery import AtLeastOnce, Delivery, ExactlyOnce, taken_over
+from rdv.rendezvous.handover import take_over
 from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
 from rdv.rendezvous.offsets import CommittedMarks, tombstones, watermarks
@@ -204,6 +205,10 @@ class RendezvousService:
             return
         self.metrics = RendezvousMetrics(self.config.sla_ms)
         self.metrics.config_version.set(self.config.version)
+        if self.settings.take_over_pid is not None:
+            # Ready to answer but for the producer and the group, which are the old one's
+            # until it exits: only now is it asked to stop (its metrics port frees up too).
+            take_over(self.settings.take_over_pid, self.settings.take_over_timeout_s, self.stopping)
         serve_metrics(self.metrics.registry, self.settings.metrics_port)
         self.core = self._fresh_core()
         if self.settings.delivery == "exactly_once":
@@ -251,6 +256,7 @@ class RendezvousService:
             self._delivery.close()
             self._consumer.close()
             reader.close()
+        log.info("stopped: transaction committed, group and producer closed")
 
     def _turn(self, reader: PartitionReader) -> None:
         assert self.core is not None and self._consumer is not None

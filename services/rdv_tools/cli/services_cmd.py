@@ -9,7 +9,7 @@ import typer
 
 from rdv.decoy.settings import DecoySettings
 from rdv.errors import ConfigError
-from rdv.runtime import service_logging, stop_on_signals
+from rdv.runtime import exit_now, service_logging, stop_on_signals
 from rdv.settings import make_codec, resolve_bootstrap
 from rdv.settings_util import load_settings
 from rdv.worker.service import Worker
@@ -162,6 +162,15 @@ def rendezvous(
     bootstrap: BootstrapOption = None,
     metrics_port: MetricsPort = None,
     instance: Annotated[str | None, typer.Option(help="Instance id. Default host:pid.")] = None,
+    take_over: Annotated[
+        int | None,
+        typer.Option(
+            "--take-over",
+            metavar="PID",
+            help="Replace the rendezvous running as this instance in process PID: start, "
+            "then stop it (SIGTERM) and take its partitions (a rolling upgrade's step).",
+        ),
+    ] = None,
 ) -> None:
     """Answer every request inside the SLA from the models' scores, by the rollout config."""
     service_logging()
@@ -169,7 +178,10 @@ def rendezvous(
     from rdv.rendezvous.settings import RendezvousServiceSettings
 
     settings = load_settings(
-        RendezvousServiceSettings, metrics_port=metrics_port, instance=instance
+        RendezvousServiceSettings,
+        metrics_port=metrics_port,
+        instance=instance,
+        take_over_pid=take_over,
     )
     servers = resolve_bootstrap(bootstrap)
     service = RendezvousService(settings, servers, make_codec(bootstrap=servers))
@@ -178,3 +190,6 @@ def rendezvous(
         f"rendezvous {settings.instance} on {service.bootstrap}; Ctrl-C or SIGTERM to stop"
     )
     service.run()
+    # Everything is committed and closed. The interpreter's own teardown (modules, librdkafka
+    # handles) took 0.2-0.6 s here, and a successor taking over waits for this process to exit.
+    exit_now()

@@ -14,7 +14,7 @@ from rdv.rendezvous.config import RolloutConfig, Tier
 from rdv.topics import architecture_topics
 from rdv.worker.settings import worker_group
 from rdv_tools.demo.examples import login_bot_logistic, login_bot_tree
-from rdv_tools.up.supervisor import stop_process
+from rdv_tools.up.supervisor import await_handover, stop_process
 
 ROLES = {
     "login-bot@2": "champion",
@@ -177,10 +177,18 @@ class LocalStack:
         return process
 
     def replace(self, name: str, timeout: float = 30.0) -> subprocess.Popen[bytes]:
-        """A rolling upgrade's step: SIGTERM `name`, wait for it to hand over and exit, then
-        start it again, the same way, as a new process (new code, same name)."""
-        stop_process(self.processes[name], timeout)
-        return self.start(name, *self.commands[name])
+        """A rolling upgrade's step: `name` started again, the same way, as a new process (new
+        code, same name). A rendezvous starts first and stops the old one once it is ready
+        (`--take-over`); any other service is SIGTERMed, hands over and exits first."""
+        old, command = self.processes[name], self.commands[name]
+        if command[:1] == ["rendezvous"] and old.poll() is None:
+            new = self.start(name, *command, "--take-over", str(old.pid))
+            self.commands[name] = command  # `--take-over` is for this run only
+            if not await_handover(old, new, timeout):
+                raise RuntimeError(f"{name}: the new process exited before taking over")
+            return new
+        stop_process(old, timeout)
+        return self.start(name, *command)
 
     def start_workers(
         self, models: dict[str, Path], replicas: int = 1, cohost: bool = False

@@ -119,6 +119,7 @@ def service_specs(
             [*rdv, "rendezvous", "--metrics-port", str(port), "--instance", "rendezvous"],
             "rendezvous",
             port,
+            takes_over=True,
         )
     )
     return specs

@@ -33,6 +33,23 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
             process.wait(5)
 
 
+def await_handover(
+    old: subprocess.Popen[bytes], new: subprocess.Popen[bytes], timeout: float
+) -> bool:
+    """Wait for `new`, started with `--take-over OLD_PID`, to stop `old` when it is ready to
+    take over; reap `old`. False if `new` exited first (`old` still runs); `old` is killed if
+    it outlives `timeout`."""
+    deadline = time.monotonic() + timeout
+    while old.poll() is None:
+        if new.poll() is not None:
+            return False
+        if time.monotonic() > deadline:
+            stop_process(old, 5)
+            break
+        time.sleep(0.01)
+    return True
+
+
 def restart_requests(workdir: Path) -> Path:
     return workdir / "restart"
 
@@ -49,6 +66,9 @@ class ServiceSpec:
     command: Sequence[str]
     role: str = ""
     metrics_port: int | None = None
+    # A new process can replace a running one (`--take-over PID`): the old one answers until
+    # the new one is ready (the rendezvous, see rdv/rendezvous/handover.py).
+    takes_over: bool = False
 
 
 @dataclass
@@ -90,12 +110,12 @@ class Supervisor:
         self._watcher.start()
         return self
 
-    def _launch(self, service: Supervised) -> None:
+    def _launch(self, service: Supervised, *extra: str) -> None:
         with open(self.log_path(service.spec.name), "ab") as out:
             out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting\n".encode())
             out.flush()
             service.process = subprocess.Popen(
-                list(service.spec.command),
+                [*service.spec.command, *extra],
                 env={**os.environ, **self.env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -153,15 +173,26 @@ class Supervisor:
         self._write_state()
 
     def restart(self, name: str, timeout: float = 30.0) -> None:
-        """A rolling upgrade's step: SIGTERM one service, let it hand over and exit, then start
-        the same command again at once (new code, same name), with no backoff."""
+        """A rolling upgrade's step: the same command started again at once (new code, same
+        name), with no backoff. A service that `takes_over` starts first and stops the old one
+        when ready; any other is SIGTERMed first, hands over and exits."""
         with self._lock:
             service = self.services[name]
-            if service.process is not None:
-                stop_process(service.process, timeout)
+            old = service.process
             service.held = False
             service.restarts += 1
-            self._launch(service)
+            if service.spec.takes_over and old is not None and old.poll() is None:
+                self._launch(service, "--take-over", str(old.pid))
+                assert service.process is not None
+                if not await_handover(old, service.process, timeout):
+                    log.error(
+                        "%s: the new process exited before taking over; the old one runs on", name
+                    )
+                    service.process = old
+            else:
+                if old is not None:
+                    stop_process(old, timeout)
+                self._launch(service)
         self._write_state()
 
     def _requested_restarts(self) -> list[str]:

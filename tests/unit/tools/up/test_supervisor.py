@@ -101,3 +101,54 @@ def test_a_restart_asked_from_another_process_replaces_the_service_at_once(
         assert not list((tmp_path / "restart").iterdir())  # each request taken once
     finally:
         supervisor.stop()
+
+
+# A service that, started with `--take-over PID`, gets ready, then stops its predecessor.
+TAKER = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys, time\n"
+    "if sys.argv[1:2] == ['--take-over']:\n"
+    "    time.sleep(0.3)\n"
+    "    print('taking over from', sys.argv[2], flush=True)\n"
+    "    os.kill(int(sys.argv[2]), signal.SIGTERM)\n"
+    "time.sleep(60)\n",
+]
+# One whose new process fails before it takes over.
+FAILING_TAKER = [
+    sys.executable,
+    "-c",
+    "import sys, time\nif sys.argv[1:2] == ['--take-over']:\n    sys.exit(4)\ntime.sleep(60)\n",
+]
+
+
+def test_a_service_that_takes_over_is_stopped_by_its_successor_once_that_is_ready(
+    tmp_path: Path,
+) -> None:
+    supervisor = Supervisor(tmp_path, {}, [ServiceSpec("rendezvous", TAKER, takes_over=True)])
+    supervisor.start()
+    try:
+        first = supervisor.services["rendezvous"].process
+        assert first is not None
+        supervisor.restart("rendezvous")  # returns once the old one has exited
+        assert first.poll() == -15
+        assert f"taking over from {first.pid}" in supervisor.log_path("rendezvous").read_text()
+        assert supervisor.running("rendezvous")
+        assert supervisor.services["rendezvous"].process is not first
+    finally:
+        supervisor.stop()
+
+
+def test_a_successor_that_fails_before_taking_over_leaves_the_old_one_serving(
+    tmp_path: Path,
+) -> None:
+    spec = ServiceSpec("rendezvous", FAILING_TAKER, takes_over=True)
+    supervisor = Supervisor(tmp_path, {}, [spec]).start()
+    try:
+        first = supervisor.services["rendezvous"].process
+        assert first is not None
+        supervisor.restart("rendezvous")
+        assert supervisor.services["rendezvous"].process is first
+        assert first.poll() is None  # still answering
+    finally:
+        supervisor.stop()

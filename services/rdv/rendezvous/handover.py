@@ -1,0 +1,58 @@
+"""Make-before-break: a new rendezvous process takes over from the one running under its name.
+
+A restart that stops the old process first leaves nobody answering while the new one starts
+Python, imports and reads its config (about 1.7 s here). So a new process told its
+predecessor's pid does all of that first, with the old one still answering, and only then asks
+it to stop (SIGTERM: it commits its transaction and exits) before opening its own producer and
+joining the group under the same name (docs/operations.md)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited. An exited child its parent has not reaped yet still has a pid
+    (a zombie), but it holds no socket or transaction any more."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, and someone else's
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc here: signal 0 said it exists
+    return stat[stat.rindex(")") + 2 :].startswith("Z")
+
+
+def take_over(pid: int, timeout_s: float, stopping: threading.Event) -> float:
+    """SIGTERM `pid` and wait until it has exited, at most `timeout_s`; seconds waited. Past the
+    timeout (or if it is gone already) the new process goes on: its producer fences whatever
+    the old one still holds."""
+    began = time.monotonic()
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        log.warning("the rendezvous to take over from (pid %d) is not running", pid)
+        return 0.0
+    while not _gone(pid):
+        if stopping.is_set():
+            break
+        if time.monotonic() - began > timeout_s:
+            log.warning(
+                "pid %d has not exited %.0f s after SIGTERM: taking over anyway", pid, timeout_s
+            )
+            break
+        time.sleep(0.005)
+    waited = time.monotonic() - began
+    log.info("took over from pid %d, which exited %.3f s after SIGTERM", pid, waited)
+    return waited
