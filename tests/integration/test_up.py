@@ -128,15 +128,7 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
         )
         _every_dashboard_query_answers(prometheus)
 
-        # A rolling upgrade's step: the rendezvous replaced under its name, answering again.
-        before = services["rendezvous"]["pid"]
-        again = rdv_at_home(home, "restart", "rendezvous")
-        assert again.returncode == 0 and "rendezvous restarted" in again.stdout, again.stderr
-        now = json.loads((home / "stack.json").read_text())["services"]["rendezvous"]
-        assert now["pid"] != before and now["state"] == "running"
-        # The new process stopped the old one only once it was ready (make-before-break).
-        log = (home / "logs" / "rendezvous.log").read_text()
-        assert f"took over from pid {before}, which exited" in log
+        _restart_rendezvous(home, services["rendezvous"]["pid"])
         answer = rdv_at_home(home, "predict", "--json", '{"failed_logins": 12, "country": "FR"}')
         assert answer.returncode == 0, answer.stderr
         unknown = rdv_at_home(home, "restart", "nonesuch")
@@ -165,6 +157,17 @@ def _dead_letter(bootstrap: str) -> None:
     producer = Producer({"bootstrap.servers": bootstrap})
     producer.produce("requests", b"\x00 not a request", key=b"junk")
     assert producer.flush(10) == 0
+
+
+def _restart_rendezvous(home: Path, before: int) -> None:
+    """A rolling upgrade's step: the rendezvous replaced under its name. The new process
+    stopped the old one only once it was ready (make-before-break)."""
+    again = rdv_at_home(home, "restart", "rendezvous")
+    assert again.returncode == 0 and "rendezvous restarted" in again.stdout, again.stderr
+    now = json.loads((home / "stack.json").read_text())["services"]["rendezvous"]
+    assert now["pid"] != before and now["state"] == "running"
+    log = (home / "logs" / "rendezvous.log").read_text()
+    assert f"took over from pid {before}, which exited" in log
 
 
 def _every_dashboard_query_answers(prometheus: str) -> None:
