@@ -369,15 +369,12 @@ def _score(
     counts = Counter(a["request_id"] for a in answers)
     # Requests sent while Kafka was down (and a second either side) cannot be on time.
     outage = [(a - 1, b + 1) for a, b in broker_down]
+    outside = [rid for rid, at in sent.items() if not any(lo <= at <= hi for lo, hi in outage)]
     first = {a["request_id"]: a for a in reversed(answers)}
-    judged = [a for rid, a in first.items() if not any(lo <= sent[rid] <= hi for lo, hi in outage)]
+    judged = [first[rid] for rid in outside if rid in first]
     met = sum(a["latency_us"] <= sla_ms * 1000 and not a["late"] for a in judged)
     received = received or {}
-    in_time = [
-        rid in received and received[rid] - sent[rid] <= sla_ms / 1000
-        for rid in sent
-        if not any(lo <= sent[rid] <= hi for lo, hi in outage)
-    ]
+    in_time = [rid in received and received[rid] - sent[rid] <= sla_ms / 1000 for rid in outside]
     repeated = [rid for rid, c in counts.items() if c > 1][:5]
     by_time = sorted(sent, key=sent.__getitem__)
     last_fifth = by_time[len(by_time) - len(by_time) // 5 :]
