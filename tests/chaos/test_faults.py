@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rdv_tools.bench.chaos import FAULTS, ChaosResult, combined, run_scenario
+from rdv_tools.bench.chaos import FAULTS, combined, run_scenario
+from rdv_tools.bench.chaos_score import ChaosResult
 from rdv_tools.cli.chaos_cmd import COMBINED
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(600)]

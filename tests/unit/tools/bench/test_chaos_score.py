@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rdv_tools.bench.chaos import Fault, _score
+from rdv_tools.bench.chaos_score import score
 
-FAULT = Fault("test", lambda stack: None)
+FAULT = "test"
 
 
 def answer(rid: str, reason: str = "preferred", late: bool = False, ms: int = 10) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def answer(rid: str, reason: str = "preferred", late: bool = False, ms: int = 10
 def test_lost_and_repeated_requests_are_counted_and_the_repeats_shown() -> None:
     sent = {"a": 1.0, "b": 2.0, "c": 3.0}
     answers = [answer("a"), answer("b", "fallback"), answer("b", "late", late=True)]
-    result = _score("s", FAULT, sent, answers, [], 50, 1.0)
+    result = score("s", FAULT, sent, answers, [], 50, 1.0)
     assert (result.sent, result.answered, result.exactly_once) == (3, 2, 1)
     assert (result.lost, result.duplicated) == (1, 1)
     assert result.repeats == {"b": ["fallback", "late (late)"]}
@@ -27,7 +27,7 @@ def test_lost_and_repeated_requests_are_counted_and_the_repeats_shown() -> None:
 def test_requests_sent_while_kafka_was_down_are_left_out_of_the_sla_share() -> None:
     sent = {"before": 100.0, "during": 105.0, "after": 120.0}
     answers = [answer("before"), answer("during", ms=9000, late=True), answer("after", ms=80)]
-    result = _score("s", FAULT, sent, answers, [(104.0, 110.0)], 50, 1.0)
+    result = score("s", FAULT, sent, answers, [(104.0, 110.0)], 50, 1.0)
     assert result.sla_met == 0.5  # "before" inside, "after" outside; "during" not judged
     assert result.late == 1
 
@@ -36,7 +36,7 @@ def test_the_client_s_sla_share_times_each_request_from_its_send_to_its_first_an
     sent = {"quick": 100.0, "slow": 101.0, "never": 102.0, "down": 105.0}
     received = {"quick": 100.020, "slow": 101.080, "down": 109.0}
     answers = [answer(rid) for rid in sent]  # the rendezvous's own clock says all in time
-    result = _score("s", FAULT, sent, answers, [(104.0, 106.0)], 50, 1.0, received)
+    result = score("s", FAULT, sent, answers, [(104.0, 106.0)], 50, 1.0, received)
     assert result.sla_met == 1.0
     # "down" is not judged (Kafka was down); of the others only "quick" was in time, and
     # "never" reached the client not at all.

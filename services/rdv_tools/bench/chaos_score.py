@@ -1,0 +1,83 @@
+"""How `rdv bench chaos` counts what a user checks, from what was sent and what came back:
+answered, exactly once, lost, duplicated, the SLA share (the rendezvous's and the client's,
+outside Kafka's downtime), archived."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class ChaosResult:
+    scenario: str
+    fault: str
+    sent: int
+    answered: int
+    exactly_once: int
+    lost: int
+    duplicated: int
+    sla_met: float  # of answers to requests sent outside Kafka's outages and elections
+    late: int
+    archived: float  # share of sent requests in the decoy archive
+    nodes: int = 1
+    # Of the same requests: the share whose answer reached the client inside the SLA, timed
+    # from the send to the client's first answer (what a caller waits; answers aborted with a
+    # fenced transaction count too, as the client reads read_uncommitted).
+    sla_met_client: float = 0.0
+    outage_s: float = 0.0  # Kafka down, or electing new leaders after a node's loss
+    reasons: dict[str, int] = field(default_factory=dict)
+    # The same for the last fifth of the requests sent: whether the stack has recovered.
+    reasons_at_end: dict[str, int] = field(default_factory=dict)
+    # For a request answered more than once: each answer's reason and whether it was late,
+    # the first few only (what an investigation starts from).
+    repeats: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def score(
+    scenario: str,
+    fault: str,
+    sent: dict[str, float],
+    answers: list[dict[str, Any]],
+    broker_down: list[tuple[float, float]],
+    sla_ms: int,
+    archived: float,
+    received: dict[str, float] | None = None,
+) -> ChaosResult:
+    counts = Counter(a["request_id"] for a in answers)
+    # Requests sent while Kafka was down (and a second either side) cannot be on time.
+    outage = [(a - 1, b + 1) for a, b in broker_down]
+    outside = [rid for rid, at in sent.items() if not any(lo <= at <= hi for lo, hi in outage)]
+    first = {a["request_id"]: a for a in reversed(answers)}
+    judged = [first[rid] for rid in outside if rid in first]
+    met = sum(a["latency_us"] <= sla_ms * 1000 and not a["late"] for a in judged)
+    received = received or {}
+    in_time = [rid in received and received[rid] - sent[rid] <= sla_ms / 1000 for rid in outside]
+    repeated = [rid for rid, c in counts.items() if c > 1][:5]
+    by_time = sorted(sent, key=sent.__getitem__)
+    last_fifth = by_time[len(by_time) - len(by_time) // 5 :]
+    return ChaosResult(
+        scenario=scenario,
+        fault=fault,
+        sent=len(sent),
+        answered=len(counts),
+        exactly_once=sum(1 for c in counts.values() if c == 1),
+        lost=len(sent) - len(counts),
+        duplicated=sum(1 for c in counts.values() if c > 1),
+        sla_met=met / len(judged) if judged else 0.0,
+        sla_met_client=sum(in_time) / len(in_time) if in_time else 0.0,
+        late=sum(a["late"] for a in first.values()),
+        archived=archived,
+        reasons=dict(Counter(a["reason"] for a in first.values())),
+        reasons_at_end=dict(Counter(first[rid]["reason"] for rid in last_fifth if rid in first)),
+        outage_s=sum(b - a for a, b in broker_down if b != float("inf")),
+        repeats={rid: [_told(a) for a in answers if a["request_id"] == rid] for rid in repeated},
+    )
+
+
+def _told(answer: dict[str, Any]) -> str:
+    return f"{answer['reason']}{' (late)' if answer['late'] else ''}"
