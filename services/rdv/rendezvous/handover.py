@@ -37,7 +37,8 @@ def _gone(pid: int) -> bool:
 def take_over(pid: int, timeout_s: float, stopping: threading.Event) -> float:
     """SIGTERM `pid` and wait until it has exited, at most `timeout_s`; seconds waited. Past the
     timeout (or if it is gone already) the new process goes on: its producer fences whatever
-    the old one still holds."""
+    the old one still holds. If this process is told to stop meanwhile, it returns at once and
+    its caller must not go on."""
     began = time.monotonic()
     try:
         os.kill(pid, signal.SIGTERM)
@@ -46,12 +47,13 @@ def take_over(pid: int, timeout_s: float, stopping: threading.Event) -> float:
         return 0.0
     while not _gone(pid):
         if stopping.is_set():
-            break
+            log.info("stopping before taking over from pid %d", pid)
+            return time.monotonic() - began
         if time.monotonic() - began > timeout_s:
             log.warning(
                 "pid %d has not exited %.0f s after SIGTERM: taking over anyway", pid, timeout_s
             )
-            break
+            return time.monotonic() - began
         time.sleep(0.005)
     waited = time.monotonic() - began
     log.info("took over from pid %d, which exited %.3f s after SIGTERM", pid, waited)

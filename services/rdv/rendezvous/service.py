@@ -209,6 +209,8 @@ class RendezvousService:
             # Ready to answer but for the producer and the group, which are the old one's
             # until it exits: only now is it asked to stop (its metrics port frees up too).
             take_over(self.settings.take_over_pid, self.settings.take_over_timeout_s, self.stopping)
+            if self.stopping.is_set():
+                return  # stopped before taking over: the producer and group stay untouched
         serve_metrics(self.metrics.registry, self.settings.metrics_port)
         self.core = self._fresh_core()
         if self.settings.delivery == "exactly_once":

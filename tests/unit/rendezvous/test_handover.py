@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import threading
 import time
+
+import pytest
 
 from rdv.rendezvous.handover import take_over
 
@@ -19,8 +22,9 @@ def test_the_predecessor_is_stopped_and_waited_for() -> None:
     assert waited < 10
 
 
-def test_one_that_ignores_sigterm_is_waited_for_no_longer_than_the_timeout() -> None:
-    stubborn = subprocess.Popen(
+def ignoring_sigterm() -> subprocess.Popen[str]:
+    """A process that ignores SIGTERM, returned once it does."""
+    process = subprocess.Popen(
         [
             sys.executable,
             "-c",
@@ -30,8 +34,13 @@ def test_one_that_ignores_sigterm_is_waited_for_no_longer_than_the_timeout() -> 
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    return process
+
+
+def test_one_that_ignores_sigterm_is_waited_for_no_longer_than_the_timeout() -> None:
+    stubborn = ignoring_sigterm()
     try:
-        assert stubborn.stdout is not None and stubborn.stdout.readline() == "ready\n"
         waited = take_over(stubborn.pid, 0.3, threading.Event())
         assert 0.3 <= waited < 5
         assert stubborn.poll() is None
@@ -44,3 +53,20 @@ def test_a_predecessor_already_gone_is_no_error() -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     assert take_over(gone.pid, 1, threading.Event()) == 0.0
+
+
+def test_a_successor_told_to_stop_while_waiting_gives_up_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stubborn = ignoring_sigterm()
+    stopping = threading.Event()
+    try:
+        threading.Timer(0.2, stopping.set).start()
+        with caplog.at_level(logging.INFO, logger="rdv.rendezvous.handover"):
+            waited = take_over(stubborn.pid, 10, stopping)
+        assert waited < 5
+        assert "stopping before taking over" in caplog.text
+        assert "took over" not in caplog.text
+    finally:
+        stubborn.kill()
+        stubborn.wait()
