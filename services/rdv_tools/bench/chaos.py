@@ -46,6 +46,8 @@ class Fault:
     nodes: int | None = None
     # Workers per model.
     replicas: int = 1
+    # Rendezvous instances, each a static member of the group under its own name.
+    rendezvous: int = 1
 
 
 def _kill(name: str) -> Fault:
@@ -111,6 +113,13 @@ FAULTS: dict[str, Fault] = {
         lambda s: s.signal("login-bot@2", signal.SIGKILL),
         replicas=2,
     ),
+    # Two rendezvous instances split the partitions; one dies and stays dead, and its peer
+    # takes its partitions (restoring their state) once the dead one's 10 s session times out.
+    "rendezvous-peer": Fault(
+        "SIGKILL of one of two rendezvous instances, not restarted",
+        lambda s: s.signal("rendezvous", signal.SIGKILL),
+        rendezvous=2,
+    ),
     "upgrade": Fault(
         "every service replaced in turn (SIGTERM, start again)", ChaosStack.upgrade_all
     ),
@@ -140,6 +149,7 @@ def combined(names: list[str]) -> Fault:
         min_seconds=max(f.min_seconds for f in faults),
         nodes=next((f.nodes for f in faults if f.nodes), None),
         replicas=max(f.replicas for f in faults),
+        rendezvous=max(f.rendezvous for f in faults),
     )
 
 
@@ -159,7 +169,7 @@ def run_scenario(
         size = cluster_size(fault, nodes)
         stack = ChaosStack(Path(tmp), sla_ms, size)
         try:
-            stack.start_all(fault.replicas)
+            stack.start_all(fault.replicas, fault.rendezvous)
             topics = stack.stack.topics
             with RendezvousClient(stack.bootstrap, topics["requests"], topics["answers"]) as client:
                 progress(f"{scenario}: warming up")

@@ -51,10 +51,12 @@ class ChaosStack:
     def bootstrap(self) -> str:
         return self.broker.bootstrap
 
-    def start_all(self, replicas: int = 1) -> None:
+    def start_all(self, replicas: int = 1, rendezvous: int = 1) -> None:
         self.stack.start_workers(example_models(self.workdir / "models"), replicas)
         self.stack.start("decoy", "decoy", "--archive", str(self.workdir / "archive"))
         self.stack.start("rendezvous", "rendezvous")
+        for n in range(2, rendezvous + 1):
+            self.stack.start(f"rendezvous-{n}", "rendezvous")
 
     def signal(self, name: str, sig: signal.Signals) -> None:
         process = self.stack.processes[name]

@@ -17,7 +17,7 @@ from rdv_tools.cli.common import FiguresOption, console, out
 COMBINED = ["worker", "decoy", "rendezvous", "straggler"]
 DEFAULT = (
     "worker,champion,decoy,rendezvous,rendezvous-restart,straggler,slow,broker,broker-long,"
-    "upgrade,rebalance,combined,broker-leader,controller"
+    "upgrade,rebalance,rendezvous-peer,replica,combined,broker-leader,controller"
 )
 
 
