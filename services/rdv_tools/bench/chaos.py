@@ -59,6 +59,8 @@ def _kill(name: str) -> Fault:
 
 
 FAULTS: dict[str, Fault] = {
+    # No fault: what the stack gives on this machine at this rate, to read the others against.
+    "baseline": Fault("none", lambda s: None),
     "worker": _kill("login-bot@3"),
     "champion": _kill("login-bot@2"),
     "decoy": _kill("decoy"),

@@ -16,8 +16,8 @@ from rdv_tools.cli.common import FiguresOption, console, out
 # killed, the champion stopped (a straggler); all repaired together.
 COMBINED = ["worker", "decoy", "rendezvous", "straggler"]
 DEFAULT = (
-    "worker,champion,decoy,rendezvous,rendezvous-restart,straggler,slow,broker,broker-long,"
-    "upgrade,rebalance,rendezvous-peer,replica,combined,broker-leader,controller"
+    "baseline,worker,champion,decoy,rendezvous,rendezvous-restart,straggler,slow,broker,"
+    "broker-long,upgrade,rebalance,rendezvous-peer,replica,combined,broker-leader,controller"
 )
 
 
