@@ -91,8 +91,17 @@ class DecisionCore:
         orphan_ttl_ms: int = 30_000,
         memory: int = 100_000,
         margin_ms: int = 0,
+        absent_after_slas: float = 0.0,
     ) -> None:
         self.config = config
+        # A model asked for scores that has delivered none for this many SLAs counts as
+        # absent (dead, stopped, restarting): its tiers do not hold answers back until it
+        # returns, so the next tier answers as soon as it can. 0 turns it off.
+        self.absent_after_slas = absent_after_slas
+        # (model, partition) -> when the first request since its last score there was opened.
+        # By partition, since results are partitioned as requests are: a replica of a model
+        # serves some partitions, and one that died leaves only its own silent.
+        self._asked: dict[tuple[str, int], int] = {}
         # The default answer is decided this long before the client's deadline, so that it
         # still reaches the client inside the SLA.
         self.margin_us = margin_ms * 1000
@@ -130,6 +139,7 @@ class DecisionCore:
         return self._evaluate(mailbox, now)
 
     def on_score(self, score: ScoreIn, now: int) -> list[Action]:
+        self._asked.pop((score.model, score.partition), None)  # heard from: not absent
         mailbox = self.mailboxes.get(score.request_id)
         if mailbox is None:
             if score.request_id not in self.closed:
@@ -207,7 +217,16 @@ class DecisionCore:
             origin_us=origin,
         )
         self.mailboxes[request.request_id] = mailbox
+        for model in config.models():
+            self._asked.setdefault((model, request.partition), now)
         return mailbox
+
+    def absent(self, model: str, partition: int, now: int) -> bool:
+        """The model has scored nothing on this partition for `absent_after_slas` SLAs while
+        requests waited there."""
+        since = self._asked.get((model, partition))
+        limit = self.absent_after_slas * self.config.sla_ms * 1000
+        return limit > 0 and since is not None and now - since > limit
 
     def _evaluate(self, mailbox: Mailbox, now: int) -> list[Action]:
         actions: list[Action] = []
@@ -240,8 +259,9 @@ class DecisionCore:
         config = mailbox.config
         elapsed_ms = (now - mailbox.origin_us) / 1000
         # A tier also opens once every model of the tiers before it has reported nothing
-        # usable: waiting for its time would only spend the client's SLA (a champion that
-        # refuses a request's features will not score it later).
+        # usable or is absent: waiting for its time would only spend the client's SLA (a
+        # champion that refuses a request's features will not score it later, nor will one
+        # that has been silent for several SLAs).
         exhausted = True
         for tier in config.schedule:
             models = config.tier_models(tier.use, mailbox.preferred)
@@ -251,7 +271,10 @@ class DecisionCore:
                     if score is not None:
                         reason = REASONS.get(tier.use, "pinned")
                         return self._answer(mailbox, now, model, reason, score)
-            exhausted = exhausted and all(mailbox.failed(model) for model in models)
+            exhausted = exhausted and all(
+                mailbox.failed(model) or self.absent(model, mailbox.request.partition, now)
+                for model in models
+            )
         if now >= mailbox.deadline_us or exhausted:
             return self._answer(mailbox, now, None, "default", None)
         return None

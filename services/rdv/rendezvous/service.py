@@ -142,6 +142,7 @@ class RendezvousService:
             late_tolerance_ms=self.settings.late_tolerance_ms,
             memory=self.settings.memory,
             margin_ms=self.settings.answer_margin_ms,
+            absent_after_slas=self.settings.absent_after_slas,
         )
         return core  # evidence for Thompson sampling comes back from the state topic
 

@@ -47,12 +47,15 @@ def score(
 class Sim:
     config: RolloutConfig = CONFIG
     seed: int = 0
+    absent_after_slas: float = 0.0
     now: int = T0
     answers: list[Answer] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.core = DecisionCore(self.config, random.Random(self.seed))
+        self.core = DecisionCore(
+            self.config, random.Random(self.seed), absent_after_slas=self.absent_after_slas
+        )
 
     def _take(self, actions: list[Action]) -> None:
         for action in actions:
