@@ -14,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from rdv.messages import Answer, Record
+from rdv.rendezvous.absence import Absence
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.mailbox import Arrival, Mailbox, RequestIn, ScoreIn
 from rdv.rendezvous.traffic import Posteriors, preferred_model
@@ -94,14 +95,10 @@ class DecisionCore:
         absent_after_slas: float = 0.0,
     ) -> None:
         self.config = config
-        # A model asked for scores that has delivered none for this many SLAs counts as
-        # absent (dead, stopped, restarting): its tiers do not hold answers back until it
-        # returns, so the next tier answers as soon as it can. 0 turns it off.
+        # A model silent for this many SLAs while requests waited for it is absent (dead,
+        # stopped, restarting): its tiers stop holding answers back. 0 turns it off.
         self.absent_after_slas = absent_after_slas
-        # (model, partition) -> when the first request since its last score there was opened.
-        # By partition, since results are partitioned as requests are: a replica of a model
-        # serves some partitions, and one that died leaves only its own silent.
-        self._asked: dict[tuple[str, int], int] = {}
+        self.absence = Absence(int(absent_after_slas * config.sla_ms * 1000))
         # The default answer is decided this long before the client's deadline, so that it
         # still reaches the client inside the SLA.
         self.margin_us = margin_ms * 1000
@@ -120,6 +117,7 @@ class DecisionCore:
     def on_config(self, config: RolloutConfig) -> None:
         """New requests follow the new config; open mailboxes keep the one they started with."""
         self.config = config
+        self.absence.limit_us = int(self.absent_after_slas * config.sla_ms * 1000)
 
     def on_request(self, request: RequestIn, now: int) -> list[Action]:
         if request.request_id in self.mailboxes or request.request_id in self.closed:
@@ -127,6 +125,7 @@ class DecisionCore:
         mailbox = self._open(request, now)
         for arrival in self.orphans.pop(request.request_id, []):
             mailbox.scores.setdefault(arrival.score.model, arrival)
+            self.absence.heard(arrival.score.model, request.partition, now)
         return self._evaluate(mailbox, now)
 
     def restore(self, request: RequestIn, answer: Answer, now: int) -> list[Action]:
@@ -139,7 +138,7 @@ class DecisionCore:
         return self._evaluate(mailbox, now)
 
     def on_score(self, score: ScoreIn, now: int) -> list[Action]:
-        self._asked.pop((score.model, score.partition), None)  # heard from: not absent
+        self.absence.heard(score.model, score.partition, now)
         mailbox = self.mailboxes.get(score.request_id)
         if mailbox is None:
             if score.request_id not in self.closed:
@@ -217,16 +216,8 @@ class DecisionCore:
             origin_us=origin,
         )
         self.mailboxes[request.request_id] = mailbox
-        for model in config.models():
-            self._asked.setdefault((model, request.partition), now)
+        self.absence.opened(request.request_id, request.partition, now)
         return mailbox
-
-    def absent(self, model: str, partition: int, now: int) -> bool:
-        """The model has scored nothing on this partition for `absent_after_slas` SLAs while
-        requests waited there."""
-        since = self._asked.get((model, partition))
-        limit = self.absent_after_slas * self.config.sla_ms * 1000
-        return limit > 0 and since is not None and now - since > limit
 
     def _evaluate(self, mailbox: Mailbox, now: int) -> list[Action]:
         actions: list[Action] = []
@@ -272,7 +263,7 @@ class DecisionCore:
                         reason = REASONS.get(tier.use, "pinned")
                         return self._answer(mailbox, now, model, reason, score)
             exhausted = exhausted and all(
-                mailbox.failed(model) or self.absent(model, mailbox.request.partition, now)
+                mailbox.failed(model) or self.absence.absent(model, mailbox.request.partition, now)
                 for model in models
             )
         if now >= mailbox.deadline_us or exhausted:
@@ -312,6 +303,7 @@ class DecisionCore:
     def _close(self, mailbox: Mailbox) -> SendRecord:
         request_id = mailbox.request.request_id
         del self.mailboxes[request_id]
+        self.absence.closed(request_id, mailbox.request.partition)
         assert mailbox.answer is not None
         usable = {m: a.score for m, a in mailbox.scores.items() if a.score.usable}
         self.closed[request_id] = Closed(
