@@ -30,11 +30,13 @@ class RendezvousServiceSettings(BaseSettings):
     # The SLA runs from the request's creation; the default answer is decided this long
     # before it ends, the time an answer takes to reach its client (measured here: ~1-3 ms).
     answer_margin_ms: int = Field(5, ge=0)
-    # A model that has scored nothing for this many SLAs while requests waited for it is
-    # taken as absent (killed, stopped, restarting): its tiers stop holding answers back, so
-    # the fallback answers as soon as it scores instead of at its tier. Its next score, for
-    # any request, ends that. 0 turns it off.
-    absent_after_slas: float = Field(2.0, ge=0)
+    # A model that has scored nothing on a partition for this many SLAs while a request there
+    # waited is taken as absent (killed, stopped, restarting): its tiers stop holding answers
+    # back, so the fallback answers as soon as it scores instead of at its tier. Its next
+    # score there ends that. Off (0) by default: a rendezvous that stalls itself (a starved
+    # machine) reads every model's scores late and can take a healthy one as absent
+    # (docs/reliability.md, "A model that goes silent").
+    absent_after_slas: float = Field(0.0, ge=0)
     # How often the open transaction (exactly_once) or the consumed offsets (at_least_once)
     # commit. Answers reach clients reading read_uncommitted at once; read_committed readers
     # see them at the next commit. Kafka Streams commits every 100 ms under exactly-once too.
