@@ -18,9 +18,11 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def _gone(pid: int) -> bool:
+def exited(pid: int) -> bool:
     """The process has exited. An exited child its parent has not reaped yet still has a pid
-    (a zombie), but it holds no socket or transaction any more."""
+    (a zombie), but it holds no socket or transaction any more. Its main thread alone being a
+    zombie is not enough: the others may still be exiting, with the process's sockets (its
+    metrics port) still open, so every thread must have exited."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -28,10 +30,10 @@ def _gone(pid: int) -> bool:
     except PermissionError:
         return False  # alive, and someone else's
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stats = [task.read_text() for task in Path(f"/proc/{pid}/task").glob("*/stat")]
     except OSError:
-        return False  # no /proc here: signal 0 said it exists
-    return stat[stat.rindex(")") + 2 :].startswith("Z")
+        return False  # no /proc here (or the thread list changed as it was read): not yet
+    return bool(stats) and all(stat[stat.rindex(")") + 2] in "ZX" for stat in stats)
 
 
 def take_over(pid: int, timeout_s: float, stopping: threading.Event) -> float:
@@ -45,7 +47,7 @@ def take_over(pid: int, timeout_s: float, stopping: threading.Event) -> float:
     except ProcessLookupError:
         log.warning("the rendezvous to take over from (pid %d) is not running", pid)
         return 0.0
-    while not _gone(pid):
+    while not exited(pid):
         if stopping.is_set():
             log.info("stopping before taking over from pid %d", pid)
             return time.monotonic() - began

@@ -7,10 +7,11 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from rdv.rendezvous.handover import take_over
+from rdv.rendezvous.handover import exited, take_over
 
 
 def test_the_predecessor_is_stopped_and_waited_for() -> None:
@@ -49,7 +50,7 @@ def test_one_that_ignores_sigterm_is_waited_for_no_longer_than_the_timeout() -> 
         stubborn.wait()
 
 
-def test_a_predecessor_already_gone_is_no_error() -> None:
+def test_a_predecessor_alreadyexited_is_no_error() -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     assert take_over(gone.pid, 1, threading.Event()) == 0.0
@@ -70,3 +71,32 @@ def test_a_successor_told_to_stop_while_waiting_gives_up_at_once(
     finally:
         stubborn.kill()
         stubborn.wait()
+
+
+def test_a_process_whose_main_thread_exited_first_isexited_only_when_every_thread_is() -> None:
+    # Seen in CI: the old rendezvous's main thread was a zombie while its other threads were
+    # still exiting with its metrics port open, and the successor could not bind it.
+    script = (
+        "import ctypes, threading, time\n"
+        "threading.Thread(target=time.sleep, args=(1.5,)).start()\n"
+        "ctypes.CDLL(None).pthread_exit(None)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 10
+        while "Z" not in _main_thread_state(process.pid):  # the main thread has exited
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert not exited(process.pid)  # its other thread still runs
+        deadline = time.monotonic() + 10
+        while not exited(process.pid):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        process.kill()
+        process.wait(5)
+
+
+def _main_thread_state(pid: int) -> str:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
