@@ -12,11 +12,17 @@ from collections import OrderedDict
 
 
 class Absence:
-    def __init__(self, limit_us: int) -> None:
-        self.limit_us = limit_us  # 0: nobody is ever absent
+    def __init__(self, after_slas: float, sla_ms: int) -> None:
+        self.after_slas = after_slas  # 0: nobody is ever absent
+        self.limit_us = 0
+        self.sla_is(sla_ms)
         # partition -> open requests (id -> when opened), oldest first.
         self._waiting: dict[int, OrderedDict[str, int]] = {}
         self._heard: dict[tuple[str, int], int] = {}  # (model, partition) -> last score
+
+    def sla_is(self, sla_ms: int) -> None:
+        """The limit follows the SLA, so a config that changes the SLA moves it too."""
+        self.limit_us = int(self.after_slas * sla_ms * 1000)
 
     def opened(self, request_id: str, partition: int, now: int) -> None:
         self._waiting.setdefault(partition, OrderedDict())[request_id] = now

@@ -97,8 +97,7 @@ class DecisionCore:
         self.config = config
         # A model silent for this many SLAs while requests waited for it is absent (dead,
         # stopped, restarting): its tiers stop holding answers back. 0 turns it off.
-        self.absent_after_slas = absent_after_slas
-        self.absence = Absence(int(absent_after_slas * config.sla_ms * 1000))
+        self.absence = Absence(absent_after_slas, config.sla_ms)
         # The default answer is decided this long before the client's deadline, so that it
         # still reaches the client inside the SLA.
         self.margin_us = margin_ms * 1000
@@ -117,7 +116,7 @@ class DecisionCore:
     def on_config(self, config: RolloutConfig) -> None:
         """New requests follow the new config; open mailboxes keep the one they started with."""
         self.config = config
-        self.absence.limit_us = int(self.absent_after_slas * config.sla_ms * 1000)
+        self.absence.sla_is(config.sla_ms)
 
     def on_request(self, request: RequestIn, now: int) -> list[Action]:
         if request.request_id in self.mailboxes or request.request_id in self.closed:
