@@ -1,4 +1,9 @@
-"""Entry point of `rdv`. Errors the user can fix print one line, never a traceback."""
+"""Entry point of `rdv`. Errors the user can fix print one line, never a traceback.
+
+A service (`rdv worker`, `rdv rendezvous`, ...) is started through a small app that imports
+only the services' commands: the whole CLI imports every tool (benchmarks, training, the
+report), about 0.6 s of CPU per start on a 2-core machine, paid again by every process a
+rolling upgrade replaces while the rest of the stack answers (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -8,62 +13,25 @@ import sys
 import typer
 
 from rdv.errors import RendezvousError
-from rdv_tools.cli import (
-    bench_cmd,
-    broker_cmd,
-    chaos_cmd,
-    gateway_cmd,
-    peer_cmd,
-    register_cmd,
-    registry_cmd,
-    replay_cmd,
-    report_cmd,
-    rollout_cmd,
-    soak_cmd,
-    topics_cmd,
-    up_cmd,
-)
 from rdv_tools.cli.common import console
-from rdv_tools.cli.messages_cmd import consume, predict, produce
-from rdv_tools.cli.services_cmd import decoy, rendezvous, worker
-from rdv_tools.cli.training_cmd import data_app, feedback_app, models_app, score_batch, train
 
-app = typer.Typer(
-    name="rdv",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    help="Rendezvous: serve machine-learning models on Kafka with the rendezvous architecture.",
-)
-app.add_typer(broker_cmd.app, name="broker")
-app.add_typer(registry_cmd.app, name="registry")
-app.add_typer(topics_cmd.app, name="topics")
-bench_cmd.app.command()(chaos_cmd.chaos)
-bench_cmd.app.command()(peer_cmd.peer)
-bench_cmd.app.command()(soak_cmd.soak)
-bench_cmd.app.command()(soak_cmd.plot)
-app.add_typer(bench_cmd.app, name="bench")
-app.add_typer(rollout_cmd.app, name="rollout")
-app.add_typer(data_app, name="data")
-models_app.command()(register_cmd.register)
-app.add_typer(models_app, name="models")
-app.add_typer(feedback_app, name="feedback")
-app.command()(gateway_cmd.gateway)
-app.command()(produce)
-app.command()(consume)
-app.command()(predict)
-app.command()(replay_cmd.replay)
-app.command()(report_cmd.report)
-app.command()(up_cmd.up)
-app.command("demo", help="The same as `rdv up`.")(up_cmd.up)
-app.command()(up_cmd.down)
-app.command()(up_cmd.status)
-app.command()(up_cmd.restart)
-app.command()(up_cmd.logs)
-app.command()(worker)
-app.command()(decoy)
-app.command()(rendezvous)
-app.command()(train)
-app.command("score-batch")(score_batch)
+SERVICES = frozenset({"worker", "decoy", "rendezvous", "gateway"})
+
+
+def service_app() -> typer.Typer:
+    from rdv_tools.cli.gateway_cmd import gateway
+    from rdv_tools.cli.services_cmd import decoy, rendezvous, worker
+
+    app = typer.Typer(name="rdv", pretty_exceptions_enable=False)
+    for command in (worker, decoy, rendezvous, gateway):
+        app.command()(command)
+    return app
+
+
+def full_app() -> typer.Typer:
+    from rdv_tools.cli.app import app
+
+    return app
 
 
 def main() -> None:
@@ -71,6 +39,7 @@ def main() -> None:
     # librdkafka warns about every transient retry while a broker starts (coordinator load in
     # progress, ...); errors still show.
     logging.getLogger("rdv.kafka.librdkafka").setLevel(logging.ERROR)
+    app = service_app() if sys.argv[1:2] and sys.argv[1] in SERVICES else full_app()
     try:
         app()
     except RendezvousError as exc:

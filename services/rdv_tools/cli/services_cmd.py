@@ -12,7 +12,6 @@ from rdv.errors import ConfigError
 from rdv.runtime import exit_now, service_logging, stop_on_signals
 from rdv.settings import make_codec, resolve_bootstrap
 from rdv.settings_util import load_settings
-from rdv.worker.service import Worker
 from rdv.worker.settings import HostedModel, WorkerSettings
 from rdv_tools.cli.common import BootstrapOption, console, optional_extra
 
@@ -86,6 +85,8 @@ def worker(
         from_time=from_time,
     )
     servers = resolve_bootstrap(bootstrap)
+    from rdv.worker.service import Worker  # a rendezvous never needs the scoring code
+
     service = Worker(settings, servers, make_codec(bootstrap=servers))
     stop_on_signals(service.stopping)
     console.print(

@@ -19,7 +19,7 @@ def test_the_cli_imports_no_optional_extra() -> None:
         [
             sys.executable,
             "-c",
-            "import sys, rdv_tools.cli.main; "
+            "import sys, rdv_tools.cli.app; "
             f"print(' '.join(m for m in {EXTRAS!r} if m in sys.modules))",
         ],
         capture_output=True,
@@ -40,3 +40,33 @@ def test_a_missing_extra_is_named_in_one_line() -> None:
         "rdv x needs nothing (No module named 'rdv_no_such_module'): "
         "pip install 'rendezvous-serving[report]'"
     )
+
+
+def test_a_service_starts_without_importing_the_tools() -> None:
+    # Every process a rolling upgrade replaces pays its imports in CPU while the rest of the
+    # stack answers: a service's start loads its own code, not benchmarks, training or the
+    # other services (docs/performance.md has what it bought).
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from rdv_tools.cli.main import service_app; service_app(); "
+            "print(' '.join(sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    heavy = (
+        "rdv_tools.bench.",
+        "rdv_tools.up",
+        "rdv_tools.report",
+        "rdv_tools.demo",
+        "rdv.worker.service",
+        "rdv.rendezvous",
+        "rdv.decoy.service",
+        "rdv.model",
+        "rdv.trainer",
+    )
+    assert [m for m in done.stdout.split() if m.startswith(heavy)] == []
