@@ -14,6 +14,7 @@ import json
 import os
 import random
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -89,6 +90,27 @@ def _die_with_parent() -> None:
     # so a crashed test run leaves no orphan JVM behind.
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def jvm_command(java: str, heap: str, logs: Path, libs: Path, properties: Path) -> list[str]:
+    """The broker's command line. As kafka-server-start.sh does, the options in KAFKA_OPTS
+    come after ours, so that a user's heap, GC or JIT setting wins (docs/performance.md has
+    what the JIT costs a fresh broker here)."""
+    return [
+        java,
+        f"-Xmx{heap}",
+        "-Xms128m",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dkafka.logs.dir={logs}",
+        f"-Dlog4j2.configurationFile={kafka_pom_dir() / 'log4j2.properties'}",
+        *shlex.split(os.environ.get("KAFKA_OPTS", "")),
+        "-cp",
+        f"{libs}/*",
+        "kafka.Kafka",
+        str(properties),
+    ]
 
 
 def _java() -> str:
@@ -223,20 +245,7 @@ class EmbeddedBroker:
             server_properties(port, controller_port, log_dirs, self.sasl_users, self.node, tls)
         )
         self._format_storage(libs, java, properties)
-        cmd = [
-            java,
-            f"-Xmx{self.heap}",
-            "-Xms128m",
-            "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20",
-            "-Djava.awt.headless=true",
-            f"-Dkafka.logs.dir={self.data_dir / 'logs'}",
-            f"-Dlog4j2.configurationFile={kafka_pom_dir() / 'log4j2.properties'}",
-            "-cp",
-            f"{libs}/*",
-            "kafka.Kafka",
-            str(properties),
-        ]
+        cmd = jvm_command(java, self.heap, self.data_dir / "logs", libs, properties)
         with open(self.data_dir / "logs" / "stdout.log", "ab") as out:
             self._process = subprocess.Popen(
                 cmd,

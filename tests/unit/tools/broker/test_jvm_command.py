@@ -1,0 +1,30 @@
+"""The embedded broker's JVM takes KAFKA_OPTS as Kafka's own start script does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rdv_tools.broker.embedded import jvm_command
+
+
+def _command() -> list[str]:
+    return jvm_command("java", "768m", Path("logs"), Path("libs"), Path("server.properties"))
+
+
+def test_kafka_opts_reach_the_jvm_after_ours_so_that_they_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KAFKA_OPTS", "-Xmx2g -XX:TieredStopAtLevel=1 '-Dnote=a b'")
+    cmd = _command()
+    jvm_options = cmd[: cmd.index("-cp")]
+    assert jvm_options[-3:] == ["-Xmx2g", "-XX:TieredStopAtLevel=1", "-Dnote=a b"]
+    assert jvm_options.index("-Xmx768m") < jvm_options.index("-Xmx2g")  # the last one counts
+    assert cmd[-2:] == ["kafka.Kafka", "server.properties"]
+
+
+def test_without_kafka_opts_the_command_is_ours(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAFKA_OPTS", raising=False)
+    cmd = _command()
+    assert cmd[cmd.index("-cp") - 1].startswith("-Dlog4j2.configurationFile=")
