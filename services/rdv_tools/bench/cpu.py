@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -23,6 +23,26 @@ def cpu_seconds(pid: int) -> float | None:
     # The command name may hold spaces and parentheses: fields count from the last ')'.
     fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def thread_cpu_seconds(pid: int, prefixes: tuple[str, ...]) -> float | None:
+    """CPU seconds of the threads of `pid` whose names start with one of `prefixes` (the
+    JVM's compiler threads, say), or None once the process is gone."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    total = 0
+    for task in tasks:
+        try:
+            stat = Path(f"/proc/{pid}/task/{task}/stat").read_text()
+        except OSError:
+            continue  # the thread ended between listing and reading
+        name, fields = stat.split("(", 1)[1].rsplit(")", 1)
+        if name.startswith(prefixes):
+            counts = fields.split()
+            total += int(counts[11]) + int(counts[12])
+    return total / _TICK
 
 
 def _listening_inodes(port: int) -> set[str]:
@@ -71,12 +91,15 @@ class CpuUse:
 
     seconds: float
     charged: dict[str, float]
+    # Parts of a process (named threads), shown beside it and not added to the total again.
+    parts: dict[str, float] = field(default_factory=dict)
 
     def per_request_us(self, requests: int) -> dict[str, float]:
         """µs of CPU per request, per process and in total."""
         if requests <= 0:
             return {}
         figures = {name: s * 1e6 / requests for name, s in self.charged.items()}
+        figures.update({name: s * 1e6 / requests for name, s in self.parts.items()})
         figures["total"] = sum(self.charged.values()) * 1e6 / requests
         return figures
 
@@ -85,17 +108,27 @@ class CpuUse:
         if self.seconds <= 0:
             return {}
         shares = {name: s / self.seconds for name, s in self.charged.items()}
+        shares.update({name: s / self.seconds for name, s in self.parts.items()})
         shares["total"] = sum(self.charged.values()) / self.seconds
         return shares
 
 
 class CpuMeter:
-    """Charged CPU of named processes between `start()` and `stop()`."""
+    """Charged CPU of named processes between `start()` and `stop()`, and of named parts of
+    them: part name -> (process name, thread name prefixes)."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(
+        self, pids: dict[str, int], parts: dict[str, tuple[str, tuple[str, ...]]] | None = None
+    ) -> None:
         self.pids = dict(pids)
+        self.parts = {name: part for name, part in (parts or {}).items() if part[0] in pids}
         self._start: dict[str, float] = {}
+        self._start_parts: dict[str, float] = {}
         self._wall = 0.0
+
+    def _part_seconds(self, name: str) -> float | None:
+        process, prefixes = self.parts[name]
+        return thread_cpu_seconds(self.pids[process], prefixes)
 
     def start(self) -> None:
         self._wall = time.monotonic()
@@ -104,6 +137,11 @@ class CpuMeter:
             value = cpu_seconds(pid)
             if value is not None:
                 self._start[name] = value
+        self._start_parts = {}
+        for name in self.parts:
+            value = self._part_seconds(name)
+            if value is not None:
+                self._start_parts[name] = value
 
     def stop(self) -> CpuUse:
         wall = time.monotonic() - self._wall
@@ -112,4 +150,9 @@ class CpuMeter:
             after = cpu_seconds(self.pids[name])
             if after is not None:
                 charged[name] = after - before
-        return CpuUse(wall, charged)
+        parts = {}
+        for name, before in self._start_parts.items():
+            after = self._part_seconds(name)
+            if after is not None:
+                parts[name] = max(0.0, after - before)  # a thread that ended takes its CPU along
+        return CpuUse(wall, charged, parts)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
+from pathlib import Path
 
 from rdv_tools.bench.cpu import CpuMeter, CpuUse, cpu_seconds, listener_pid
 
@@ -25,6 +27,38 @@ def test_figures_per_request_and_share_of_a_core() -> None:
     assert use.per_request_us(100) == {"broker": 5000.0, "worker": 1000.0, "total": 6000.0}
     assert use.share_of_core() == {"broker": 0.25, "worker": 0.05, "total": 0.3}
     assert use.per_request_us(0) == {}
+
+
+def test_a_part_is_shown_beside_its_process_and_not_counted_twice() -> None:
+    use = CpuUse(seconds=2.0, charged={"broker": 0.5}, parts={"broker JIT": 0.2})
+    assert use.per_request_us(100) == {"broker": 5000.0, "broker JIT": 2000.0, "total": 5000.0}
+    assert use.share_of_core()["total"] == 0.25
+
+
+def test_the_named_threads_of_a_process_are_charged_to_its_part() -> None:
+    # As the JVM names its compiler threads: a thread of this process named "C2 CompilerThre"
+    # burns CPU, and only it is charged to the part.
+    meter = CpuMeter({"me": os.getpid()}, {"compiler": ("me", ("C2 Compiler",))})
+    named, done, measured = threading.Event(), threading.Event(), threading.Event()
+
+    def compiler() -> None:
+        Path(f"/proc/self/task/{threading.get_native_id()}/comm").write_text("C2 CompilerThre")
+        named.set()
+        deadline = time.thread_time() + 0.3
+        while time.thread_time() < deadline:
+            pass
+        done.set()
+        measured.wait(10)  # an ended thread's CPU leaves its process's task list
+
+    thread = threading.Thread(target=compiler)
+    meter.start()
+    thread.start()
+    named.wait(5)
+    done.wait(10)
+    use = meter.stop()
+    measured.set()
+    thread.join()
+    assert 0.25 <= use.parts["compiler"] <= use.charged["me"]
 
 
 def test_the_listener_of_a_local_port_is_found() -> None:
