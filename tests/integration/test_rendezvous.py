@@ -223,6 +223,14 @@ def test_a_rendezvous_killed_mid_load_answers_every_request_exactly_once(
         producer.join()
         ids = {r["request_id"] for r in sent}
         got = [a for a in answers(stack, len(ids) + warm, timeout=120) if a["request_id"] in ids]
+        # Once back, it answers in time again. (Asked after the load, not during it: on a
+        # starved machine, the three-node cluster on two cores, the restart outlasts the
+        # load's four seconds, and the first instance may have committed nothing before the
+        # kill, so every one of the 400 can rightly be late.)
+        rewarm = warm_up(stack, timeout=120)
+        fresh = {r["request_id"] for r in send_requests(stack.bootstrap, stack["requests"], 20)}
+        everything = answers(stack, warm + len(ids) + rewarm + len(fresh), timeout=60)
+        back = [a for a in everything if a["request_id"] in fresh]
         time.sleep(3.0)  # a duplicate, if any, would be committed by now
         again = read_until(stack.bootstrap, stack["answers"], lambda m: False, timeout=5)
         seen = read_until(
@@ -239,7 +247,8 @@ def test_a_rendezvous_killed_mid_load_answers_every_request_exactly_once(
     assert ids <= set(uncommitted)
     late = [a for a in got if a["late"]]
     assert late and all(a["reason"] == "late" for a in late)  # those that waited the outage
-    assert len(late) < len(ids)
+    assert {a["request_id"] for a in back} == fresh
+    assert not [a for a in back if a["late"]]
 
 
 def test_rollout_by_config_changes_answers_live(stack: StackTopics, tmp_path: Path) -> None:
