@@ -5,11 +5,12 @@ every pending transactional offset; a left-over one made the rendezvous read not
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
 import pytest
-from confluent_kafka import Consumer, IsolationLevel, Producer, TopicPartition
+from confluent_kafka import Consumer, IsolationLevel, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from rdv.rendezvous.delivery import transactions as rendezvous_transactions
@@ -109,3 +110,42 @@ def test_a_new_producer_ends_what_the_last_one_left_open(kafka_bootstrap: str) -
     assert committed.offset < 0  # nothing was committed: the left-open offsets were aborted
     transactions.close()
     del stuck
+
+
+def test_a_dead_instances_transaction_holds_its_partitions_only_for_the_timeout(
+    kafka_bootstrap: str,
+) -> None:
+    # An instance under another name (a peer, an unnamed successor) cannot fence a dead one's
+    # transaction: while it holds the group's offsets, no new member reads them, until Kafka
+    # aborts it at the rendezvous's transaction timeout (10 s; librdkafka's default, 60 s,
+    # measured 65 s here before it was set) plus the coordinator's check interval (10 s).
+    stack = StackTopics(kafka_bootstrap)
+    s = settings(stack)
+    dead = rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
+    raw = dead.producer.raw
+    raw.begin_transaction()
+    raw.produce(s.answers_topic, value=b"never committed", key=b"r1", partition=0)
+    group = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": s.group_id})
+    raw.send_offsets_to_transaction(
+        [TopicPartition(s.requests_topic, 0, 1)], group.consumer_group_metadata(), 10
+    )
+    group.close()
+    started = time.monotonic()
+    reader = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": s.group_id,
+            "isolation.level": "read_committed",
+        }
+    )
+    try:
+        [committed] = reader.committed([TopicPartition(s.requests_topic, 0)], timeout=30)
+    finally:
+        waited = time.monotonic() - started
+        reader.close()
+        with contextlib.suppress(KafkaException):
+            raw.abort_transaction(5)  # where Kafka has not (the test failing), not to hang
+    assert committed.offset < 0  # Kafka aborted the dead one's offsets
+    assert s.transaction_timeout_ms / 1000 - 1 <= waited <= 30  # not the minute of the default
+    assert becomes_stable(kafka_bootstrap, s.answers_topic)
+    assert visible(kafka_bootstrap, s.answers_topic) == []

@@ -48,12 +48,15 @@ def open_producer(
     client_id: str,
     transactional_id: str | None,
     stopping: threading.Event,
+    transaction_timeout_ms: int | None = None,
 ) -> Producer:
     """A producer; a transactional one (with `transactional_id`) is initialised, which fences
     any earlier producer of that id and aborts what it left open, waiting for Kafka."""
     overrides: dict[str, Any] = (
         {"transactional.id": transactional_id, **TRANSACTIONAL_DEFAULTS} if transactional_id else {}
     )
+    if transactional_id and transaction_timeout_ms:
+        overrides["transaction.timeout.ms"] = transaction_timeout_ms
     producer = Producer(bootstrap, kafka, client_id=client_id, overrides=overrides)
     if transactional_id:
         patiently(
@@ -81,8 +84,10 @@ class Transactions:
         stopping: threading.Event,
         observe: Callable[[float], None],
         client_id: str = "rdv",
+        timeout_ms: int | None = None,
     ) -> None:
         self._bootstrap, self._kafka, self._id = bootstrap, kafka, transactional_id
+        self._timeout_ms = timeout_ms
         self._group_id, self._topics, self._offsets_topic = group_id, topics, offsets_topic
         self._stopping, self._observe, self._client_id = stopping, observe, client_id
         # Opened before anything is read, so the previous incarnation's open transaction has
@@ -120,7 +125,12 @@ class Transactions:
 
     def _open(self) -> Producer:
         producer = open_producer(
-            self._bootstrap, self._kafka, self._client_id, self._id, self._stopping
+            self._bootstrap,
+            self._kafka,
+            self._client_id,
+            self._id,
+            self._stopping,
+            self._timeout_ms,
         )
         patiently(
             lambda: self._end_leftovers(producer),

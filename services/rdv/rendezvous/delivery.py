@@ -168,6 +168,7 @@ def transactions(
         stopping=stopping,
         observe=observe,
         client_id=CLIENT_ID,
+        timeout_ms=s.transaction_timeout_ms,
     )
 
 

@@ -41,6 +41,12 @@ class RendezvousServiceSettings(BaseSettings):
     # commit. Answers reach clients reading read_uncommitted at once; read_committed readers
     # see them at the next commit. Kafka Streams commits every 100 ms under exactly-once too.
     commit_interval_ms: int = Field(100, ge=1)
+    # exactly_once: a transaction this instance leaves open when it dies is aborted by Kafka
+    # after this long, and until then any instance that takes its partitions reads nothing
+    # there (a transaction holding the group's offsets makes them unstable to every new
+    # member). librdkafka's default is 60 s; Kafka Streams uses 10 s. It also bounds how long
+    # a transaction rides out a broker outage before it is aborted and redone.
+    transaction_timeout_ms: int = Field(10_000, ge=1000)
     # exactly_once: answers, records, state and offsets in Kafka transactions (a
     # read_committed consumer sees each answer once, across crashes). at_least_once: the same
     # writes without transactions, visible at once, but a crash may repeat some answers
