@@ -7,22 +7,27 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU seconds of `pid` (all its threads), or None once it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
+def _charged_seconds(stat: str) -> float:
+    """User plus system CPU seconds from a /proc stat line (a process's or a thread's)."""
     # The command name may hold spaces and parentheses: fields count from the last ')'.
     fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU seconds of `pid` (all its threads), or None once it is gone."""
+    try:
+        return _charged_seconds(Path(f"/proc/{pid}/stat").read_text())
+    except OSError:
+        return None
 
 
 def thread_cpu_seconds(pid: int, prefixes: tuple[str, ...]) -> float | None:
@@ -32,17 +37,15 @@ def thread_cpu_seconds(pid: int, prefixes: tuple[str, ...]) -> float | None:
         tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return None
-    total = 0
+    total = 0.0
     for task in tasks:
         try:
             stat = Path(f"/proc/{pid}/task/{task}/stat").read_text()
         except OSError:
             continue  # the thread ended between listing and reading
-        name, fields = stat.split("(", 1)[1].rsplit(")", 1)
-        if name.startswith(prefixes):
-            counts = fields.split()
-            total += int(counts[11]) + int(counts[12])
-    return total / _TICK
+        if stat.split("(", 1)[1].rsplit(")", 1)[0].startswith(prefixes):
+            total += _charged_seconds(stat)
+    return total
 
 
 def _listening_inodes(port: int) -> set[str]:
@@ -121,38 +124,29 @@ class CpuMeter:
         self, pids: dict[str, int], parts: dict[str, tuple[str, tuple[str, ...]]] | None = None
     ) -> None:
         self.pids = dict(pids)
-        self.parts = {name: part for name, part in (parts or {}).items() if part[0] in pids}
+        self._readers: dict[str, Callable[[], float | None]] = {
+            name: partial(cpu_seconds, pid) for name, pid in pids.items()
+        }
+        self._parts = {name for name, (process, _) in (parts or {}).items() if process in pids}
+        for name in self._parts:
+            process, prefixes = (parts or {})[name]
+            self._readers[name] = partial(thread_cpu_seconds, pids[process], prefixes)
         self._start: dict[str, float] = {}
-        self._start_parts: dict[str, float] = {}
         self._wall = 0.0
 
-    def _part_seconds(self, name: str) -> float | None:
-        process, prefixes = self.parts[name]
-        return thread_cpu_seconds(self.pids[process], prefixes)
+    def _read(self) -> dict[str, float]:
+        """Seconds so far of every process and part still there."""
+        return {name: v for name, read in self._readers.items() if (v := read()) is not None}
 
     def start(self) -> None:
         self._wall = time.monotonic()
-        self._start = {}
-        for name, pid in self.pids.items():
-            value = cpu_seconds(pid)
-            if value is not None:
-                self._start[name] = value
-        self._start_parts = {}
-        for name in self.parts:
-            value = self._part_seconds(name)
-            if value is not None:
-                self._start_parts[name] = value
+        self._start = self._read()
 
     def stop(self) -> CpuUse:
         wall = time.monotonic() - self._wall
-        charged = {}
-        for name, before in self._start.items():
-            after = cpu_seconds(self.pids[name])
-            if after is not None:
-                charged[name] = after - before
-        parts = {}
-        for name, before in self._start_parts.items():
-            after = self._part_seconds(name)
-            if after is not None:
-                parts[name] = max(0.0, after - before)  # a thread that ended takes its CPU along
+        now = self._read()
+        spent = {name: now[name] - before for name, before in self._start.items() if name in now}
+        charged = {name: s for name, s in spent.items() if name not in self._parts}
+        # A thread that ended takes its CPU along: a part never goes below nothing.
+        parts = {name: max(0.0, s) for name, s in spent.items() if name in self._parts}
         return CpuUse(wall, charged, parts)
