@@ -123,6 +123,8 @@ def test_a_dead_instances_transaction_holds_its_partitions_only_for_the_timeout(
     s = settings(stack)
     dead = rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
     raw = dead.producer.raw
+    # From before the transaction begins: Kafka cannot abort it sooner than the timeout after.
+    started = time.monotonic()
     raw.begin_transaction()
     raw.produce(s.answers_topic, value=b"never committed", key=b"r1", partition=0)
     group = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": s.group_id})
@@ -130,7 +132,6 @@ def test_a_dead_instances_transaction_holds_its_partitions_only_for_the_timeout(
         [TopicPartition(s.requests_topic, 0, 1)], group.consumer_group_metadata(), 10
     )
     group.close()
-    started = time.monotonic()
     reader = Consumer(
         {
             "bootstrap.servers": kafka_bootstrap,
