@@ -44,6 +44,11 @@ SECONDS = {"upgrade": 18, "replica": 33, "rendezvous-peer": 33}
 # The dead instance's static membership holds its partitions for the 10 s session timeout;
 # the peer then takes them and answers their backlog late. Beyond that, a little slack.
 PEER_TAKEOVER_S = 13
+# Of the last fifth of requests, the share the champion answered. A survivor that never took
+# the dead one's partitions leaves about half to the fallback or default; one that took them
+# all answers nearly all, less the few a busy machine sends to the fallback inside the SLA
+# (177 of 198 seen in CI). The bound sits between the two, clear of either.
+SURVIVOR_SHARE = 0.75
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -58,13 +63,18 @@ def test_no_request_is_lost_or_answered_twice(scenario: str, tmp_path: Path) -> 
     assert result.answered == result.exactly_once == result.sent, why
     assert result.archived == 1.0, why
     if scenario in ("replica", "rendezvous-peer"):  # the survivor serves all partitions
-        assert result.reasons_at_end.get("preferred", 0) >= 0.9 * result.sent // 5, why
+        assert served_by_the_champion(result) >= SURVIVOR_SHARE, why
     if scenario == "rendezvous-peer":  # taken over within the dead one's session, not later
         assert result.late <= 30 * PEER_TAKEOVER_S, why
     if scenario == "upgrade":  # the new rendezvous stopped the old one when it was ready
         assert "took over from pid" in (tmp_path / scenario / "rendezvous.log").read_text(), why
     if fault.nodes == 3:
         assert result.nodes == 3 and result.outage_s > 0, why  # a node was lost, and replaced
+
+
+def served_by_the_champion(result: ChaosResult) -> float:
+    at_end = result.reasons_at_end
+    return at_end.get("preferred", 0) / max(1, sum(at_end.values()))
 
 
 def explain(result: ChaosResult, logs: Path) -> str:
