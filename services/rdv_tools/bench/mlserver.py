@@ -25,6 +25,7 @@ from rdv.kafka import Outgoing
 from rdv.model.artifact import load_artifact
 from rdv.paths import cache_dir
 from rdv_tools.broker.embedded import listening_port
+from rdv_tools.cache_lock import cache_lock
 
 MLSERVER_VERSION = "1.7.1"
 PACKAGES = [
@@ -41,7 +42,11 @@ def venv_dir() -> Path:
 
 def ensure_mlserver(venv: Path | None = None) -> Path:
     """The virtualenv's python, creating the virtualenv (pip from PyPI) when it is missing."""
-    venv = venv or venv_dir()
+    with cache_lock("mlserver"):
+        return _ensure_mlserver(venv or venv_dir())
+
+
+def _ensure_mlserver(venv: Path) -> Path:
     python, complete = venv / "bin" / "python", venv / ".complete"
     if complete.exists() and complete.read_text() == " ".join(PACKAGES):
         return python

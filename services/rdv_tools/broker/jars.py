@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rdv.errors import BrokerError
 from rdv.paths import cache_dir, kafka_pom_dir
+from rdv_tools.cache_lock import cache_lock
 
 
 def pinned_kafka_version() -> str:
@@ -31,6 +32,11 @@ def jars_present(libs: Path) -> bool:
 
 def ensure_jars(quiet: bool = False) -> Path:
     """The folder of broker jars, running Maven first if it is not populated yet."""
+    with cache_lock("kafka"):
+        return _ensure_jars(quiet)
+
+
+def _ensure_jars(quiet: bool) -> Path:
     version = pinned_kafka_version()
     libs = libs_dir(version)
     if jars_present(libs):

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from rdv.errors import BrokerError, ConfigError
 from rdv.paths import cache_dir, state_dir
+from rdv_tools.cache_lock import cache_lock
 
 VERSION = "2.6.13.Final"
 ARTIFACT = f"io.apicurio:apicurio-registry-app:{VERSION}:tar.gz:all"
@@ -40,6 +41,11 @@ def runner_jar() -> Path:
 
 def ensure_runner() -> Path:
     """The runner jar, fetched with Maven and unpacked the first time."""
+    with cache_lock("apicurio"):
+        return _ensure_runner()
+
+
+def _ensure_runner() -> Path:
     jar = runner_jar()
     if jar.exists() and (home() / "lib").is_dir():
         return jar

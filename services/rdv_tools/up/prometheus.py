@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from rdv.paths import cache_dir, ops_file
+from rdv_tools.cache_lock import cache_lock
 
 SCRAPE_INTERVAL = "2s"  # the demo's steps last seconds; 2 s scrapes show them
 
@@ -23,6 +24,11 @@ def cached_binary() -> Path:
 def find_binary(fetch: bool = True) -> Path | None:
     """`prometheus` from the PATH or the cache; with `fetch`, Debian's package downloaded
     (`apt-get download`, no root needed) and unpacked into the cache. None if neither works."""
+    with cache_lock("prometheus"):
+        return _find_binary(fetch)
+
+
+def _find_binary(fetch: bool) -> Path | None:
     on_path = shutil.which("prometheus")
     if on_path:
         return Path(on_path)
