@@ -19,8 +19,12 @@ jars: $(STAMP)
 demo: jars
 	$(BIN)/rdv up
 
+# Two workers, each with its own broker, take whole test files: most tests wait on Kafka's
+# clocks (session timeouts, SLAs) rather than the CPU, so two at once halve the run.
+TEST_WORKERS ?= 2
+
 test: jars
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check services tests
