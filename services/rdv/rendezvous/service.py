@@ -38,7 +38,7 @@ from rdv.rendezvous.handover import take_over
 from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
 from rdv.rendezvous.offsets import CommittedMarks, tombstones, watermarks
-from rdv.rendezvous.outputs import answer_messages, record_messages
+from rdv.rendezvous.outputs import DecisionWriter
 from rdv.rendezvous.rollout_store import decode_config
 from rdv.rendezvous.settings import RendezvousServiceSettings
 from rdv.runtime import now_us
@@ -90,6 +90,7 @@ class RendezvousService:
         self.closed_pending: dict[int, dict[str, int]] = {}  # partition -> request id -> offset
         self.consumed: dict[tuple[str, int], int] = {}  # next offset to read
         self.outgoing: list[Outgoing] = []
+        self.writer = DecisionWriter(codec, settings)
         self._last_commit = 0.0
         self._committed = CommittedMarks()
         self._consumer: Consumer | None = None
@@ -192,6 +193,7 @@ class RendezvousService:
     def _forget(self) -> None:
         """Drop everything not yet committed; it is read again from the committed offsets."""
         self.outgoing = []
+        self.writer.forget()
         self.core = self._fresh_core()
         self.restored.clear()
         self.closed_pending.clear()
@@ -320,11 +322,11 @@ class RendezvousService:
         assert self.metrics is not None and self.config is not None
         for action in actions:
             if isinstance(action, SendAnswer):
-                self.outgoing.extend(answer_messages(action, self.codec, self.settings))
+                self.outgoing.extend(self.writer.answer(action))
                 self.metrics.answered(action.answer, self.config.sla_ms)
             elif isinstance(action, SendRecord):
                 record = action.record
-                self.outgoing.extend(record_messages(action, self.codec, self.settings))
+                self.outgoing.extend(self.writer.record(action))
                 pending = self.closed_pending.setdefault(action.partition, {})
                 pending[record["request_id"]] = action.offset
                 self.metrics.recorded(record)

@@ -39,16 +39,17 @@ class Entry:
 
 
 def entry_message(
-    codec: Codec,
     topic: str,
     partition: int,
     answer: Answer,
+    encoded: bytes,
     status: bytes,
     request_offset: int,
 ) -> Outgoing:
+    """The entry of one request: `encoded` is the answer in RENDEZVOUS_STATE's schema."""
     return Outgoing(
         topic,
-        codec.encode(RENDEZVOUS_STATE.schema, answer.to_avro()),
+        encoded,
         answer.request_id.encode(),
         headers=((protocol.STATE, status), (protocol.STATE_OFFSET, str(request_offset).encode())),
         partition=partition,
