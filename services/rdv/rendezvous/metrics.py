@@ -4,6 +4,7 @@ centred on the SLA, no request ids in labels)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
 
@@ -20,6 +21,10 @@ SLA_FRACTIONS = (0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 5.0, 20.0)
 class RendezvousMetrics:
     def __init__(self, sla_ms: int) -> None:
         r = self.registry = CollectorRegistry()
+        # Labelled children by metric and label values. prometheus_client's `labels()` checks
+        # the names and takes a lock on every call, and one record asks for ~50 of them:
+        # looked up here, a record's metrics cost a third of what they did (docs/performance.md).
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         sla = sla_ms / 1000
         buckets = tuple(round(sla * f, 6) for f in SLA_FRACTIONS)  # one bucket exactly at the SLA
         self.answer_latency = Histogram(
@@ -140,7 +145,7 @@ class RendezvousMetrics:
         )
 
     def answered(self, answer: Answer, sla_ms: int) -> None:
-        self.answers.labels(role=answer.role, reason=answer.reason).inc()
+        self._child(self.answers, answer.role, answer.reason).inc()
         self.answer_latency.observe(answer.latency_us / 1e6)
         # The SLA is the client's: it runs from the request's creation, not its arrival here.
         since_created = max(0.0, answer.answered_at / 1e6 - answer.request_created_at / 1e3)
@@ -154,9 +159,9 @@ class RendezvousMetrics:
         labels: dict[str, str | None] = {}  # by role: the reference models' labels
         for candidate in record["candidates"]:
             model = candidate["model"]
-            self.arrival.labels(model=model).observe(candidate["arrival_latency_us"] / 1e6)
+            self._child(self.arrival, model).observe(candidate["arrival_latency_us"] / 1e6)
             if candidate["error"] is None and candidate["score"] is not None:
-                self.scores.labels(model=model).observe(candidate["score"])
+                self._child(self.scores, model).observe(candidate["score"])
             if candidate["error"] is None and candidate["role"] in ("champion", "canary"):
                 labels[candidate["role"]] = candidate["label"]
         for against, deltas in (
@@ -164,18 +169,24 @@ class RendezvousMetrics:
             ("canary", record["delta_canary"]),
         ):
             for model, delta in deltas.items():
-                self.delta.labels(model=model, against=against).observe(delta)
-                self.delta_signed.labels(model=model, against=against).observe(delta)
-                self.delta_abs.labels(model=model, against=against).observe(abs(delta))
+                self._child(self.delta, model, against).observe(delta)
+                self._child(self.delta_signed, model, against).observe(delta)
+                self._child(self.delta_abs, model, against).observe(abs(delta))
         for candidate in record["candidates"]:
             if candidate["error"] is not None or candidate["label"] is None:
                 continue
             for against, label in labels.items():
                 if label is not None and candidate["role"] != against:
                     agrees = "true" if candidate["label"] == label else "false"
-                    self.agreement.labels(
-                        model=candidate["model"], against=against, agrees=agrees
-                    ).inc()
+                    self._child(self.agreement, candidate["model"], against, agrees).inc()
+
+    def _child(self, metric: Any, *values: str) -> Any:
+        """`metric.labels(*values)`, in the order of its label names, looked up once."""
+        key = (id(metric), values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     def feedback_joined(self, outcomes: Sequence[Quality], posteriors: Posteriors) -> None:
         if outcomes:
