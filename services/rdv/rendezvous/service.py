@@ -244,6 +244,8 @@ class RendezvousService:
                 "partition.assignment.strategy": "range",
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
+                "fetch.wait.max.ms": self.settings.fetch_wait_ms,
+                "fetch.min.bytes": self.settings.fetch_min_bytes,
                 **static_member(self.settings),
             },
         )

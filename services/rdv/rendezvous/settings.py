@@ -53,6 +53,13 @@ class RendezvousServiceSettings(BaseSettings):
     # (same request id, so clients can drop repeats). See docs/reliability.md.
     delivery: Literal["exactly_once", "at_least_once"] = "exactly_once"
     batch_max: int = Field(1000, ge=1)
+    # The rendezvous's fetches: answered as soon as `fetch_min_bytes` wait on the broker, or
+    # after `fetch_wait_ms`. Five scores follow every request, and with one byte each arrival
+    # is a fetch of its own; waiting a few milliseconds for more costs the broker and this
+    # process fewer fetches under load, each hop that much latency at low rates, and an idle
+    # stack a fetch every `fetch_wait_ms` (docs/performance.md).
+    fetch_wait_ms: int = Field(100, ge=1, le=10_000)
+    fetch_min_bytes: int = Field(1, ge=1, le=100 * 1024 * 1024)
     # Closed requests remembered for joining feedback and dropping repeats; about 1.2 KB each
     # (rdv bench soak: 80 MB at start, 206 MB once 100,000 are held), oldest forgotten first.
     memory: int = Field(100_000, ge=100)

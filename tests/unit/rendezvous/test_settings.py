@@ -1,0 +1,29 @@
+"""The rendezvous's settings as an operator gives them: environment variables, checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from rdv.errors import ConfigError
+from rdv.rendezvous.settings import RendezvousServiceSettings
+from rdv.settings_util import load_settings
+
+
+def test_the_fetch_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RDV_RENDEZVOUS_FETCH_WAIT_MS", "3")
+    monkeypatch.setenv("RDV_RENDEZVOUS_FETCH_MIN_BYTES", "65536")
+    settings = load_settings(RendezvousServiceSettings)
+    assert (settings.fetch_wait_ms, settings.fetch_min_bytes) == (3, 65536)
+
+
+def test_by_default_a_fetch_returns_with_its_first_byte() -> None:
+    settings = RendezvousServiceSettings()
+    assert (settings.fetch_wait_ms, settings.fetch_min_bytes) == (100, 1)
+
+
+def test_a_fetch_that_never_waits_is_refused_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RDV_RENDEZVOUS_FETCH_WAIT_MS", "0")
+    with pytest.raises(ConfigError, match="RDV_RENDEZVOUS_FETCH_WAIT_MS"):
+        load_settings(RendezvousServiceSettings)
