@@ -20,11 +20,16 @@ demo: jars
 	$(BIN)/rdv up
 
 # Two workers, each with its own broker, take whole test files: most tests wait on Kafka's
-# clocks (session timeouts, SLAs) rather than the CPU, so two at once halve the run.
+# clocks (session timeouts, SLAs) rather than the CPU, so two at once halve the run. Tests
+# marked `solo` (three brokers on this machine) run afterwards, alone. Both parts always run;
+# either failing fails the target.
 TEST_WORKERS ?= 2
 
 test: jars
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not solo"; parallel=$$?; \
+	$(BIN)/python -m pytest -m solo; solo=$$?; \
+	echo "make test: parallel part exit $$parallel, solo part exit $$solo"; \
+	test $$parallel -eq 0 && test $$solo -eq 0
 
 lint: $(STAMP)
 	$(BIN)/ruff check services tests

@@ -9,6 +9,7 @@ the broker restart found"). `broker-leader` and `controller` run on a three-node
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from rdv_tools.cli.chaos_cmd import COMBINED
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(600)]
 
 
-SCENARIOS = [
+SCENARIOS: list[Any] = [  # scenario names, some with marks
     "rendezvous",
     "rendezvous-restart",
     "straggler",
@@ -29,9 +30,10 @@ SCENARIOS = [
     "upgrade",
     "combined",
     # On a three-node cluster: a node lost, its partitions (or the controller quorum) led
-    # elsewhere within seconds, and restarted.
-    "broker-leader",
-    "controller",
+    # elsewhere within seconds, and restarted. Three brokers and a stack on two cores: they
+    # run alone, after the parallel part of `make test` (marker `solo`).
+    pytest.param("broker-leader", marks=pytest.mark.solo),
+    pytest.param("controller", marks=pytest.mark.solo),
     # Two champion replicas; one killed for good, the other takes its partitions.
     "replica",
     # Two rendezvous instances; one killed for good, its peer takes its partitions.
