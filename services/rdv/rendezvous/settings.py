@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rdv.runtime import default_instance
@@ -80,6 +80,19 @@ class RendezvousServiceSettings(BaseSettings):
     config_topic: str = RENDEZVOUS_CONFIG.name
     state_topic: str = RENDEZVOUS_STATE.name
     dead_letters_topic: str = DEAD_LETTERS.name
+
+    @field_validator("transaction_timeout_ms")
+    @classmethod
+    def _outlasts_a_commit_interval(cls, timeout_ms: int, info: ValidationInfo) -> int:
+        # A transaction stays open a whole commit interval: one that outlived its timeout
+        # would be aborted by Kafka every time, and no answer would ever be committed.
+        interval = info.data.get("commit_interval_ms")
+        if interval is not None and timeout_ms <= interval:
+            raise ValueError(
+                f"must be longer than the commit interval ({interval} ms, "
+                "RDV_RENDEZVOUS_COMMIT_INTERVAL_MS): raise the one or lower the other"
+            )
+        return timeout_ms
 
     @property
     def named(self) -> bool:

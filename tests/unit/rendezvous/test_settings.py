@@ -27,3 +27,16 @@ def test_a_fetch_that_never_waits_is_refused_naming_its_variable(
     monkeypatch.setenv("RDV_RENDEZVOUS_FETCH_WAIT_MS", "0")
     with pytest.raises(ConfigError, match="RDV_RENDEZVOUS_FETCH_WAIT_MS"):
         load_settings(RendezvousServiceSettings)
+
+
+def test_a_transaction_timeout_within_the_commit_interval_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RDV_RENDEZVOUS_COMMIT_INTERVAL_MS", "15000")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(RendezvousServiceSettings)  # the 10 s default timeout
+    message = str(refused.value)
+    assert "RDV_RENDEZVOUS_TRANSACTION_TIMEOUT_MS" in message
+    assert "RDV_RENDEZVOUS_COMMIT_INTERVAL_MS" in message and "\n" not in message
+    monkeypatch.setenv("RDV_RENDEZVOUS_TRANSACTION_TIMEOUT_MS", "30000")
+    assert load_settings(RendezvousServiceSettings).transaction_timeout_ms == 30000
