@@ -70,3 +70,17 @@ def test_a_service_starts_without_importing_the_tools() -> None:
         "rdv.trainer",
     )
     assert [m for m in done.stdout.split() if m.startswith(heavy)] == []
+
+
+def test_the_fast_path_names_exactly_the_services_both_apps_serve() -> None:
+    # `main.SERVICES` picks the small app before any command is imported, so it names the
+    # services a second time: a service added to one place and not the other would start
+    # through the whole CLI, or not at all.
+    from typer.main import get_command
+
+    from rdv_tools.cli.main import SERVICES, full_app, service_app
+
+    small = set(get_command(service_app()).commands)  # type: ignore[attr-defined]
+    full = set(get_command(full_app()).commands)  # type: ignore[attr-defined]
+    assert small == SERVICES
+    assert full >= SERVICES
