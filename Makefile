@@ -19,17 +19,18 @@ jars: $(STAMP)
 demo: jars
 	$(BIN)/rdv up
 
-# Two workers, each with its own broker, take whole test files: most tests wait on Kafka's
-# clocks (session timeouts, SLAs) rather than the CPU, so two at once halve the run. Tests
-# marked `solo` (three brokers on this machine) run afterwards, alone. Both parts always run;
-# either failing fails the target.
-TEST_WORKERS ?= 2
+# One process by default. TEST_WORKERS=2 runs two pytest-xdist workers, each with its own
+# broker, taking whole test files: half the time, but on two cores the tests that check
+# answers inside the SLA then fail by contention (2 and 3 failures in two of three CI runs,
+# 2026-12-02). Tests marked `solo` (three brokers on this machine) run afterwards, alone.
+# Both parts always run; either failing fails the target.
+TEST_WORKERS ?= 0
 
 test: jars
-	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not solo"; parallel=$$?; \
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not solo"; rest=$$?; \
 	$(BIN)/python -m pytest -m solo; solo=$$?; \
-	echo "make test: parallel part exit $$parallel, solo part exit $$solo"; \
-	test $$parallel -eq 0 && test $$solo -eq 0
+	echo "make test: the rest exit $$rest, solo part exit $$solo"; \
+	test $$rest -eq 0 && test $$solo -eq 0
 
 lint: $(STAMP)
 	$(BIN)/ruff check services tests

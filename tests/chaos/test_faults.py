@@ -31,7 +31,7 @@ SCENARIOS: list[Any] = [  # scenario names, some with marks
     "combined",
     # On a three-node cluster: a node lost, its partitions (or the controller quorum) led
     # elsewhere within seconds, and restarted. Three brokers and a stack on two cores: they
-    # run alone, after the parallel part of `make test` (marker `solo`).
+    # run alone, after the rest of `make test` (marker `solo`).
     pytest.param("broker-leader", marks=pytest.mark.solo),
     pytest.param("controller", marks=pytest.mark.solo),
     # Two champion replicas; one killed for good, the other takes its partitions.
