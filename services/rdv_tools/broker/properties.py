@@ -106,6 +106,12 @@ def server_settings(
         "transaction.state.log.num.partitions": "8",
         # Consumers join at once instead of waiting 3 s for more members.
         "group.initial.rebalance.delay.ms": "0",
+        # A dead rendezvous's open transaction holds its partitions' offsets until Kafka aborts
+        # it; the broker looks for timed-out transactions every 10 s by default, so the abort
+        # came 10-20 s after the transaction began and a peer's takeover waited as long
+        # (tests/chaos rendezvous-peer: 408 answers late against 128-166). Every second, it
+        # comes within a second of the 10 s transaction timeout.
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms": "1000",
         # Topics come from `rdv topics create` with the partition counts the design needs;
         # a typo'd topic name must fail, not silently create a 1-partition topic.
         "auto.create.topics.enable": "false",
