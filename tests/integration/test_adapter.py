@@ -16,7 +16,7 @@ from rdv.kafka import (
     TopicPartition,
 )
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 CODEC = Codec()
 
 

@@ -18,7 +18,7 @@ from tests.integration.harness import CODEC, read_until, services
 from tests.integration.stack import StackTopics
 from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 JSON = (("content-type", b"application/json"),)
 
 

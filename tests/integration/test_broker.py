@@ -12,7 +12,7 @@ from rdv.kafka.local_broker import pid_is_broker
 from rdv_tools.broker import EmbeddedBroker, running_state
 from tests.cli import run_rdv
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 
 def _read_all(bootstrap: str, topic: str, group: str, expected: int) -> list[bytes]:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.cli import run_rdv
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 
 def rdv(

@@ -18,7 +18,7 @@ from rdv.kafka.local_broker import pid_is_broker, running_bootstrap
 from rdv_tools.broker.cluster import running_nodes
 from tests.integration.test_broker import _rdv, _read_all
 
-pytestmark = [pytest.mark.broker, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(300), pytest.mark.parallel]
 
 
 def _send(bootstrap: str, topic: str, values: range) -> None:

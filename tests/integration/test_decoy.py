@@ -17,7 +17,7 @@ from rdv.kafka import Outgoing, Producer
 from rdv_tools.broker.embedded import listening_port
 from tests.integration.harness import eventually, send_requests, services
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 
 def archived(root: Path) -> list[dict[str, Any]]:

@@ -12,6 +12,9 @@ import pytest
 from rdv.model import Scorer, load_artifact
 from rdv.trainer.export import export_pipeline
 
+# Training checks no timing: it runs in the first part of `make test`, beside others.
+pytestmark = pytest.mark.parallel
+
 
 def login_rows(count: int = 400, seed: int = 3) -> list[tuple[Any, ...]]:
     rng = random.Random(seed)

@@ -22,7 +22,7 @@ from rdv_tools.demo.generator import login_rows
 from tests.integration.harness import CODEC, read_until, scores_of, send_requests, services
 from tests.integration.stack import StackTopics
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 
 def test_archive_feedback_train_register_serve(

@@ -15,7 +15,7 @@ from confluent_kafka import Producer as LibrdkafkaProducer
 from rdv.client import RendezvousClient
 from rdv.kafka import Consumer, DeliveryError, Message, Outgoing, Producer
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 
 @pytest.fixture

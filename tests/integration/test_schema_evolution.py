@@ -23,7 +23,7 @@ from tests.integration.harness import CODEC, answers_and_letters, services
 from tests.integration.stack import StackTopics
 from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 
 def client_catalog(tmp: Path, change: Callable[[dict[str, Any]], None]) -> SchemaCatalog:

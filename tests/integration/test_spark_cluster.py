@@ -23,7 +23,7 @@ from rdv_tools.broker.embedded import listening_port
 from rdv_tools.demo.generator import login_rows, write_csv
 from tests.integration.test_training import write_config
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.parallel]
 
 SPARK_HOME = Path(pyspark.__file__).parent
 

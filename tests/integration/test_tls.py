@@ -14,7 +14,7 @@ from rdv_tools.broker import EmbeddedBroker
 from tests.integration.harness import rdv_at_home
 from tests.integration.test_security import run_stack_on
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 
 @pytest.fixture(scope="module")

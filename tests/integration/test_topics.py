@@ -5,7 +5,7 @@ from rdv.kafka import TopicSpec, create_topics, topic_partitions
 from rdv.kafka.admin import delete_topics, topic_config
 from rdv.topics import RENDEZVOUS_CONFIG, architecture_topics
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 
 def test_architecture_topics_are_created_once_with_their_policies(kafka_bootstrap: str) -> None:

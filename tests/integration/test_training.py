@@ -21,6 +21,9 @@ from rdv.trainer.train import train
 from rdv_tools.demo.generator import login_rows, write_csv
 from tests.cli import run_rdv
 
+# Training checks no timing: it runs in the first part of `make test`, beside others.
+pytestmark = pytest.mark.parallel
+
 
 def config(tmp: Path, version: str, data: str, **changes: Any) -> TrainConfig:
     return load_train_config(write_config(tmp, version, data, **changes))
