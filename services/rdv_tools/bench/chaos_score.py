@@ -26,6 +26,11 @@ class ChaosResult:
     # from the send to the client's first answer (what a caller waits; answers aborted with a
     # fenced transaction count too, as the client reads read_uncommitted).
     sla_met_client: float = 0.0
+    # The same share for the requests sent in each third of the run: before the fault, while
+    # it strikes, after its repair. A low share before the fault is the stack, not the fault.
+    sla_met_client_by_third: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    # How long the stack was driven before the measured run to reach its steady state.
+    settled_s: float = 0.0
     outage_s: float = 0.0  # Kafka down, or electing new leaders after a node's loss
     reasons: dict[str, int] = field(default_factory=dict)
     # The same for the last fifth of the requests sent: whether the stack has recovered.
@@ -56,10 +61,13 @@ def score(
     judged = [first[rid] for rid in outside if rid in first]
     met = sum(a["latency_us"] <= sla_ms * 1000 and not a["late"] for a in judged)
     received = received or {}
-    in_time = [rid in received and received[rid] - sent[rid] <= sla_ms / 1000 for rid in outside]
+    sla_s = sla_ms / 1000
+    in_time = {rid: rid in received and received[rid] - sent[rid] <= sla_s for rid in outside}
     repeated = [rid for rid, c in counts.items() if c > 1][:5]
     by_time = sorted(sent, key=sent.__getitem__)
     last_fifth = by_time[len(by_time) - len(by_time) // 5 :]
+    third = len(by_time) // 3
+    thirds = (by_time[:third], by_time[third : 2 * third], by_time[2 * third :])
     return ChaosResult(
         scenario=scenario,
         fault=fault,
@@ -69,7 +77,12 @@ def score(
         lost=len(sent) - len(counts),
         duplicated=sum(1 for c in counts.values() if c > 1),
         sla_met=met / len(judged) if judged else 0.0,
-        sla_met_client=sum(in_time) / len(in_time) if in_time else 0.0,
+        sla_met_client=_share(in_time, outside),
+        sla_met_client_by_third=(
+            _share(in_time, thirds[0]),
+            _share(in_time, thirds[1]),
+            _share(in_time, thirds[2]),
+        ),
         late=sum(a["late"] for a in first.values()),
         archived=archived,
         reasons=dict(Counter(a["reason"] for a in first.values())),
@@ -77,6 +90,11 @@ def score(
         outage_s=sum(b - a for a, b in broker_down if b != float("inf")),
         repeats={rid: [_told(a) for a in answers if a["request_id"] == rid] for rid in repeated},
     )
+
+
+def _share(in_time: dict[str, bool], requests: list[str]) -> float:
+    judged = [in_time[rid] for rid in requests if rid in in_time]
+    return sum(judged) / len(judged) if judged else 0.0
 
 
 def _told(answer: dict[str, Any]) -> str:

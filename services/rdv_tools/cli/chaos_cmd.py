@@ -38,6 +38,14 @@ def chaos(
             "controller a cluster of three, the others one node).",
         ),
     ] = None,
+    settle: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Before the measured run, drive the stack at the rate for up to this many "
+            "seconds, until every answer of a 2 s window reaches the client inside the SLA.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Each scenario runs on a fresh embedded broker (or cluster) and stack: requests sent,
     answered, exactly once, lost, duplicated, inside the SLA (outside Kafka's downtime and
@@ -56,7 +64,9 @@ def chaos(
         for name in names:
             fault = combined(COMBINED) if name == "combined" else FAULTS[name]
             results.append(
-                run_scenario(name, fault, rate, seconds, sla_ms, status.update, nodes=nodes)
+                run_scenario(
+                    name, fault, rate, seconds, sla_ms, status.update, nodes=nodes, settle_s=settle
+                )
             )
             console.print(f"{name}: done")
     table = Table(title=f"chaos at {rate:g} requests/s, {seconds:g} s each, SLA {sla_ms} ms")
@@ -71,6 +81,8 @@ def chaos(
         "duplicated",
         "SLA met",
         "SLA at client",
+        "before / during / after",
+        "settled s",
         "outage s",
         "late",
         "archived",
@@ -88,6 +100,8 @@ def chaos(
             str(r.duplicated),
             f"{r.sla_met:.1%}",
             f"{r.sla_met_client:.1%}",
+            " / ".join(f"{share:.0%}" for share in r.sla_met_client_by_third),
+            f"{r.settled_s:.1f}",
             f"{r.outage_s:.1f}",
             str(r.late),
             f"{r.archived:.1%}",

@@ -41,3 +41,12 @@ def test_the_client_s_sla_share_times_each_request_from_its_send_to_its_first_an
     # "down" is not judged (Kafka was down); of the others only "quick" was in time, and
     # "never" reached the client not at all.
     assert result.sla_met_client == 1 / 3
+
+
+def test_the_client_s_sla_share_is_also_given_for_each_third_of_the_run() -> None:
+    # Before the fault all in time, while it strikes one of two, after it none.
+    sent = {f"r{i}": 100.0 + i for i in range(6)}
+    received = {"r0": 100.01, "r1": 101.01, "r2": 102.01, "r3": 103.9, "r4": 104.9}
+    result = score("s", FAULT, sent, [answer(rid) for rid in sent], [], 50, 1.0, received)
+    assert result.sla_met_client_by_third == (1.0, 0.5, 0.0)
+    assert result.sla_met_client == 0.5
