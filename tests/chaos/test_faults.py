@@ -68,8 +68,11 @@ def test_no_request_is_lost_or_answered_twice(scenario: str, tmp_path: Path) -> 
         assert served_by_the_champion(result) >= SURVIVOR_SHARE, why
     if scenario == "rendezvous-peer":  # taken over within the dead one's session, not later
         assert result.late <= 30 * PEER_TAKEOVER_S, why
-    if scenario == "upgrade":  # the new rendezvous stopped the old one when it was ready
-        assert "took over from pid" in (tmp_path / scenario / "rendezvous.log").read_text(), why
+    if scenario == "upgrade":  # each new rendezvous and worker stopped the old one when ready
+        logs = tmp_path / scenario
+        takers = [p for p in logs.glob("*.log") if not p.stem.startswith(("decoy", "kafka-"))]
+        assert len(takers) == 5, why  # the rendezvous and four workers
+        assert all("took over from pid" in p.read_text() for p in takers), why
     if fault.nodes == 3:
         assert result.nodes == 3 and result.outage_s > 0, why  # a node was lost, and replaced
 

@@ -38,6 +38,11 @@ class Service:
             )
         return self
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
     def signal(self, sig: signal.Signals) -> None:
         assert self.process is not None
         self.process.send_signal(sig)

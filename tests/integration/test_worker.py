@@ -213,6 +213,34 @@ def test_sigterm_finishes_commits_and_a_restart_scores_only_what_is_new(
     assert len(results) == 150
 
 
+def test_a_worker_started_to_take_over_stops_the_old_one_once_ready_and_goes_on_from_it(
+    kafka_bootstrap: str, topics: dict[str, str], tmp_path: Path
+) -> None:
+    # A rolling upgrade's step (`rdv restart`): the new worker loads its model while the old
+    # one scores, then stops it and scores from where it committed, nothing twice.
+    model = logistic(tmp_path / "lr")
+    requests_topic, results_topic = (
+        topics["RDV_WORKER_REQUESTS_TOPIC"],
+        topics["RDV_WORKER_RESULTS_TOPIC"],
+    )
+    with services(tmp_path, kafka_bootstrap, topics) as launch:
+        old = launch("worker", "--model", str(model), "--instance", "old")
+        send_requests(kafka_bootstrap, requests_topic, 100)
+        read_until(kafka_bootstrap, results_topic, lambda m: len(m) >= 100)
+        new = launch(
+            "worker", "--model", str(model), "--instance", "new", "--take-over", str(old.pid)
+        )
+        assert old.wait() == 0, old.output()
+        send_requests(kafka_bootstrap, requests_topic, 50)
+        read_until(kafka_bootstrap, results_topic, lambda m: len(m) >= 150)
+        time.sleep(2)  # anything re-scored by mistake would arrive by now
+        results = scores_of(
+            read_until(kafka_bootstrap, results_topic, lambda m: len(m) > 150, timeout=3)
+        )
+        assert "took over from pid" in new.output()
+    assert Counter(s["model"]["instance"] for _, s in results) == {"old": 100, "new": 50}
+
+
 def test_a_model_that_disagrees_with_its_golden_vectors_is_refused(
     kafka_bootstrap: str, topics: dict[str, str], tmp_path: Path
 ) -> None:

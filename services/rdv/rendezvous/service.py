@@ -19,6 +19,7 @@ from rdv.codec import Codec
 from rdv.dead_letters import dead_letter
 from rdv.drift import CanaryDrift
 from rdv.errors import ConfigError, DecodeError
+from rdv.handover import take_over
 from rdv.kafka import (
     Consumer,
     ConsumerError,
@@ -34,7 +35,6 @@ from rdv.rendezvous import state
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
 from rdv.rendezvous.delivery import AtLeastOnce, Delivery, ExactlyOnce, taken_over
-from rdv.rendezvous.handover import take_over
 from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
 from rdv.rendezvous.offsets import CommittedMarks, tombstones, watermarks

@@ -68,7 +68,7 @@ class RendezvousServiceSettings(BaseSettings):
     drift_reference: int = Field(1000, ge=10)
     drift_window: int = Field(1000, ge=100)
     # A rendezvous running under this instance's name that this process replaces: it is asked
-    # to stop only once this one is ready to open its producer (see rendezvous/handover.py),
+    # to stop only once this one is ready to open its producer (see rdv/handover.py),
     # and given this long to commit and exit.
     take_over_pid: int | None = Field(None, ge=1)
     take_over_timeout_s: float = Field(10.0, gt=0)

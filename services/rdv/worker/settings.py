@@ -43,6 +43,10 @@ class WorkerSettings(BaseSettings):
     from_beginning: bool = False
     from_time: datetime | None = None
     metrics_port: int | None = None
+    # A rolling upgrade's new process: it loads its models with the old one (this pid) still
+    # scoring, then stops it and waits for its exit before joining the group (rdv/handover.py).
+    take_over_pid: int | None = Field(None, ge=1)
+    take_over_timeout_s: float = Field(10.0, gt=0)
     delay_ms: float = Field(0.0, ge=0)  # fault injection: extra latency per micro-batch
     fail_rate: float = Field(0.0, ge=0, le=1)  # fault injection: share of rows that fail
     requests_topic: str = REQUESTS.name

@@ -178,10 +178,10 @@ class LocalStack:
 
     def replace(self, name: str, timeout: float = 30.0) -> subprocess.Popen[bytes]:
         """A rolling upgrade's step: `name` started again, the same way, as a new process (new
-        code, same name). A rendezvous starts first and stops the old one once it is ready
-        (`--take-over`); any other service is SIGTERMed, hands over and exits first."""
+        code, same name). A rendezvous or worker starts first and stops the old one once it is
+        ready (`--take-over`); the decoy is SIGTERMed, hands over and exits first."""
         old, command = self.processes[name], self.commands[name]
-        if command[:1] == ["rendezvous"] and old.poll() is None:
+        if command[:1] in (["rendezvous"], ["worker"]) and old.poll() is None:
             new = self.start(name, *command, "--take-over", str(old.pid))
             self.commands[name] = command  # `--take-over` is for this run only
             if not await_handover(old, new, timeout):

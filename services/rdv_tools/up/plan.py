@@ -80,14 +80,24 @@ def service_specs(
             port = ports["champion"] + REPLICA_PORT_STRIDE * (replica - 1)
             name = replica_name(COHOST_NAME, replica)
             specs.append(
-                ServiceSpec(name, [*rdv, *args, "--metrics-port", str(port)], "champion", port)
+                ServiceSpec(
+                    name,
+                    [*rdv, *args, "--metrics-port", str(port)],
+                    "champion",
+                    port,
+                    takes_over=True,
+                )
             )
         for model, artifact in apart.items():
             role = roles[model]
             port = ports[role] + REPLICA_PORT_STRIDE * (replica - 1)
             command = [*rdv, "worker", "--model", str(artifact), "--role", role]
             name = replica_name(model, replica)
-            specs.append(ServiceSpec(name, [*command, "--metrics-port", str(port)], role, port))
+            specs.append(
+                ServiceSpec(
+                    name, [*command, "--metrics-port", str(port)], role, port, takes_over=True
+                )
+            )
     archive = str(home / "archive")
     specs.append(
         ServiceSpec(

@@ -67,7 +67,7 @@ class ServiceSpec:
     role: str = ""
     metrics_port: int | None = None
     # A new process can replace a running one (`--take-over PID`): the old one answers until
-    # the new one is ready (the rendezvous, see rdv/rendezvous/handover.py).
+    # the new one is ready (the rendezvous and the workers, see rdv/handover.py).
     takes_over: bool = False
 
 

@@ -39,6 +39,16 @@ def test_one_replica_is_the_default() -> None:
     assert names == ["login-bot@2", "login-bot@3", "fast@1", "decoy", "gateway", "rendezvous"]
 
 
+@pytest.mark.parametrize("cohost", [False, True])
+def test_workers_and_the_rendezvous_are_replaced_make_before_break(cohost: bool) -> None:
+    # `rdv restart` starts their successor with --take-over; the decoy and the gateway (no
+    # partitions of their own to hand over in time) are stopped first.
+    specs = service_specs(MODELS, Path("/home"), 9400, cohost=cohost)
+    taking_over = {s.name for s in specs if s.takes_over}
+    assert taking_over == {s.name for s in specs} - {"decoy", "gateway"}
+    assert all("worker" in s.command or "rendezvous" in s.command for s in specs if s.takes_over)
+
+
 def test_too_many_replicas_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RDV_UP_REPLICAS", "40")
     with pytest.raises(ConfigError, match="RDV_UP_REPLICAS"):

@@ -1,4 +1,5 @@
-"""A new rendezvous stops the one it replaces only when it is ready, and waits for it to exit."""
+"""A new process (rendezvous or worker) stops the one it replaces only when it is ready, and
+waits for it to exit."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rdv.rendezvous.handover import exited, take_over
+from rdv.handover import exited, take_over
 
 
 def test_the_predecessor_is_stopped_and_waited_for() -> None:
@@ -63,7 +64,7 @@ def test_a_successor_told_to_stop_while_waiting_gives_up_at_once(
     stopping = threading.Event()
     try:
         threading.Timer(0.2, stopping.set).start()
-        with caplog.at_level(logging.INFO, logger="rdv.rendezvous.handover"):
+        with caplog.at_level(logging.INFO, logger="rdv.handover"):
             waited = take_over(stubborn.pid, 10, stopping)
         assert waited < 5
         assert "stopping before taking over" in caplog.text

@@ -1,10 +1,11 @@
-"""Make-before-break: a new rendezvous process takes over from the one running under its name.
+"""Make-before-break: a new process takes over from the one it replaces (a rolling upgrade).
 
-A restart that stops the old process first leaves nobody answering while the new one starts
-Python, imports and reads its config (about 1.7 s here). So a new process told its
-predecessor's pid does all of that first, with the old one still answering, and only then asks
-it to stop (SIGTERM: it commits its transaction and exits) before opening its own producer and
-joining the group under the same name (docs/operations.md)."""
+A restart that stops the old process first leaves its work undone while the new one starts
+Python, imports and loads its config or model (1-2 s here). So a new process told its
+predecessor's pid does all of that first, with the old one still serving, and only then asks it
+to stop (SIGTERM: a rendezvous commits its transaction, a worker delivers and commits its
+scores; both leave and exit) before opening its own Kafka clients and metrics port
+(docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def take_over(pid: int, timeout_s: float, stopping: threading.Event) -> float:
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
-        log.warning("the rendezvous to take over from (pid %d) is not running", pid)
+        log.warning("the process to take over from (pid %d) is not running", pid)
         return 0.0
     while not exited(pid):
         if stopping.is_set():
