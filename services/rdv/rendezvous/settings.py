@@ -38,9 +38,11 @@ class RendezvousServiceSettings(BaseSettings):
     # (docs/reliability.md, "A model that goes silent").
     absent_after_slas: float = Field(0.0, ge=0)
     # How often the open transaction (exactly_once) or the consumed offsets (at_least_once)
-    # commit. Answers reach clients reading read_uncommitted at once; read_committed readers
-    # see them at the next commit. Kafka Streams commits every 100 ms under exactly-once too.
-    commit_interval_ms: int = Field(100, ge=1)
+    # commit; read_committed readers see answers at the next commit. While a commit is in
+    # flight librdkafka takes no record, so every answer decided meanwhile waits for its end
+    # (10-50 ms on a warm broker, 100-300 ms on a fresh one): at Kafka Streams' 100 ms that
+    # held back most answers of a fresh stack and cost clients their SLA (docs/performance.md).
+    commit_interval_ms: int = Field(1000, ge=1)
     # exactly_once: a transaction this instance leaves open when it dies is aborted by Kafka
     # after this long, and until then any instance that takes its partitions reads nothing
     # there (a transaction holding the group's offsets makes them unstable to every new
