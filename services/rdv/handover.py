@@ -61,3 +61,11 @@ def take_over(pid: int, timeout_s: float, stopping: threading.Event) -> float:
     waited = time.monotonic() - began
     log.info("took over from pid %d, which exited %.3f s after SIGTERM", pid, waited)
     return waited
+
+
+def go_on_after_taking_over(pid: int | None, timeout_s: float, stopping: threading.Event) -> bool:
+    """Take over from `pid`, if one is given; whether this process goes on (False: it was told
+    to stop first, and must leave the old one's producer and group untouched)."""
+    if pid is not None:
+        take_over(pid, timeout_s, stopping)
+    return not stopping.is_set()

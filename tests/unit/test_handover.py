@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rdv.handover import exited, take_over
+from rdv.handover import exited, go_on_after_taking_over, take_over
 
 
 def test_the_predecessor_is_stopped_and_waited_for() -> None:
@@ -72,6 +72,19 @@ def test_a_successor_told_to_stop_while_waiting_gives_up_at_once(
     finally:
         stubborn.kill()
         stubborn.wait()
+
+
+def test_a_service_goes_on_unless_told_to_stop_before_taking_over() -> None:
+    stopping = threading.Event()
+    assert go_on_after_taking_over(None, 1, stopping)  # nothing to take over from
+    old = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert go_on_after_taking_over(old.pid, 10, stopping)
+        assert old.wait(5) != 0  # stopped by the SIGTERM
+    finally:
+        old.kill()
+    stopping.set()
+    assert not go_on_after_taking_over(None, 1, stopping)
 
 
 def test_a_process_whose_main_thread_exited_first_isexited_only_when_every_thread_is() -> None:

@@ -11,7 +11,7 @@ from datetime import UTC
 
 from rdv.codec import Codec
 from rdv.errors import ConfigError
-from rdv.handover import take_over
+from rdv.handover import go_on_after_taking_over
 from rdv.kafka import (
     Consumer,
     DeliveryError,
@@ -116,12 +116,11 @@ class Worker:
         check_copartitioned(
             self.bootstrap, self.settings.requests_topic, self.settings.results_topic, self.kafka
         )
-        if self.settings.take_over_pid is not None:
-            # The models are loaded and checked: only now is the old worker asked to deliver,
-            # commit and leave; its partitions and metrics port are free once it has exited.
-            take_over(self.settings.take_over_pid, self.settings.take_over_timeout_s, self.stopping)
-            if self.stopping.is_set():
-                return
+        # The models are loaded and checked: only now is the old worker asked to deliver,
+        # commit and leave; its partitions and metrics port are free once it has exited.
+        s = self.settings
+        if not go_on_after_taking_over(s.take_over_pid, s.take_over_timeout_s, self.stopping):
+            return
         serve_metrics(self.registry, self.settings.metrics_port)
         group = self.settings.group_id or worker_group([h.model_id for h in self.hosted])
         producer = Producer(self.bootstrap, self.kafka, client_id=f"rdv-worker-{self.model_id}")

@@ -20,7 +20,7 @@ from rdv.errors import ConfigError
 from rdv.kafka import Consumer
 from rdv.settings import make_codec
 from rdv.topics import ANSWERS
-from rdv_tools.bench.chaos_score import ChaosResult, score
+from rdv_tools.bench.chaos_score import ChaosResult, received_in_time, score
 from rdv_tools.bench.chaos_stack import ChaosStack
 from rdv_tools.bench.served import warm_up
 from rdv_tools.demo.generator import flat_features, login_requests
@@ -210,11 +210,22 @@ def run_scenario(
         return replace(result, nodes=size, settled_s=settled)
 
 
-def _arrival(received: dict[str, float], request_id: str) -> Callable[[object], None]:
-    def arrived(_: object) -> None:  # on the client's reader thread, as the answer arrives
+def _send(
+    client: RendezvousClient,
+    request: dict[str, Any],
+    sent: dict[str, float],
+    received: dict[str, float],
+) -> None:
+    """Submit one request, noting when it went (wall clock, as answers are stamped) and, on the
+    client's reader thread, when its first answer arrives."""
+    future = client.submit(flat_features(request), key=request["key"])
+    request_id = future.request_id
+    sent[request_id] = time.time()
+
+    def arrived(_: object) -> None:
         received.setdefault(request_id, time.time())
 
-    return arrived
+    future.add_done_callback(arrived)
 
 
 def settle(
@@ -234,11 +245,9 @@ def settle(
             pause = begun + i / rate - time.perf_counter()
             if pause > 0:
                 time.sleep(pause)
-            future = client.submit(flat_features(request), key=request["key"])
-            sent[future.request_id] = time.time()
-            future.add_done_callback(_arrival(received, future.request_id))
+            _send(client, request, sent, received)
         time.sleep(sla_ms / 1000 + 0.05)
-        if all(received.get(rid, at + 1) - at <= sla_ms / 1000 for rid, at in sent.items()):
+        if all(received_in_time(sent, received, sla_ms, list(sent)).values()):
             break
     return time.monotonic() - started
 
@@ -304,9 +313,7 @@ def _drive(
         pause = started + i / rate - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        future = client.submit(flat_features(request), key=request["key"])
-        sent[future.request_id] = time.time()
-        future.add_done_callback(_arrival(received, future.request_id))
+        _send(client, request, sent, received)
         if i % 20 == 0:
             client.poll()
     if repair_due is not None:

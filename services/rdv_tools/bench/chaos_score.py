@@ -60,9 +60,7 @@ def score(
     first = {a["request_id"]: a for a in reversed(answers)}
     judged = [first[rid] for rid in outside if rid in first]
     met = sum(a["latency_us"] <= sla_ms * 1000 and not a["late"] for a in judged)
-    received = received or {}
-    sla_s = sla_ms / 1000
-    in_time = {rid: rid in received and received[rid] - sent[rid] <= sla_s for rid in outside}
+    in_time = received_in_time(sent, received or {}, sla_ms, outside)
     repeated = [rid for rid, c in counts.items() if c > 1][:5]
     by_time = sorted(sent, key=sent.__getitem__)
     last_fifth = by_time[len(by_time) - len(by_time) // 5 :]
@@ -90,6 +88,14 @@ def score(
         outage_s=sum(b - a for a, b in broker_down if b != float("inf")),
         repeats={rid: [_told(a) for a in answers if a["request_id"] == rid] for rid in repeated},
     )
+
+
+def received_in_time(
+    sent: dict[str, float], received: dict[str, float], sla_ms: int, requests: list[str]
+) -> dict[str, bool]:
+    """Whether the client received each of these requests' answer inside the SLA of its send."""
+    sla_s = sla_ms / 1000
+    return {rid: rid in received and received[rid] - sent[rid] <= sla_s for rid in requests}
 
 
 def _share(in_time: dict[str, bool], requests: list[str]) -> float:

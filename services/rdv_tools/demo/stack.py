@@ -14,7 +14,7 @@ from rdv.rendezvous.config import RolloutConfig, Tier
 from rdv.topics import architecture_topics
 from rdv.worker.settings import worker_group
 from rdv_tools.demo.examples import login_bot_logistic, login_bot_tree
-from rdv_tools.up.supervisor import await_handover, stop_process
+from rdv_tools.up.supervisor import await_handover, stop_process, takes_over
 
 ROLES = {
     "login-bot@2": "champion",
@@ -181,7 +181,7 @@ class LocalStack:
         code, same name). A rendezvous or worker starts first and stops the old one once it is
         ready (`--take-over`); the decoy is SIGTERMed, hands over and exits first."""
         old, command = self.processes[name], self.commands[name]
-        if command[:1] in (["rendezvous"], ["worker"]) and old.poll() is None:
+        if takes_over(command[0]) and old.poll() is None:
             new = self.start(name, *command, "--take-over", str(old.pid))
             self.commands[name] = command  # `--take-over` is for this run only
             if not await_handover(old, new, timeout):

@@ -17,7 +17,7 @@ from rdv_tools.demo.stack import (
     replica_name,
     split_for_cohosting,
 )
-from rdv_tools.up.supervisor import ServiceSpec
+from rdv_tools.up.supervisor import ServiceSpec, takes_over
 
 # Metrics port of each service: the base port plus this offset. Fixed, so that dashboards and
 # scrape configs written once keep working.
@@ -85,7 +85,7 @@ def service_specs(
                     [*rdv, *args, "--metrics-port", str(port)],
                     "champion",
                     port,
-                    takes_over=True,
+                    takes_over=takes_over(args[0]),
                 )
             )
         for model, artifact in apart.items():
@@ -95,7 +95,11 @@ def service_specs(
             name = replica_name(model, replica)
             specs.append(
                 ServiceSpec(
-                    name, [*command, "--metrics-port", str(port)], role, port, takes_over=True
+                    name,
+                    [*command, "--metrics-port", str(port)],
+                    role,
+                    port,
+                    takes_over=takes_over("worker"),
                 )
             )
     archive = str(home / "archive")
@@ -129,7 +133,7 @@ def service_specs(
             [*rdv, "rendezvous", "--metrics-port", str(port), "--instance", "rendezvous"],
             "rendezvous",
             port,
-            takes_over=True,
+            takes_over=takes_over("rendezvous"),
         )
     )
     return specs

@@ -60,6 +60,16 @@ def request_restart(workdir: Path, name: str) -> None:
     (restart_requests(workdir) / name).touch()
 
 
+# The services whose successor starts first and stops them once ready (`--take-over PID`, see
+# rdv/handover.py); the others are stopped first.
+TAKE_OVER_COMMANDS = frozenset({"rendezvous", "worker"})
+
+
+def takes_over(subcommand: str) -> bool:
+    """Whether a service started by this `rdv` subcommand is replaced make-before-break."""
+    return subcommand in TAKE_OVER_COMMANDS
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -67,7 +77,7 @@ class ServiceSpec:
     role: str = ""
     metrics_port: int | None = None
     # A new process can replace a running one (`--take-over PID`): the old one answers until
-    # the new one is ready (the rendezvous and the workers, see rdv/handover.py).
+    # the new one is ready (see `takes_over`).
     takes_over: bool = False
 
 
