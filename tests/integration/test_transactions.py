@@ -175,23 +175,6 @@ def submitted(writer: AlternatingWriter, offset: int, s: RendezvousServiceSettin
         time.sleep(0.01)
 
 
-def committed_then_open(
-    writer: AlternatingWriter, s: RendezvousServiceSettings, left: bytes
-) -> None:
-    """`a1` committed with offset 1, then `left` in the other producer's open transaction."""
-    writer.send(answer(s, b"a1"))
-    submitted(writer, 1, s)
-    writer.send(answer(s, left))
-    writer.wait_idle()
-
-
-def assert_committed(bootstrap: str, s: RendezvousServiceSettings, values: list[bytes]) -> None:
-    """What read_committed readers see, and the group's offset, once every marker is written."""
-    assert becomes_stable(bootstrap, s.answers_topic)
-    assert visible(bootstrap, s.answers_topic) == values
-    assert committed_offset(bootstrap, s) == len(values)
-
-
 @pytest.fixture
 def alternating(
     kafka_bootstrap: str,
@@ -217,27 +200,36 @@ def test_answers_decided_during_a_commit_are_taken_and_commit_after_it(
     submitted(writer, 2, s)
     writer.wait_idle()
     assert writer.failure is None
-    assert_committed(kafka_bootstrap, s, [b"a1", b"a2"])
+    assert visible(kafka_bootstrap, s.answers_topic) == [b"a1", b"a2"]
+    assert committed_offset(kafka_bootstrap, s) == 2
 
 
 def test_the_transaction_after_a_failed_one_is_aborted_with_it(
     kafka_bootstrap: str, alternating: tuple[AlternatingWriter, RendezvousServiceSettings]
 ) -> None:
     writer, s = alternating
-    committed_then_open(writer, s, b"decided after")
+    writer.send(answer(s, b"a1"))
+    submitted(writer, 1, s)
+    writer.send(answer(s, b"decided after"))
+    writer.wait_idle()
     # What the rendezvous does after a failed commit, before it reads again.
     writer.clear_failure()
     writer.send(answer(s, b"a2"))
     submitted(writer, 2, s)
     writer.wait_idle()
-    assert_committed(kafka_bootstrap, s, [b"a1", b"a2"])
+    assert becomes_stable(kafka_bootstrap, s.answers_topic)
+    assert visible(kafka_bootstrap, s.answers_topic) == [b"a1", b"a2"]
+    assert committed_offset(kafka_bootstrap, s) == 2
 
 
 def test_a_new_instance_ends_the_second_producers_open_transaction(
     kafka_bootstrap: str, alternating: tuple[AlternatingWriter, RendezvousServiceSettings]
 ) -> None:
     writer, s = alternating
-    committed_then_open(writer, s, b"left open by a crash")
+    writer.send(answer(s, b"a1"))
+    submitted(writer, 1, s)
+    writer.send(answer(s, b"left open by a crash"))
+    writer.wait_idle()
     deadline = time.monotonic() + 10
     while stable(kafka_bootstrap, s.answers_topic):  # until the open record reaches the broker
         assert time.monotonic() < deadline, "the open transaction's record never arrived"
@@ -245,5 +237,7 @@ def test_a_new_instance_ends_the_second_producers_open_transaction(
 
     successor = rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
 
-    assert_committed(kafka_bootstrap, s, [b"a1"])
+    assert becomes_stable(kafka_bootstrap, s.answers_topic)
+    assert visible(kafka_bootstrap, s.answers_topic) == [b"a1"]
+    assert committed_offset(kafka_bootstrap, s) == 1
     successor.close()
