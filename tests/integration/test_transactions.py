@@ -8,15 +8,11 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import Consumer, IsolationLevel, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from rdv.kafka import Consumer as RdvConsumer
-from rdv.kafka import Offset, Outgoing
-from rdv.kafka.alternating import AlternatingWriter
 from rdv.rendezvous.delivery import transactions as rendezvous_transactions
 from rdv.rendezvous.settings import RendezvousServiceSettings
 from tests.integration.stack import StackTopics
@@ -154,90 +150,3 @@ def test_a_dead_instances_transaction_holds_its_partitions_only_for_the_timeout(
     assert s.transaction_timeout_ms / 1000 - 1 <= waited <= 30  # not the minute of the default
     assert becomes_stable(kafka_bootstrap, s.answers_topic)
     assert visible(kafka_bootstrap, s.answers_topic) == []
-
-
-def answer(s: RendezvousServiceSettings, value: bytes) -> list[Outgoing]:
-    return [Outgoing(s.answers_topic, value, key=value, partition=0)]
-
-
-def committed_offset(bootstrap: str, s: RendezvousServiceSettings) -> int:
-    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": s.group_id})
-    [committed] = reader.committed([TopicPartition(s.requests_topic, 0)], timeout=10)
-    reader.close()
-    return int(committed.offset)
-
-
-def submitted(writer: AlternatingWriter, offset: int, s: RendezvousServiceSettings) -> None:
-    """Hand the open transaction to commit, once the one before it has committed."""
-    deadline = time.monotonic() + 30
-    while not writer.submit([Offset(s.requests_topic, 0, offset)]):
-        assert time.monotonic() < deadline, "the commit before never ended"
-        time.sleep(0.01)
-
-
-@pytest.fixture
-def alternating(
-    kafka_bootstrap: str,
-) -> Iterator[tuple[AlternatingWriter, RendezvousServiceSettings]]:
-    s = settings(StackTopics(kafka_bootstrap))
-    transactions = rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
-    group = RdvConsumer(kafka_bootstrap, s.group_id, [s.requests_topic])
-    transactions.attach(group)
-    yield transactions.writer, s
-    transactions.close()
-    group.close()
-
-
-def test_answers_decided_during_a_commit_are_taken_and_commit_after_it(
-    kafka_bootstrap: str, alternating: tuple[AlternatingWriter, RendezvousServiceSettings]
-) -> None:
-    writer, s = alternating
-    assert writer.send(answer(s, b"a1"))
-    submitted(writer, 1, s)
-    # A single transactional producer refuses records until its commit ends.
-    assert writer.busy
-    assert writer.send(answer(s, b"a2"))
-    submitted(writer, 2, s)
-    writer.wait_idle()
-    assert writer.failure is None
-    assert visible(kafka_bootstrap, s.answers_topic) == [b"a1", b"a2"]
-    assert committed_offset(kafka_bootstrap, s) == 2
-
-
-def test_the_transaction_after_a_failed_one_is_aborted_with_it(
-    kafka_bootstrap: str, alternating: tuple[AlternatingWriter, RendezvousServiceSettings]
-) -> None:
-    writer, s = alternating
-    writer.send(answer(s, b"a1"))
-    submitted(writer, 1, s)
-    writer.send(answer(s, b"decided after"))
-    writer.wait_idle()
-    # What the rendezvous does after a failed commit, before it reads again.
-    writer.clear_failure()
-    writer.send(answer(s, b"a2"))
-    submitted(writer, 2, s)
-    writer.wait_idle()
-    assert becomes_stable(kafka_bootstrap, s.answers_topic)
-    assert visible(kafka_bootstrap, s.answers_topic) == [b"a1", b"a2"]
-    assert committed_offset(kafka_bootstrap, s) == 2
-
-
-def test_a_new_instance_ends_the_second_producers_open_transaction(
-    kafka_bootstrap: str, alternating: tuple[AlternatingWriter, RendezvousServiceSettings]
-) -> None:
-    writer, s = alternating
-    writer.send(answer(s, b"a1"))
-    submitted(writer, 1, s)
-    writer.send(answer(s, b"left open by a crash"))
-    writer.wait_idle()
-    deadline = time.monotonic() + 10
-    while stable(kafka_bootstrap, s.answers_topic):  # until the open record reaches the broker
-        assert time.monotonic() < deadline, "the open transaction's record never arrived"
-        time.sleep(0.05)
-
-    successor = rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
-
-    assert becomes_stable(kafka_bootstrap, s.answers_topic)
-    assert visible(kafka_bootstrap, s.answers_topic) == [b"a1"]
-    assert committed_offset(kafka_bootstrap, s) == 1
-    successor.close()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from confluent_kafka import Consumer as _Consumer
@@ -28,7 +27,6 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.errors import RendezvousError
-from rdv.kafka.alternating import AlternatingWriter
 from rdv.kafka.consumer import Consumer
 from rdv.kafka.producer import Producer
 from rdv.kafka.retry import again, patiently
@@ -71,10 +69,9 @@ def open_producer(
 
 
 class Transactions:
-    """The two transactional producers of one instance (`transactional_id` and the same with
-    `#2`, taking transactions in turn: kafka/alternating.py), which write `topics` and commit
-    the offsets of `group_id`'s consumer; `offsets_topic` is a topic that group reads, used to
-    end left-over offsets."""
+    """The transactional producer of one instance (`transactional_id`), which writes `topics`
+    and commits the offsets of `group_id`'s consumer; `offsets_topic` is a topic that group
+    reads, used to end left-over offsets."""
 
     def __init__(
         self,
@@ -93,42 +90,28 @@ class Transactions:
         self._timeout_ms = timeout_ms
         self._group_id, self._topics, self._offsets_topic = group_id, topics, offsets_topic
         self._stopping, self._observe, self._client_id = stopping, observe, client_id
-        # Opened before anything is read, so the previous incarnation's open transactions have
+        # Opened before anything is read, so the previous incarnation's open transaction has
         # ended before this one restores its state.
-        self.producers: tuple[Producer, Producer] = self._open_both()
+        self.producer: Producer = self._open()
         self._consumer: Consumer | None = None
-        self._writer: AlternatingWriter | None = None
-
-    @property
-    def producer(self) -> Producer:
-        """The producer of the transactional id itself (the other's id is suffixed `#2`)."""
-        return self.producers[0]
+        self._writer: TransactionalWriter | None = None
 
     def attach(self, consumer: Consumer) -> None:
         """Start writing; offsets are committed for this consumer's group."""
         self._consumer = consumer
-        self._writer = self._alternating()
+        self._writer = TransactionalWriter(self.producer, consumer, self._observe)
 
     @property
-    def writer(self) -> AlternatingWriter:
+    def writer(self) -> TransactionalWriter:
         assert self._writer is not None, "attach a consumer first"
         return self._writer
 
     def replace(self, why: str) -> None:
-        log.warning("replacing the transactional producers: %s", why)
-        self.writer.retire()
-        self.producers = self._open_both()
-        self._writer = self._alternating()
-
-    def _alternating(self) -> AlternatingWriter:
         assert self._consumer is not None
-        # librdkafka's transaction.timeout.ms, where it is not set
-        timeout_s = (self._timeout_ms or 60_000) / 1000
-        first, second = (
-            TransactionalWriter(producer, self._consumer, self._observe, timeout_s)
-            for producer in self.producers
-        )
-        return AlternatingWriter(first, second, timeout_s)
+        log.warning("replacing the transactional producer: %s", why)
+        self.writer.retire()
+        self.producer = self._open()
+        self._writer = TransactionalWriter(self.producer, self._consumer, self._observe)
 
     def stuck_reason(self) -> str:
         return (
@@ -140,20 +123,12 @@ class Transactions:
         if self._writer is not None:
             self._writer.close()
 
-    def _open_both(self) -> tuple[Producer, Producer]:
-        # At once: each waits on the coordinator for ~100 ms or more, and during a hand-over
-        # nothing is answered until both are open.
-        with ThreadPoolExecutor(2, thread_name_prefix="rdv-open-producer") as pool:
-            first = pool.submit(self._open, self._id)
-            second = pool.submit(self._open, f"{self._id}#2")
-            return first.result(), second.result()
-
-    def _open(self, transactional_id: str) -> Producer:
+    def _open(self) -> Producer:
         producer = open_producer(
             self._bootstrap,
             self._kafka,
             self._client_id,
-            transactional_id,
+            self._id,
             self._stopping,
             self._timeout_ms,
         )

@@ -4,9 +4,9 @@ The loop sends each decision into the open transaction as soon as it is made, so
 reading `answers` read_uncommitted has its answer within milliseconds; read_committed readers
 see it once the transaction commits. Every `commit_interval_ms` the loop hands the open
 transaction, with the consumed offsets, to this writer's thread to commit: a commit takes
-milliseconds to hundreds of milliseconds, and the loop goes on deciding meanwhile. librdkafka
-takes no new records while its producer commits, so decisions made meanwhile go to a second
-producer's transaction (kafka/alternating.py), which commits only after this one has."""
+milliseconds to tens of milliseconds, and the loop goes on deciding meanwhile. What it decides
+during a commit waits in the loop (librdkafka takes no new records until the commit ends) and
+opens the next transaction. One transaction at a time, so they commit in decision order."""
 
 from __future__ import annotations
 
@@ -47,14 +47,8 @@ class TransactionFailure:
         return self.text
 
     @classmethod
-    def of(cls, error: KafkaError, bumped: str = "") -> TransactionFailure:
-        """`bumped`: why the producer's epoch may have been bumped by Kafka itself (the
-        transaction outlived its timeout, or an earlier error of it asked for a bump, as an
-        out-of-order sequence after a leader moves does). librdkafka then reports the next
-        call as fenced, though no other producer took the id: a new producer may take it."""
+    def of(cls, error: KafkaError) -> TransactionFailure:
         fenced = error.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED)
-        if fenced and bumped:
-            return cls(f"{error} (after {bumped}: Kafka's epoch bump)", fatal=True)
         return cls(str(error), bool(error.fatal()), fenced)
 
 
@@ -86,19 +80,15 @@ class TransactionalWriter:
         producer: Producer,
         consumer: Consumer,
         observe: Callable[[float], None] = lambda _: None,
-        timeout_s: float = float("inf"),
     ) -> None:
         self._producer, self._consumer, self._observe = producer, consumer, observe
-        self._timeout_s = timeout_s  # the transaction timeout Kafka aborts open ones after
         self._ready = threading.Condition()
         self._batch: tuple[list[_TopicPartition], Any] | None = None
         self._busy = False  # a commit is in flight: nothing can be sent until it ends
         self._open = False  # a transaction has begun and holds records not yet committed
         self._closed = False
         self._abandoned = False  # the batch in flight is no longer wanted: abort, report nothing
-        self._since: float | None = None  # when the commit in flight began
-        self._began: float | None = None  # when the open (or committing) transaction began
-        self._refused = False  # librdkafka refused a record of the open transaction
+        self._since: float | None = None  # when the transaction in flight began
         self.failure: TransactionFailure | None = None  # set by a failed commit, read by the loop
         self._thread = threading.Thread(target=self._run, name="rdv-transactions", daemon=True)
         self._thread.start()
@@ -120,7 +110,7 @@ class TransactionalWriter:
             try:
                 if not self._open:
                     raw.begin_transaction()
-                    self._open, self._began = True, time.monotonic()
+                    self._open = True
                 for message in outgoing:
                     self._producer.write(message)
             except KafkaException as exc:
@@ -131,14 +121,8 @@ class TransactionalWriter:
             error = error or exc.args[0]
         if error is not None:
             log.error("could not write into the transaction: %s", error)
-            if error.code() == KafkaError._STATE:
-                # The transaction is in an abortable error state; if it asked for an epoch
-                # bump, a later "fenced" is Kafka's bump, not another producer.
-                self._refused = True
-            elif error.fatal() and error.code() != KafkaError._FATAL:
-                self.failure = self._failure(error)  # met as a failed commit is
-            # _FATAL only says that the producer failed for good; the commit says why (fenced
-            # by a newer instance, say), and the loop must act on that, not on this.
+            if error.fatal():
+                self.failure = TransactionFailure.of(error)  # met as a failed commit is
         return True
 
     def submit(self, offsets: list[Offset]) -> bool:
@@ -153,30 +137,6 @@ class TransactionalWriter:
             self._batch, self._busy = (native(offsets), metadata), True
             self._ready.notify_all()
         return True
-
-    def discard(self) -> None:
-        """Abort the open transaction on the caller's thread, if one is open and not
-        committing: what it holds was decided after a transaction that failed."""
-        with self._ready:
-            if self._busy or not self._open:
-                return
-            self._open = False
-            error = self._abort()
-            if error is not None and error.fatal():
-                self.failure = self._failure(error)
-            self._began, self._refused = None, False
-
-    @property
-    def open_for(self) -> float:
-        """Seconds since the open (or committing) transaction began; 0 with none."""
-        began = self._began
-        return time.monotonic() - began if began is not None else 0.0
-
-    def _failure(self, error: KafkaError) -> TransactionFailure:
-        bumped = "records were refused" if self._refused else ""
-        if self.open_for >= self._timeout_s:
-            bumped = f"{self.open_for:.0f} s open, past the transaction timeout"
-        return TransactionFailure.of(error, bumped)
 
     @property
     def stuck_for(self) -> float:
@@ -227,8 +187,7 @@ class TransactionalWriter:
                 opened, self._open = self._open, False
             self._since = time.monotonic()
             self._commit(opened, offsets, metadata)
-            self._since = self._began = None
-            self._refused = False
+            self._since = None
             with self._ready:
                 self._batch, self._busy, self._abandoned = None, False, False
                 self._ready.notify_all()
@@ -239,7 +198,6 @@ class TransactionalWriter:
         try:
             if not opened:
                 raw.begin_transaction()
-                self._began = time.monotonic()
             if offsets:
                 self._again(lambda: raw.send_offsets_to_transaction(offsets, metadata, 10))
             self._again(lambda: raw.commit_transaction(-1))
@@ -253,7 +211,7 @@ class TransactionalWriter:
             if error.txn_requires_abort():
                 error = self._abort() or error
             if not self._abandoned or error.fatal():
-                self.failure = self._failure(error)
+                self.failure = TransactionFailure.of(error)
 
     def _abort(self) -> KafkaError | None:
         """Abort until done (no transaction can begin before this one has ended); the error

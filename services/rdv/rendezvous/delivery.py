@@ -1,8 +1,7 @@
 """The rendezvous's two delivery modes behind one face, so the loop reads the same in both.
 
 exactly_once: answers, records, state entries and consumed offsets go into Kafka transactions
-(kafka/writers.py streams each decision into the open one and commits on an interval, two
-producers taking turns: kafka/alternating.py); a
+(kafka/writers.py streams each decision into the open one and commits on an interval); a
 failed or stuck transaction is mended here with a new producer, and the loop reads again from
 the committed offsets. at_least_once: the same writes without transactions; offsets commit
 once everything sent is delivered, so a crash may repeat answers, never lose one."""
@@ -46,9 +45,6 @@ class Delivery(Protocol):
 
     def ready(self, wait: bool) -> bool:
         """Whether output can be written now; with `wait`, once the commit in flight ended."""
-
-    def can_commit(self) -> bool:
-        """Whether a commit would be taken now."""
 
     def write(self, outgoing: list[Outgoing]) -> bool:
         """Send these at once; True when taken (False: hold them for the next turn)."""
@@ -101,10 +97,8 @@ class ExactlyOnce:
     def ready(self, wait: bool) -> bool:
         if wait:
             self._tx.writer.wait_idle()
-        return True  # while one producer commits, the other's transaction takes the output
-
-    def can_commit(self) -> bool:
-        return self._tx.writer.can_commit
+            return True
+        return not self._tx.writer.busy  # keep deciding; the output joins the next transaction
 
     def write(self, outgoing: list[Outgoing]) -> bool:
         # An empty send would still begin a transaction.
@@ -147,7 +141,7 @@ class ExactlyOnce:
             self._replace("fatal", f"it failed for good ({failure})")
         else:
             log.error("transaction aborted (%s): rewinding to the committed offsets", failure)
-            self._tx.writer.clear_failure()
+            self._tx.writer.failure = None
 
     def _replace(self, reason: str, why: str) -> None:
         self._tx.replace(why)
@@ -192,9 +186,6 @@ class AtLeastOnce:
         return False
 
     def ready(self, wait: bool) -> bool:
-        return True
-
-    def can_commit(self) -> bool:
         return True
 
     def write(self, outgoing: list[Outgoing]) -> bool:

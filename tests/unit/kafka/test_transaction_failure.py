@@ -18,12 +18,3 @@ def test_another_fatal_error_is_not_fenced() -> None:
         KafkaError(KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER, "x", fatal=True)
     )
     assert failure.fatal and not failure.fenced
-
-
-def test_fenced_after_kafka_bumped_the_epoch_is_fatal_but_not_another_instance() -> None:
-    # Seen in the `controller` chaos scenario: an out-of-order sequence after a leader moved
-    # made librdkafka refuse records, and the commit then failed as fenced.
-    error = KafkaError(KafkaError._FENCED, "fenced", fatal=True)
-    failure = TransactionFailure.of(error, bumped="records were refused")
-    assert failure.fatal and not failure.fenced
-    assert "records were refused" in str(failure)
