@@ -145,7 +145,13 @@ class CpuMeter:
     def stop(self) -> CpuUse:
         wall = time.monotonic() - self._wall
         now = self._read()
-        spent = {name: now[name] - before for name, before in self._start.items() if name in now}
+        # /proc counts whole clock ticks: rounded back to ticks, equal counts give equal
+        # seconds (a part is never "more" than its process by a float's last bit).
+        spent = {
+            name: round((now[name] - before) * _TICK) / _TICK
+            for name, before in self._start.items()
+            if name in now
+        }
         charged = {name: s for name, s in spent.items() if name not in self._parts}
         # A thread that ended takes its CPU along: a part never goes below nothing.
         parts = {name: max(0.0, s) for name, s in spent.items() if name in self._parts}

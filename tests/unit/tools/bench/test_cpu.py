@@ -8,6 +8,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from rdv_tools.bench import cpu
 from rdv_tools.bench.cpu import CpuMeter, CpuUse, cpu_seconds, listener_pid
 
 
@@ -69,3 +72,16 @@ def test_the_listener_of_a_local_port_is_found() -> None:
         assert listener_pid(f"127.0.0.1:{port}") == os.getpid()
     assert listener_pid("broker.example:9092") is None
     assert cpu_seconds(os.getpid()) is not None
+
+
+def test_equal_tick_counts_give_equal_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Seen in CI: a process and its one busy thread both charged 29 ticks, yet the thread read
+    # 0.29 s and the process 0.28999999999999915 s, from float subtraction of running totals.
+    readings = {"process": iter([28 / 100, 57 / 100]), "thread": iter([0.0, 29 / 100])}
+    monkeypatch.setattr(cpu, "_TICK", 100)
+    monkeypatch.setattr(cpu, "cpu_seconds", lambda pid: next(readings["process"]))
+    monkeypatch.setattr(cpu, "thread_cpu_seconds", lambda pid, p: next(readings["thread"]))
+    meter = cpu.CpuMeter({"me": 1}, {"compiler": ("me", ("C2",))})
+    meter.start()
+    use = meter.stop()
+    assert use.parts["compiler"] == use.charged["me"] == 0.29
