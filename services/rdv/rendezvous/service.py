@@ -19,7 +19,7 @@ from rdv.codec import Codec
 from rdv.dead_letters import dead_letter
 from rdv.drift import CanaryDrift
 from rdv.errors import ConfigError, DecodeError
-from rdv.handover import take_over
+from rdv.handover import go_on_after_taking_over
 from rdv.kafka import (
     Consumer,
     ConsumerError,
@@ -208,12 +208,12 @@ class RendezvousService:
             return
         self.metrics = RendezvousMetrics(self.config.sla_ms)
         self.metrics.config_version.set(self.config.version)
-        if self.settings.take_over_pid is not None:
-            # Ready to answer but for the producer and the group, which are the old one's
-            # until it exits: only now is it asked to stop (its metrics port frees up too).
-            take_over(self.settings.take_over_pid, self.settings.take_over_timeout_s, self.stopping)
-            if self.stopping.is_set():
-                return  # stopped before taking over: the producer and group stay untouched
+        # Ready to answer but for the producer and the group, which are the old one's until it
+        # exits: only now is it asked to stop (its metrics port frees up too). Stopped before
+        # that, it leaves the producer and group untouched.
+        s = self.settings
+        if not go_on_after_taking_over(s.take_over_pid, s.take_over_timeout_s, self.stopping):
+            return
         serve_metrics(self.metrics.registry, self.settings.metrics_port)
         self.core = self._fresh_core()
         if self.settings.delivery == "exactly_once":
