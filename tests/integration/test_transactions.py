@@ -13,6 +13,8 @@ import pytest
 from confluent_kafka import Consumer, IsolationLevel, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from rdv.kafka import Consumer as RdvConsumer
+from rdv.kafka import Outgoing
 from rdv.rendezvous.delivery import transactions as rendezvous_transactions
 from rdv.rendezvous.settings import RendezvousServiceSettings
 from tests.integration.stack import StackTopics
@@ -87,6 +89,21 @@ def visible(bootstrap: str, topic: str) -> list[bytes | None]:
     return values
 
 
+def committed_offset(bootstrap: str, s: RendezvousServiceSettings) -> int:
+    reader = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": s.group_id,
+            "isolation.level": "read_committed",
+        }
+    )
+    try:
+        [committed] = reader.committed([TopicPartition(s.requests_topic, 0)], timeout=30)
+    finally:
+        reader.close()
+    return int(committed.offset)
+
+
 def test_a_new_producer_ends_what_the_last_one_left_open(kafka_bootstrap: str) -> None:
     stack = StackTopics(kafka_bootstrap)
     s = settings(stack)
@@ -150,3 +167,39 @@ def test_a_dead_instances_transaction_holds_its_partitions_only_for_the_timeout(
     assert s.transaction_timeout_ms / 1000 - 1 <= waited <= 30  # not the minute of the default
     assert becomes_stable(kafka_bootstrap, s.answers_topic)
     assert visible(kafka_bootstrap, s.answers_topic) == []
+
+
+def test_a_transaction_kafka_timed_out_fails_as_fatal_not_as_taken_over(
+    kafka_bootstrap: str,
+) -> None:
+    # Seen in the `broker` chaos scenario: Kafka away for 10 s, the open transaction outlived
+    # its timeout, Kafka aborted it and bumped the epoch, and librdkafka called the commit
+    # fenced. The rendezvous took that for another instance of its name and stopped for good.
+    stack = StackTopics(kafka_bootstrap)
+    s = settings(stack)
+    # On a broker that has never had a group, send_offsets_to_transaction blocked here for
+    # good (past its 10 s timeout) when this test ran alone: ask for the group's offsets first.
+    committed_offset(kafka_bootstrap, s)
+    transactions = rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
+    consumer = RdvConsumer(kafka_bootstrap, s.group_id, [s.requests_topic])
+    try:
+        transactions.attach(consumer)
+        writer = transactions.writer
+        assert writer.send([Outgoing(s.answers_topic, b"decided", b"r1", partition=0)])
+        # past the timeout, and the embedded broker's 1 s check for transactions to abort
+        time.sleep(s.transaction_timeout_ms / 1000 + 2)
+        assert writer.submit([])
+        writer.wait_idle(30)
+        failure = writer.failure
+        assert failure is not None and failure.fatal and not failure.fenced, failure
+        assert "past its 10 s timeout" in str(failure)
+        transactions.replace(str(failure))  # what the rendezvous does with a fatal failure
+        assert transactions.writer.send([Outgoing(s.answers_topic, b"again", b"r1", partition=0)])
+        assert transactions.writer.submit([])
+        transactions.writer.wait_idle(30)
+        assert transactions.writer.failure is None
+    finally:
+        transactions.close()
+        consumer.close()
+    assert becomes_stable(kafka_bootstrap, s.answers_topic)
+    assert visible(kafka_bootstrap, s.answers_topic) == [b"again"]

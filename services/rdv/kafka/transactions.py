@@ -99,7 +99,7 @@ class Transactions:
     def attach(self, consumer: Consumer) -> None:
         """Start writing; offsets are committed for this consumer's group."""
         self._consumer = consumer
-        self._writer = TransactionalWriter(self.producer, consumer, self._observe)
+        self._writer = self._new_writer()
 
     @property
     def writer(self) -> TransactionalWriter:
@@ -111,7 +111,13 @@ class Transactions:
         log.warning("replacing the transactional producer: %s", why)
         self.writer.retire()
         self.producer = self._open()
-        self._writer = TransactionalWriter(self.producer, self._consumer, self._observe)
+        self._writer = self._new_writer()
+
+    def _new_writer(self) -> TransactionalWriter:
+        assert self._consumer is not None
+        # librdkafka's own default where transaction.timeout.ms is not set
+        timeout_s = (self._timeout_ms or 60_000) / 1000
+        return TransactionalWriter(self.producer, self._consumer, self._observe, timeout_s)
 
     def stuck_reason(self) -> str:
         return (

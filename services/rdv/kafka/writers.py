@@ -47,8 +47,20 @@ class TransactionFailure:
         return self.text
 
     @classmethod
-    def of(cls, error: KafkaError) -> TransactionFailure:
+    def of(
+        cls, error: KafkaError, open_s: float = 0.0, timeout_s: float = float("inf")
+    ) -> TransactionFailure:
+        """`open_s`: how long the failed transaction had been open; `timeout_s`: its
+        transaction.timeout.ms. Kafka's coordinator aborts a transaction open past its timeout
+        and bumps the producer's epoch, and librdkafka then reports the next call as fenced,
+        though no other producer took the id: a new producer of the id may go on."""
         fenced = error.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED)
+        if fenced and open_s >= timeout_s:
+            return cls(
+                f"{error} (the transaction was open {open_s:.1f} s, past its {timeout_s:.0f} s "
+                "timeout: Kafka aborted it and bumped the producer's epoch)",
+                fatal=True,
+            )
         return cls(str(error), bool(error.fatal()), fenced)
 
 
@@ -80,15 +92,18 @@ class TransactionalWriter:
         producer: Producer,
         consumer: Consumer,
         observe: Callable[[float], None] = lambda _: None,
+        timeout_s: float = float("inf"),
     ) -> None:
         self._producer, self._consumer, self._observe = producer, consumer, observe
+        self._timeout_s = timeout_s  # transaction.timeout.ms: Kafka aborts one open longer
         self._ready = threading.Condition()
         self._batch: tuple[list[_TopicPartition], Any] | None = None
         self._busy = False  # a commit is in flight: nothing can be sent until it ends
         self._open = False  # a transaction has begun and holds records not yet committed
         self._closed = False
         self._abandoned = False  # the batch in flight is no longer wanted: abort, report nothing
-        self._since: float | None = None  # when the transaction in flight began
+        self._since: float | None = None  # when the commit in flight began
+        self._began: float | None = None  # when the open (or committing) transaction began
         self.failure: TransactionFailure | None = None  # set by a failed commit, read by the loop
         self._thread = threading.Thread(target=self._run, name="rdv-transactions", daemon=True)
         self._thread.start()
@@ -110,7 +125,7 @@ class TransactionalWriter:
             try:
                 if not self._open:
                     raw.begin_transaction()
-                    self._open = True
+                    self._open, self._began = True, time.monotonic()
                 for message in outgoing:
                     self._producer.write(message)
             except KafkaException as exc:
@@ -122,7 +137,7 @@ class TransactionalWriter:
         if error is not None:
             log.error("could not write into the transaction: %s", error)
             if error.fatal():
-                self.failure = TransactionFailure.of(error)  # met as a failed commit is
+                self.failure = self._failure(error)  # met as a failed commit is
         return True
 
     def submit(self, offsets: list[Offset]) -> bool:
@@ -187,7 +202,7 @@ class TransactionalWriter:
                 opened, self._open = self._open, False
             self._since = time.monotonic()
             self._commit(opened, offsets, metadata)
-            self._since = None
+            self._since = self._began = None
             with self._ready:
                 self._batch, self._busy, self._abandoned = None, False, False
                 self._ready.notify_all()
@@ -198,6 +213,7 @@ class TransactionalWriter:
         try:
             if not opened:
                 raw.begin_transaction()
+                self._began = time.monotonic()
             if offsets:
                 self._again(lambda: raw.send_offsets_to_transaction(offsets, metadata, 10))
             self._again(lambda: raw.commit_transaction(-1))
@@ -211,7 +227,12 @@ class TransactionalWriter:
             if error.txn_requires_abort():
                 error = self._abort() or error
             if not self._abandoned or error.fatal():
-                self.failure = TransactionFailure.of(error)
+                self.failure = self._failure(error)
+
+    def _failure(self, error: KafkaError) -> TransactionFailure:
+        began = self._began
+        open_s = time.monotonic() - began if began is not None else 0.0
+        return TransactionFailure.of(error, open_s, self._timeout_s)
 
     def _abort(self) -> KafkaError | None:
         """Abort until done (no transaction can begin before this one has ended); the error
