@@ -6,6 +6,8 @@ every pending transactional offset; a left-over one made the rendezvous read not
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 import threading
 import time
 
@@ -17,9 +19,11 @@ from rdv.kafka import Consumer as RdvConsumer
 from rdv.kafka import Outgoing
 from rdv.rendezvous.delivery import transactions as rendezvous_transactions
 from rdv.rendezvous.settings import RendezvousServiceSettings
+from rdv_tools.broker import EmbeddedBroker
 from tests.integration.stack import StackTopics
 
-pytestmark = pytest.mark.broker
+# No bound here is tight enough for a parallel test to break: 10 s timeouts, 30 s waits.
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 
 def settings(stack: StackTopics) -> RendezvousServiceSettings:
@@ -203,3 +207,30 @@ def test_a_transaction_kafka_timed_out_fails_as_fatal_not_as_taken_over(
         consumer.close()
     assert becomes_stable(kafka_bootstrap, s.answers_topic)
     assert visible(kafka_bootstrap, s.answers_topic) == [b"again"]
+
+
+OPEN = """
+import json, sys, threading
+from rdv.rendezvous.delivery import transactions
+from rdv.rendezvous.settings import RendezvousServiceSettings
+s = RendezvousServiceSettings(**json.loads(sys.argv[2]))
+transactions(s, sys.argv[1], None, threading.Event())
+print("opened")
+"""
+
+
+def test_a_new_producer_opens_on_a_broker_that_never_had_a_group() -> None:
+    # A rendezvous started first on a fresh cluster blocked for good in its first
+    # send_offsets_to_transaction (no __consumer_offsets yet), past the call's timeout. A
+    # blocked C call cannot be interrupted, so the opening runs in a process of its own.
+    with EmbeddedBroker.throwaway() as broker:
+        s = settings(StackTopics(broker.bootstrap))
+        opening = subprocess.run(
+            [sys.executable, "-c", OPEN, broker.bootstrap, s.model_dump_json()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert opening.returncode == 0, opening.stderr
+    assert opening.stdout.strip() == "opened"

@@ -151,25 +151,35 @@ class Transactions:
         offsets, then abort it (see the module's docstring)."""
         raw = producer.raw
         metadata = raw.list_topics(timeout=10)
-        raw.begin_transaction()
+        config = (self._kafka or KafkaSettings()).client_config(self._bootstrap)
+        # read_uncommitted: a read_committed fetch would wait on the very left-over offsets
+        # this ends.
+        group = _Consumer(
+            {**config, "group.id": self._group_id, "isolation.level": "read_uncommitted"}
+        )
         try:
-            for topic in self._topics:
-                info = metadata.topics.get(topic)
-                if info is None or info.error is not None:
-                    raise RendezvousError(f"topic {topic} does not exist: run `rdv topics create`")
-                for partition in info.partitions:
-                    raw.produce(topic, value=None, key=b"rdv-leftovers", partition=partition)
-            # Only records sent make their partitions part of the transaction.
-            if raw.flush(10):
-                raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "leftovers not sent"))
-            config = (self._kafka or KafkaSettings()).client_config(self._bootstrap)
-            group = _Consumer({**config, "group.id": self._group_id})
+            # Find the group's coordinator first, outside the transaction: on a broker that
+            # never had a group (so no __consumer_offsets yet), send_offsets_to_transaction
+            # blocked for good here, past its timeout, and the rendezvous never started.
+            group.committed([_TopicPartition(self._offsets_topic, 0)], timeout=10)
+            raw.begin_transaction()
             try:
-                # From outside the group (generation -1), which the coordinator takes without a
-                # member check; the abort discards these offsets anyway.
+                for topic in self._topics:
+                    info = metadata.topics.get(topic)
+                    if info is None or info.error is not None:
+                        raise RendezvousError(
+                            f"topic {topic} does not exist: run `rdv topics create`"
+                        )
+                    for partition in info.partitions:
+                        raw.produce(topic, value=None, key=b"rdv-leftovers", partition=partition)
+                # Only records sent make their partitions part of the transaction.
+                if raw.flush(10):
+                    raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "leftovers not sent"))
+                # From outside the group (generation -1), which the coordinator takes without
+                # a member check; the abort discards these offsets anyway.
                 offsets = [_TopicPartition(self._offsets_topic, 0, 0)]
                 raw.send_offsets_to_transaction(offsets, group.consumer_group_metadata(), 10)
             finally:
-                group.close()
+                again(lambda: raw.abort_transaction(30), give_up=self._stopping.is_set)
         finally:
-            again(lambda: raw.abort_transaction(30), give_up=self._stopping.is_set)
+            group.close()
