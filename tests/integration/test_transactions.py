@@ -94,6 +94,8 @@ def visible(bootstrap: str, topic: str) -> list[bytes | None]:
 
 
 def committed_offset(bootstrap: str, s: RendezvousServiceSettings) -> int:
+    """The group's committed offset on `requests` partition 0, as a read_committed consumer
+    sees it: negative where nothing is committed."""
     reader = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -119,16 +121,9 @@ def test_a_new_producer_ends_what_the_last_one_left_open(kafka_bootstrap: str) -
     for topic in (s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic):
         assert becomes_stable(kafka_bootstrap, topic), topic
         assert visible(kafka_bootstrap, topic) == [], topic
-    reader = Consumer(
-        {
-            "bootstrap.servers": kafka_bootstrap,
-            "group.id": s.group_id,
-            "isolation.level": "read_committed",
-        }
-    )
-    [committed] = reader.committed([TopicPartition(s.requests_topic, 0)], timeout=10)
-    reader.close()
-    assert committed.offset < 0  # nothing was committed: the left-open offsets were aborted
+    assert (
+        committed_offset(kafka_bootstrap, s) < 0
+    )  # nothing was committed: the left-open offsets were aborted
     transactions.close()
     del stuck
 
@@ -153,21 +148,13 @@ def test_a_dead_instances_transaction_holds_its_partitions_only_for_the_timeout(
         [TopicPartition(s.requests_topic, 0, 1)], group.consumer_group_metadata(), 10
     )
     group.close()
-    reader = Consumer(
-        {
-            "bootstrap.servers": kafka_bootstrap,
-            "group.id": s.group_id,
-            "isolation.level": "read_committed",
-        }
-    )
     try:
-        [committed] = reader.committed([TopicPartition(s.requests_topic, 0)], timeout=30)
+        committed = committed_offset(kafka_bootstrap, s)
     finally:
         waited = time.monotonic() - started
-        reader.close()
         with contextlib.suppress(KafkaException):
             raw.abort_transaction(5)  # where Kafka has not (the test failing), not to hang
-    assert committed.offset < 0  # Kafka aborted the dead one's offsets
+    assert committed < 0  # Kafka aborted the dead one's offsets
     assert s.transaction_timeout_ms / 1000 - 1 <= waited <= 30  # not the minute of the default
     assert becomes_stable(kafka_bootstrap, s.answers_topic)
     assert visible(kafka_bootstrap, s.answers_topic) == []
