@@ -121,9 +121,8 @@ def test_a_new_producer_ends_what_the_last_one_left_open(kafka_bootstrap: str) -
     for topic in (s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic):
         assert becomes_stable(kafka_bootstrap, topic), topic
         assert visible(kafka_bootstrap, topic) == [], topic
-    assert (
-        committed_offset(kafka_bootstrap, s) < 0
-    )  # nothing was committed: the left-open offsets were aborted
+    # nothing was committed: the left-open offsets were aborted
+    assert committed_offset(kafka_bootstrap, s) < 0
     transactions.close()
     del stuck
 
@@ -168,9 +167,6 @@ def test_a_transaction_kafka_timed_out_fails_as_fatal_not_as_taken_over(
     # fenced. The rendezvous took that for another instance of its name and stopped for good.
     stack = StackTopics(kafka_bootstrap)
     s = settings(stack)
-    # On a broker that has never had a group, send_offsets_to_transaction blocked here for
-    # good (past its 10 s timeout) when this test ran alone: ask for the group's offsets first.
-    committed_offset(kafka_bootstrap, s)
     transactions = rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
     consumer = RdvConsumer(kafka_bootstrap, s.group_id, [s.requests_topic])
     try:
