@@ -177,6 +177,9 @@ def test_shadow_replay_refuses_a_model_whose_scores_move(
     assert gate(relaxed, "shadow replay").passed and relaxed.entry is not None
 
 
+# Six `rdv` runs, two of them training on Spark, beside another test's Spark job: 130-216 s
+# in CI runs of 2026-12-03, and once past pytest's 300 s default; each run has 600 s itself.
+@pytest.mark.timeout(900)
 def test_the_cli_generates_trains_registers_and_refuses(tmp_path: Path) -> None:
     import subprocess
 
