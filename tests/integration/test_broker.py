@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -97,3 +98,27 @@ def test_a_taken_port_is_refused_with_one_line(tmp_path: Path) -> None:
         result = _rdv("broker", "start", "--port", str(port), home=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: port {port} is in use: choose another with --port"
+
+
+def test_an_owned_broker_stops_when_its_owner_is_killed(tmp_path: Path) -> None:
+    """A test run or `rdv up` SIGKILLed leaves no JVM behind holding its port."""
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from rdv_tools.broker.embedded import EmbeddedBroker\n"
+        f"broker = EmbeddedBroker(Path({str(tmp_path / 'kafka')!r}), owned=True).start()\n"
+        "print(broker.state.pid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        pid = int(owner.stdout.readline())
+        assert pid_is_broker(pid)
+    finally:
+        owner.kill()
+        owner.wait(10)
+    deadline = time.monotonic() + 60  # SIGTERM: Kafka's own controlled shutdown
+    while pid_is_broker(pid):
+        assert time.monotonic() < deadline, "the broker outlived its owner"
+        time.sleep(0.2)

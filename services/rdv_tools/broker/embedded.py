@@ -9,7 +9,6 @@ process find it, and a persistent data dir keeps messages across restarts.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import random
@@ -43,8 +42,7 @@ from rdv.paths import kafka_pom_dir
 from rdv_tools.broker.jars import ensure_jars, pinned_kafka_version
 from rdv_tools.broker.properties import BROKER_USER, Node, new_cluster_id, server_properties
 from rdv_tools.broker.tls import TlsFiles, ensure_tls
-
-_PR_SET_PDEATHSIG = 1
+from rdv_tools.processes import guarded
 
 
 def listening_port(preferred: int | None = None) -> int:
@@ -83,13 +81,6 @@ def free_port(preferred: int | None = None) -> int:
                 continue
             return int(sock.getsockname()[1])
     raise BrokerError("no free TCP port on 127.0.0.1")
-
-
-def _die_with_parent() -> None:
-    # Linux only: the kernel sends SIGTERM to the broker when the process that owns it dies,
-    # so a crashed test run leaves no orphan JVM behind.
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def jvm_command(java: str, heap: str, logs: Path, libs: Path, properties: Path) -> list[str]:
@@ -248,13 +239,11 @@ class EmbeddedBroker:
         cmd = jvm_command(java, self.heap, self.data_dir / "logs", libs, properties)
         with open(self.data_dir / "logs" / "stdout.log", "ab") as out:
             self._process = subprocess.Popen(
-                cmd,
+                guarded(cmd) if self.owned else cmd,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                # Only prctl runs between fork and exec: no lock a thread could hold is taken.
-                preexec_fn=_die_with_parent if self.owned else None,  # noqa: PLW1509
             )
         self.state = BrokerState(
             self._process.pid, port, controller_port, pinned_kafka_version(), time.time()

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rdv_tools.processes import guarded
+
 log = logging.getLogger(__name__)
 
 # A service that stays up this long has recovered: its next crash starts the backoff anew.
@@ -125,7 +127,9 @@ class Supervisor:
             out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting\n".encode())
             out.flush()
             service.process = subprocess.Popen(
-                [*service.spec.command, *extra],
+                # Launched from the main thread or the watcher, both of which live as long
+                # as the supervisor: a SIGKILLed `rdv up` takes its stack along.
+                guarded([*service.spec.command, *extra]),
                 env={**os.environ, **self.env},
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -12,6 +13,14 @@ from rdv_tools.up.supervisor import ServiceSpec, Supervisor, request_restart
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 CRASHER = [sys.executable, "-c", "import sys; print('crashing'); sys.exit(3)"]
+CRASH_ONCE = (
+    "import pathlib, sys, time\n"
+    "marker = pathlib.Path({!r})\n"
+    "if not marker.exists():\n"
+    "    marker.touch()\n"
+    "    sys.exit(3)\n"
+    "time.sleep(60)\n"
+)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 15) -> None:
@@ -152,3 +161,41 @@ def test_a_successor_that_fails_before_taking_over_leaves_the_old_one_serving(
         assert first.poll() is None  # still answering
     finally:
         supervisor.stop()
+
+
+def test_a_killed_supervisor_takes_its_services_along(tmp_path: Path) -> None:
+    """`rdv up` SIGKILLed (a test's timeout, an OOM kill) must leave no service running on:
+    orphans would keep joining the groups of whatever broker next takes their port."""
+    state = tmp_path / "stack.json"
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from rdv_tools.up.supervisor import ServiceSpec, Supervisor\n"
+        f"sleeper = {SLEEPER!r}\n"
+        # 'b' crashes once and then stays: its second process is the watcher thread's.
+        f"crash_once = {[sys.executable, '-c', CRASH_ONCE.format(tmp_path / 'crashed')]!r}\n"
+        f"s = Supervisor(Path({str(tmp_path)!r}), {{}}, [ServiceSpec('a', sleeper),"
+        f" ServiceSpec('b', crash_once)], state_file=Path({str(state)!r})).start()\n"
+        "while not (s.services['b'].restarts == 1 and s.running('b')):\n"
+        "    time.sleep(0.05)\n"
+        "s._write_state()\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None and parent.stdout.readline().strip() == "ready"
+        pids = [s["pid"] for s in json.loads(state.read_text())["services"].values()]
+        assert len(pids) == 2 and all(alive(pid) for pid in pids)
+    finally:
+        parent.kill()
+        parent.wait(10)
+    wait_for(lambda: not any(alive(pid) for pid in pids), timeout=10)
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie left for its (dead) parent's reaper."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
