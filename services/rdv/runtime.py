@@ -39,6 +39,14 @@ def process_started_ms(margin_ms: int = 50) -> int:
     return int(booted_ms + ticks * 1000 / os.sysconf("SC_CLK_TCK")) - margin_ms
 
 
+def yield_cpu(nice: int) -> None:
+    """Lower this process's scheduling priority by `nice` (0 leaves it). On a machine short of
+    CPU the kernel then runs the rendezvous first, which answers by fallback or default inside
+    the SLA, before the models and the archive, whose lateness that answer covers."""
+    if nice > 0:
+        os.nice(nice)
+
+
 def stop_on_signals(stopping: threading.Event) -> None:
     """SIGTERM and SIGINT set `stopping`: the service finishes what it holds, then exits."""
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -31,6 +31,9 @@ class DecoySettings(BaseSettings):
     fetch_wait_ms: int = Field(500, ge=1, le=10_000)
     fetch_min_bytes: int = Field(1024 * 1024, ge=1)
     metrics_port: int | None = None
+    # Scheduling priority below the rendezvous's (`nice`, 0-19; 0 keeps it equal): see
+    # rdv.runtime.yield_cpu and docs/performance.md.
+    nice: int = Field(10, ge=0, le=19)
 
     @property
     def group(self) -> str:

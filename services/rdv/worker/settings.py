@@ -37,6 +37,9 @@ class WorkerSettings(BaseSettings):
     # behind. 0, the default, scores everything, so that every request's record has this
     # model's score, backlogs after a restart included.
     expire_ms: int = Field(0, ge=0)
+    # Scheduling priority below the rendezvous's (`nice`, 0-19; 0 keeps it equal): see
+    # rdv.runtime.yield_cpu and docs/performance.md.
+    nice: int = Field(10, ge=0, le=19)
     # Where a new consumer group (a new model version) starts: by default at the requests
     # produced from when this process started, not the whole retained backlog. Backfills
     # ask for the beginning, or for a time. A group that has committed goes on from there.

@@ -9,7 +9,7 @@ import typer
 
 from rdv.decoy.settings import DecoySettings
 from rdv.errors import ConfigError
-from rdv.runtime import exit_now, service_logging, stop_on_signals
+from rdv.runtime import exit_now, service_logging, stop_on_signals, yield_cpu
 from rdv.settings import make_codec, resolve_bootstrap
 from rdv.settings_util import load_settings
 from rdv.worker.settings import HostedModel, WorkerSettings
@@ -96,6 +96,7 @@ def worker(
         from_time=from_time,
         take_over_pid=take_over,
     )
+    yield_cpu(settings.nice)
     servers = resolve_bootstrap(bootstrap)
     from rdv.worker.service import Worker  # a rendezvous never needs the scoring code
 
@@ -164,6 +165,7 @@ def decoy(
     # pyarrow is an extra: the model and rendezvous images skip it.
     with optional_extra("the decoy writes Parquet and needs pyarrow", "decoy"):
         from rdv.decoy.service import Decoy
+    yield_cpu(settings.nice)
     servers = resolve_bootstrap(bootstrap)
     service = Decoy(settings, servers, make_codec(bootstrap=servers))
     stop_on_signals(service.stopping)
