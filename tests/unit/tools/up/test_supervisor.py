@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from rdv.handover import exited
 from rdv_tools.up.supervisor import ServiceSpec, Supervisor, request_restart
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
@@ -186,16 +187,8 @@ def test_a_killed_supervisor_takes_its_services_along(tmp_path: Path) -> None:
     try:
         assert parent.stdout is not None and parent.stdout.readline().strip() == "ready"
         pids = [s["pid"] for s in json.loads(state.read_text())["services"].values()]
-        assert len(pids) == 2 and all(alive(pid) for pid in pids)
+        assert len(pids) == 2 and not any(exited(pid) for pid in pids)
     finally:
         parent.kill()
         parent.wait(10)
-    wait_for(lambda: not any(alive(pid) for pid in pids), timeout=10)
-
-
-def alive(pid: int) -> bool:
-    """Running, not a zombie left for its (dead) parent's reaper."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
+    wait_for(lambda: all(exited(pid) for pid in pids), timeout=10)
