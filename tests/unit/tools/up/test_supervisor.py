@@ -174,7 +174,7 @@ def test_a_killed_supervisor_takes_its_services_along(tmp_path: Path) -> None:
         "from rdv_tools.up.supervisor import ServiceSpec, Supervisor\n"
         f"sleeper = {SLEEPER!r}\n"
         # 'b' crashes once and then stays: its second process is the watcher thread's.
-        f"crash_once = {[sys.executable, '-c', CRASH_ONCE.format(tmp_path / 'crashed')]!r}\n"
+        f"crash_once = {[sys.executable, '-c', CRASH_ONCE.format(str(tmp_path / 'crashed'))]!r}\n"
         f"s = Supervisor(Path({str(tmp_path)!r}), {{}}, [ServiceSpec('a', sleeper),"
         f" ServiceSpec('b', crash_once)], state_file=Path({str(state)!r})).start()\n"
         "while not (s.services['b'].restarts == 1 and s.running('b')):\n"
