@@ -46,11 +46,13 @@ SECONDS = {"upgrade": 18, "replica": 33, "rendezvous-peer": 33}
 # The dead instance's static membership holds its partitions for the 10 s session timeout;
 # the peer then takes them and answers their backlog late. Beyond that, a little slack.
 PEER_TAKEOVER_S = 13
-# Of the last fifth of requests, the share the champion answered. A survivor that never took
-# the dead one's partitions leaves about half to the fallback or default; one that took them
-# all answers nearly all, less the few a busy machine sends to the fallback inside the SLA
-# (177 of 198 seen in CI). The bound sits between the two, clear of either.
-SURVIVOR_SHARE = 0.75
+# Of the last fifth of requests, per partition, the share the champion answered. A partition
+# the survivor never took has none: the fallback or the default answers all of it. One it took
+# has most, less what a busy machine sends to the fallback or default inside the SLA. The
+# whole last fifth's share moved with the machine's load (0.69-0.95 in CI, 42 defaults of 198
+# in the lowest); per partition, the bound is far from both 0 and that.
+SURVIVOR_SHARE = 0.25
+PARTITIONS = 6  # of the demo stack's topics
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -65,7 +67,9 @@ def test_no_request_is_lost_or_answered_twice(scenario: str, tmp_path: Path) -> 
     assert result.answered == result.exactly_once == result.sent, why
     assert result.archived == 1.0, why
     if scenario in ("replica", "rendezvous-peer"):  # the survivor serves all partitions
-        assert served_by_the_champion(result) >= SURVIVOR_SHARE, why
+        by_partition = result.preferred_at_end_by_partition
+        assert sorted(by_partition) == list(range(PARTITIONS)), why
+        assert min(by_partition.values()) >= SURVIVOR_SHARE, why
     if scenario == "rendezvous-peer":  # taken over within the dead one's session, not later
         assert result.late <= 30 * PEER_TAKEOVER_S, why
     if scenario == "upgrade":  # each new rendezvous and worker stopped the old one when ready
@@ -75,11 +79,6 @@ def test_no_request_is_lost_or_answered_twice(scenario: str, tmp_path: Path) -> 
         assert all("took over from pid" in p.read_text() for p in takers), why
     if fault.nodes == 3:
         assert result.nodes == 3 and result.outage_s > 0, why  # a node was lost, and replaced
-
-
-def served_by_the_champion(result: ChaosResult) -> float:
-    at_end = result.reasons_at_end
-    return at_end.get("preferred", 0) / max(1, sum(at_end.values()))
 
 
 def explain(result: ChaosResult, logs: Path) -> str:

@@ -347,6 +347,7 @@ def _collect(
             for message in consumer.poll_batch(1000, 0.5):
                 answer = codec.decode(ANSWERS.schema, message.value)
                 if answer["request_id"] in ids:
+                    answer["partition"] = message.partition
                     answers.append(answer)
                     seen.add(answer["request_id"])
             if seen >= ids:

@@ -35,6 +35,9 @@ class ChaosResult:
     reasons: dict[str, int] = field(default_factory=dict)
     # The same for the last fifth of the requests sent: whether the stack has recovered.
     reasons_at_end: dict[str, int] = field(default_factory=dict)
+    # Of the same requests, per partition: the share the champion answered. A partition no
+    # live replica (or rendezvous) consumes shows as 0 however busy the machine.
+    preferred_at_end_by_partition: dict[int, float] = field(default_factory=dict)
     # For a request answered more than once: each answer's reason and whether it was late,
     # the first few only (what an investigation starts from).
     repeats: dict[str, list[str]] = field(default_factory=dict)
@@ -85,6 +88,9 @@ def score(
         archived=archived,
         reasons=dict(Counter(a["reason"] for a in first.values())),
         reasons_at_end=dict(Counter(first[rid]["reason"] for rid in last_fifth if rid in first)),
+        preferred_at_end_by_partition=preferred_by_partition(
+            [first[r] for r in last_fifth if r in first]
+        ),
         outage_s=sum(b - a for a, b in broker_down if b != float("inf")),
         repeats={rid: [_told(a) for a in answers if a["request_id"] == rid] for rid in repeated},
     )
@@ -96,6 +102,16 @@ def received_in_time(
     """Whether the client received each of these requests' answer inside the SLA of its send."""
     sla_s = sla_ms / 1000
     return {rid: rid in received and received[rid] - sent[rid] <= sla_s for rid in requests}
+
+
+def preferred_by_partition(answers: list[dict[str, Any]]) -> dict[int, float]:
+    """Per partition of the answers topic (each answer goes to its request's partition), the
+    share of these answers the preferred model gave."""
+    by_partition: dict[int, list[bool]] = {}
+    for answer in answers:
+        if "partition" in answer:
+            by_partition.setdefault(answer["partition"], []).append(answer["reason"] == "preferred")
+    return {p: sum(v) / len(v) for p, v in sorted(by_partition.items())}
 
 
 def _share(in_time: dict[str, bool], requests: list[str]) -> float:

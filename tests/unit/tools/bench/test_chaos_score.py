@@ -10,8 +10,16 @@ from rdv_tools.bench.chaos_score import score
 FAULT = "test"
 
 
-def answer(rid: str, reason: str = "preferred", late: bool = False, ms: int = 10) -> dict[str, Any]:
-    return {"request_id": rid, "reason": reason, "late": late, "latency_us": ms * 1000}
+def answer(
+    rid: str, reason: str = "preferred", late: bool = False, ms: int = 10, partition: int = 0
+) -> dict[str, Any]:
+    return {
+        "request_id": rid,
+        "reason": reason,
+        "late": late,
+        "latency_us": ms * 1000,
+        "partition": partition,
+    }
 
 
 def test_lost_and_repeated_requests_are_counted_and_the_repeats_shown() -> None:
@@ -50,3 +58,15 @@ def test_the_client_s_sla_share_is_also_given_for_each_third_of_the_run() -> Non
     result = score("s", FAULT, sent, [answer(rid) for rid in sent], [], 50, 1.0, received)
     assert result.sla_met_client_by_third == (1.0, 0.5, 0.0)
     assert result.sla_met_client == 0.5
+
+
+def test_the_champion_s_share_at_the_end_is_given_per_partition() -> None:
+    # Ten requests; the last fifth is r8 and r9. Partition 1 was never consumed by a live
+    # champion: only the fallback answered it, which the whole fifth's share (1/2) hides.
+    sent = {f"r{i}": 100.0 + i for i in range(10)}
+    answers = [answer(f"r{i}", partition=i % 2) for i in range(0, 10, 2)]
+    answers += [answer(f"r{i}", "fallback", partition=i % 2) for i in range(1, 10, 2)]
+    answers.append(answer("r8", "default", partition=0))  # a repeat: the first answer counts
+    result = score("s", FAULT, sent, answers, [], 50, 1.0)
+    assert result.reasons_at_end == {"preferred": 1, "fallback": 1}
+    assert result.preferred_at_end_by_partition == {0: 1.0, 1: 0.0}
