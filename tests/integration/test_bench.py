@@ -55,6 +55,10 @@ def test_e2e_sweep_reports_saturation_and_draws_latency_against_rate(
         assert rate["answered"] == rate["sent"] == rate["rate"] * 3
         assert rate["decided"]["p50_ms"] <= data["sla_ms"] + 5  # decided by the SLA at the latest
         assert set(rate["reasons"]) <= {"preferred", "default"}  # the champion alone answers
+        # Every answer received past the SLA is put down to its decision or to what came after.
+        late = round(rate["sent"] * (1 - rate["sla_met"]))
+        assert rate["late_decided"] + rate["late_after_decision"] == late
+        assert rate["after_decision"]["p50_ms"] <= rate["latency"]["p50_ms"]
     good = [r["rate"] for r in data["rates"] if r["latency"]["p99_ms"] <= data["sla_ms"]]
     assert data["saturation_rate"] == (max(good) if good else None)
     # CPU per request of each process, the broker's included (it runs on this machine).

@@ -41,6 +41,13 @@ class RateResult:
     # Answers received outside the SLA, by the second (from the run's start) their request
     # was sent in.
     late_by_second: list[int] = field(default_factory=list)
+    # The answers received outside the SLA, by where the time went: decided past the SLA by
+    # the rendezvous (its CPU, its inputs), or decided inside it and held after (the
+    # transaction's commit, the producer, the broker, the client's fetch).
+    late_decided: int = 0
+    late_after_decision: int = 0
+    # From the decision to the client's receipt: the client's latency less the answer's own.
+    after_decision: LatencySummary | None = None
 
     def recovered_after_s(self, share: float = 0.99) -> float | None:
         """Seconds from the run's start until every following second had `share` of its
@@ -130,6 +137,8 @@ def drive(
     count = max(1, int(rate * seconds))
     latencies: list[float] = []
     decided: list[float] = []
+    after: list[float] = []
+    late_decided = late_after = 0
     reasons: Counter[str] = Counter()
     misses: list[float] = []
     lock = threading.Lock()
@@ -144,15 +153,23 @@ def drive(
         sent_at = time.perf_counter()
 
         def done(future: Any, sent_at: float = sent_at) -> None:
+            nonlocal late_decided, late_after
             received = time.perf_counter()
             answer = future.result()
+            took = received - sent_at
             with lock:
-                latencies.append(received - sent_at)
-                if (received - sent_at) * 1000 > sla_ms:
-                    misses.append(sent_at - started)
+                latencies.append(took)
                 reasons[answer["reason"]] += 1
-                if "latency_us" in answer:
-                    decided.append(answer["latency_us"] / 1e6)
+                decided_s = answer["latency_us"] / 1e6 if "latency_us" in answer else None
+                if decided_s is not None:
+                    decided.append(decided_s)
+                    after.append(max(0.0, took - decided_s))
+                if took * 1000 > sla_ms:
+                    misses.append(sent_at - started)
+                    if decided_s is not None and decided_s * 1000 > sla_ms:
+                        late_decided += 1
+                    elif decided_s is not None:
+                        late_after += 1
                 if len(latencies) == count:
                     all_in.set()
 
@@ -174,6 +191,9 @@ def drive(
             dict(reasons),
             LatencySummary.of(decided) if decided else None,
             late_by_second=_by_second(misses, elapsed),
+            late_decided=late_decided,
+            late_after_decision=late_after,
+            after_decision=LatencySummary.of(after) if after else None,
         )
 
 
