@@ -16,6 +16,7 @@ import pytest
 from rdv_tools.bench.chaos import FAULTS, combined, run_scenario
 from rdv_tools.bench.chaos_score import ChaosResult
 from rdv_tools.cli.chaos_cmd import COMBINED
+from rdv_tools.demo.stack import LocalStack
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(600)]
 
@@ -52,7 +53,7 @@ PEER_TAKEOVER_S = 13
 # whole last fifth's share moved with the machine's load (0.69-0.95 in CI, 42 defaults of 198
 # in the lowest); per partition, the bound is far from both 0 and that.
 SURVIVOR_SHARE = 0.25
-PARTITIONS = 6  # of the demo stack's topics
+PARTITIONS = LocalStack.partitions  # the chaos stack's topics keep the default
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

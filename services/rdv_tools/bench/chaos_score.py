@@ -67,6 +67,7 @@ def score(
     repeated = [rid for rid, c in counts.items() if c > 1][:5]
     by_time = sorted(sent, key=sent.__getitem__)
     last_fifth = by_time[len(by_time) - len(by_time) // 5 :]
+    at_end = [first[rid] for rid in last_fifth if rid in first]
     third = len(by_time) // 3
     thirds = (by_time[:third], by_time[third : 2 * third], by_time[2 * third :])
     return ChaosResult(
@@ -87,10 +88,8 @@ def score(
         late=sum(a["late"] for a in first.values()),
         archived=archived,
         reasons=dict(Counter(a["reason"] for a in first.values())),
-        reasons_at_end=dict(Counter(first[rid]["reason"] for rid in last_fifth if rid in first)),
-        preferred_at_end_by_partition=preferred_by_partition(
-            [first[r] for r in last_fifth if r in first]
-        ),
+        reasons_at_end=dict(Counter(a["reason"] for a in at_end)),
+        preferred_at_end_by_partition=preferred_by_partition(at_end),
         outage_s=sum(b - a for a, b in broker_down if b != float("inf")),
         repeats={rid: [_told(a) for a in answers if a["request_id"] == rid] for rid in repeated},
     )

@@ -138,7 +138,7 @@ def drive(
     latencies: list[float] = []
     decided: list[float] = []
     after: list[float] = []
-    late_decided = late_after = 0
+    late_by_cause: Counter[str] = Counter()  # "decided" late, or held "after" the decision
     reasons: Counter[str] = Counter()
     misses: list[float] = []
     lock = threading.Lock()
@@ -153,7 +153,6 @@ def drive(
         sent_at = time.perf_counter()
 
         def done(future: Any, sent_at: float = sent_at) -> None:
-            nonlocal late_decided, late_after
             received = time.perf_counter()
             answer = future.result()
             took = received - sent_at
@@ -166,10 +165,9 @@ def drive(
                     after.append(max(0.0, took - decided_s))
                 if took * 1000 > sla_ms:
                     misses.append(sent_at - started)
-                    if decided_s is not None and decided_s * 1000 > sla_ms:
-                        late_decided += 1
-                    elif decided_s is not None:
-                        late_after += 1
+                    if decided_s is not None:
+                        late = "decided" if decided_s * 1000 > sla_ms else "after"
+                        late_by_cause[late] += 1
                 if len(latencies) == count:
                     all_in.set()
 
@@ -191,8 +189,8 @@ def drive(
             dict(reasons),
             LatencySummary.of(decided) if decided else None,
             late_by_second=_by_second(misses, elapsed),
-            late_decided=late_decided,
-            late_after_decision=late_after,
+            late_decided=late_by_cause["decided"],
+            late_after_decision=late_by_cause["after"],
             after_decision=LatencySummary.of(after) if after else None,
         )
 
