@@ -85,3 +85,16 @@ def test_equal_tick_counts_give_equal_seconds(monkeypatch: pytest.MonkeyPatch) -
     meter.start()
     use = meter.stop()
     assert use.parts["compiler"] == use.charged["me"] == 0.29
+
+
+def test_a_part_is_never_more_than_its_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Seen under load: the busy thread read 30 ticks while its whole process read 29, the
+    # kernel rounding each figure on its own.
+    readings = {"process": iter([28 / 100, 57 / 100]), "thread": iter([0.0, 30 / 100])}
+    monkeypatch.setattr(cpu, "_TICK", 100)
+    monkeypatch.setattr(cpu, "cpu_seconds", lambda pid: next(readings["process"]))
+    monkeypatch.setattr(cpu, "thread_cpu_seconds", lambda pid, p: next(readings["thread"]))
+    meter = cpu.CpuMeter({"me": 1}, {"compiler": ("me", ("C2",))})
+    meter.start()
+    use = meter.stop()
+    assert use.parts["compiler"] == use.charged["me"] == 0.29
