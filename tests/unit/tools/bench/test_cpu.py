@@ -74,27 +74,31 @@ def test_the_listener_of_a_local_port_is_found() -> None:
     assert cpu_seconds(os.getpid()) is not None
 
 
+def _metered(
+    monkeypatch: pytest.MonkeyPatch,
+    process_ticks: tuple[int, int],
+    thread_ticks: tuple[int, int],
+) -> cpu.CpuUse:
+    """A meter over one process and its compiler thread, reading the given tick counts."""
+    process = iter(t / 100 for t in process_ticks)
+    thread = iter(t / 100 for t in thread_ticks)
+    monkeypatch.setattr(cpu, "_TICK", 100)
+    monkeypatch.setattr(cpu, "cpu_seconds", lambda pid: next(process))
+    monkeypatch.setattr(cpu, "thread_cpu_seconds", lambda pid, p: next(thread))
+    meter = cpu.CpuMeter({"me": 1}, {"compiler": ("me", ("C2",))})
+    meter.start()
+    return meter.stop()
+
+
 def test_equal_tick_counts_give_equal_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     # Seen in CI: a process and its one busy thread both charged 29 ticks, yet the thread read
     # 0.29 s and the process 0.28999999999999915 s, from float subtraction of running totals.
-    readings = {"process": iter([28 / 100, 57 / 100]), "thread": iter([0.0, 29 / 100])}
-    monkeypatch.setattr(cpu, "_TICK", 100)
-    monkeypatch.setattr(cpu, "cpu_seconds", lambda pid: next(readings["process"]))
-    monkeypatch.setattr(cpu, "thread_cpu_seconds", lambda pid, p: next(readings["thread"]))
-    meter = cpu.CpuMeter({"me": 1}, {"compiler": ("me", ("C2",))})
-    meter.start()
-    use = meter.stop()
+    use = _metered(monkeypatch, process_ticks=(28, 57), thread_ticks=(0, 29))
     assert use.parts["compiler"] == use.charged["me"] == 0.29
 
 
 def test_a_part_is_never_more_than_its_process(monkeypatch: pytest.MonkeyPatch) -> None:
     # Seen under load: the busy thread read 30 ticks while its whole process read 29, the
     # kernel rounding each figure on its own.
-    readings = {"process": iter([28 / 100, 57 / 100]), "thread": iter([0.0, 30 / 100])}
-    monkeypatch.setattr(cpu, "_TICK", 100)
-    monkeypatch.setattr(cpu, "cpu_seconds", lambda pid: next(readings["process"]))
-    monkeypatch.setattr(cpu, "thread_cpu_seconds", lambda pid, p: next(readings["thread"]))
-    meter = cpu.CpuMeter({"me": 1}, {"compiler": ("me", ("C2",))})
-    meter.start()
-    use = meter.stop()
+    use = _metered(monkeypatch, process_ticks=(28, 57), thread_ticks=(0, 30))
     assert use.parts["compiler"] == use.charged["me"] == 0.29
