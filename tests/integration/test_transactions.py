@@ -15,6 +15,7 @@ import pytest
 from confluent_kafka import Consumer, IsolationLevel, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from rdv.errors import RendezvousError
 from rdv.kafka import Consumer as RdvConsumer
 from rdv.kafka import Outgoing
 from rdv.rendezvous.delivery import transactions as rendezvous_transactions
@@ -217,3 +218,19 @@ def test_a_new_producer_opens_on_a_broker_that_never_had_a_group() -> None:
         )
     assert opening.returncode == 0, opening.stderr
     assert opening.stdout.strip() == "opened"
+
+
+def test_a_producer_the_broker_refuses_for_good_stops_with_why_instead_of_retrying(
+    kafka_bootstrap: str,
+) -> None:
+    # A transaction timeout over the broker's transaction.max.timeout.ms (15 min by default)
+    # is a fatal init_transactions error: the rendezvous retried it every 5 s, for good.
+    s = settings(StackTopics(kafka_bootstrap)).model_copy(
+        update={"transaction_timeout_ms": 3_600_000}
+    )
+    started = time.monotonic()
+    with pytest.raises(RendezvousError) as refused:
+        rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
+    assert time.monotonic() - started < 30
+    assert "rdv-rendezvous-t1 cannot start" in str(refused.value)
+    assert "RDV_RENDEZVOUS_TRANSACTION_TIMEOUT_MS" in str(refused.value)
