@@ -14,6 +14,7 @@ from rdv.rendezvous.config import RolloutConfig, Tier
 from rdv.topics import architecture_topics
 from rdv.worker.settings import worker_group
 from rdv_tools.demo.examples import login_bot_logistic, login_bot_tree
+from rdv_tools.processes import spawn
 from rdv_tools.up.supervisor import await_handover, stop_process, takes_over
 
 ROLES = {
@@ -154,7 +155,9 @@ class LocalStack:
         # instance: it fences what its predecessor left open and takes its partitions back.
         named = {"RDV_RENDEZVOUS_INSTANCE": name} if args[:1] == ("rendezvous",) else {}
         with open(logs / f"{name}.log", "ab") as out:
-            process = subprocess.Popen(
+            # Guarded: a test run killed mid-scenario (a timeout) leaves no service behind to
+            # load the machine for every later test.
+            process = spawn(
                 [sys.executable, "-m", "rdv_tools.cli", *args],
                 env={**os.environ, **self.env, **named},
                 stdout=out,
