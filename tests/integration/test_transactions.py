@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 def settings(stack: StackTopics) -> RendezvousServiceSettings:
     return RendezvousServiceSettings(
-        instance="t1",
+        # Each test its own transactional id: tests that share one fence each other's.
+        instance=f"t{time.time_ns()}",
         group_id=f"rdv-rendezvous-test-{time.time_ns()}",
         requests_topic=stack["requests"],
         answers_topic=stack["answers"],
@@ -232,5 +233,5 @@ def test_a_producer_the_broker_refuses_for_good_stops_with_why_instead_of_retryi
     with pytest.raises(RendezvousError) as refused:
         rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
     assert time.monotonic() - started < 30
-    assert "rdv-rendezvous-t1 cannot start" in str(refused.value)
+    assert f"rdv-rendezvous-{s.instance} cannot start" in str(refused.value)
     assert "RDV_RENDEZVOUS_TRANSACTION_TIMEOUT_MS" in str(refused.value)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,6 +68,12 @@ def retry(
             wait(next(pauses))
 
 
+def fatal_error(exc: BaseException) -> KafkaError | None:
+    """The error of a KafkaException after which its client can do nothing more."""
+    error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    return error if isinstance(error, KafkaError) and error.fatal() else None
+
+
 def patiently(
     call: Callable[[], T],
     what: str,
@@ -75,11 +81,13 @@ def patiently(
     errors: tuple[type[Exception], ...],
 ) -> T:
     """`call()` until it stops raising `errors`, by the KAFKA_AWAY policy; gives up
-    (re-raising) only once `stopping` is set, which also cuts a pause short."""
+    (re-raising) only once `stopping` is set, which also cuts a pause short. A fatal Kafka
+    error is raised at once: its client would fail the same way for good (a fenced consumer
+    or producer, a transaction timeout the broker refuses), and was asked again forever."""
     return retry(
         call,
         KAFKA_AWAY,
-        lambda exc: isinstance(exc, errors),
+        lambda exc: isinstance(exc, errors) and fatal_error(exc) is None,
         give_up=stopping.is_set,
         what=what,
         wait=stopping.wait,

@@ -31,9 +31,9 @@ from confluent_kafka import TopicPartition as _TopicPartition
 from rdv.errors import RendezvousError
 from rdv.kafka.consumer import Consumer
 from rdv.kafka.producer import Producer
-from rdv.kafka.retry import KAFKA_AWAY, again, retry
+from rdv.kafka.retry import KAFKA_AWAY, again, fatal_error, patiently
 from rdv.kafka.settings import KafkaSettings
-from rdv.kafka.writers import TransactionalWriter, TransactionFailure
+from rdv.kafka.writers import TransactionalWriter
 
 log = logging.getLogger(__name__)
 
@@ -42,25 +42,8 @@ log = logging.getLogger(__name__)
 # default, which put ~100 ms on every commit (measured: one transaction with offsets, p50 108
 # ms at the default, 9 ms at 5 ms). Backoff still grows to retry.backoff.max.ms in an outage.
 TRANSACTIONAL_DEFAULTS = {"retry.backoff.ms": 5}
-
-
-def _fatal_error(exc: Exception) -> KafkaError | None:
-    """The error of a KafkaException after which its producer can do nothing more."""
-    error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
-    return error if isinstance(error, KafkaError) and error.fatal() else None
-
-
-def _until_fatal(call: Callable[[], object], what: str, stopping: threading.Event) -> None:
-    """`call()` until it returns, asking again while Kafka is away; a fatal error is raised
-    at once: the same producer would fail the same way for good (this retried forever)."""
-    retry(
-        call,
-        KAFKA_AWAY,
-        lambda exc: isinstance(exc, KafkaException) and _fatal_error(exc) is None,
-        give_up=stopping.is_set,
-        what=what,
-        wait=stopping.wait,
-    )
+# New producers tried in a row when each fails for good while ending the left-overs.
+OPEN_ATTEMPTS = 5
 
 
 def _cannot_start(transactional_id: str, error: KafkaError) -> RendezvousError:
@@ -93,11 +76,14 @@ def open_producer(
     producer = Producer(bootstrap, kafka, client_id=client_id, overrides=overrides)
     if transactional_id:
         try:
-            _until_fatal(
-                lambda: producer.raw.init_transactions(30), "the transaction coordinator", stopping
+            patiently(
+                lambda: producer.raw.init_transactions(30),
+                "the transaction coordinator",
+                stopping,
+                (KafkaException,),
             )
         except KafkaException as exc:
-            error = _fatal_error(exc)
+            error = fatal_error(exc)
             if error is None:
                 raise
             raise _cannot_start(transactional_id, error) from exc
@@ -166,7 +152,7 @@ class Transactions:
             self._writer.close()
 
     def _open(self) -> Producer:
-        while True:
+        for attempt in range(1, OPEN_ATTEMPTS + 1):
             producer = open_producer(
                 self._bootstrap,
                 self._kafka,
@@ -176,31 +162,31 @@ class Transactions:
                 self._timeout_ms,
             )
             try:
-                _until_fatal(
+                patiently(
                     functools.partial(self._end_leftovers, producer),
                     "the transaction coordinator",
                     self._stopping,
+                    (KafkaException,),
                 )
                 return producer
             except KafkaException as exc:
-                error = _fatal_error(exc)
+                error = fatal_error(exc)
                 if error is None:
                     raise
-                self._after_fatal(producer, TransactionFailure.of(error))
-
-    def _after_fatal(self, producer: Producer, failure: TransactionFailure) -> None:
-        """A new producer failed for good while ending the left-overs: another producer took
-        the id (raised), or this one is spent and the next one is opened after a pause."""
-        with contextlib.suppress(RendezvousError, KafkaException):
-            producer.close(1.0)
-        if failure.fenced:
-            raise RendezvousError(
-                f"another producer took the transactional id {self._id} while this one "
-                f"started ({failure}): is a second instance of this name running?"
-            )
-        log.warning("the new transactional producer failed for good (%s); opening another", failure)
-        if self._stopping.wait(KAFKA_AWAY.first_s):
-            raise RendezvousError(f"stopped while opening the producer {self._id}")
+                # Spent: the leftovers' own transaction outlived its timeout (Kafka bumped
+                # the epoch, which librdkafka reports as fenced), or a producer of this id
+                # started meanwhile. The next one fences that in turn.
+                with contextlib.suppress(RendezvousError, KafkaException):
+                    producer.close(1.0)
+                log.warning(
+                    "the new transactional producer failed for good (%s); opening another", error
+                )
+                if attempt == OPEN_ATTEMPTS or self._stopping.wait(KAFKA_AWAY.first_s * attempt):
+                    raise RendezvousError(
+                        f"the transactional producer {self._id} failed for good {attempt} "
+                        f"times while starting, the last time with: {error.str()}"
+                    ) from exc
+        raise AssertionError("unreachable")
 
     def _end_leftovers(self, producer: Producer) -> None:
         """Begin a transaction on every partition this producer may write and on the group's

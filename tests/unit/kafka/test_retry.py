@@ -74,3 +74,18 @@ def test_again_retries_only_what_librdkafka_calls_retriable() -> None:
     with pytest.raises(KafkaException):
         again(fatal, give_up=lambda: False)
     assert fatal.calls == 1
+
+
+def test_patiently_raises_a_fatal_kafka_error_at_once() -> None:
+    # A fenced consumer or a refused producer fails the same way on every call: asked again
+    # every 5 s for as long as the service ran.
+    fenced = KafkaException(KafkaError(KafkaError.FENCED_INSTANCE_ID, "fenced", fatal=True))
+    away = KafkaException(KafkaError(KafkaError._TRANSPORT, "broker down"))
+    stopping = threading.Event()
+    call = Flaky(1, fenced)
+    with pytest.raises(KafkaException):
+        patiently(call, "committed offsets", stopping, (KafkaException,))
+    assert call.calls == 1
+    call = Flaky(1, away)  # one pause of 0.5 s, then done
+    assert patiently(call, "committed offsets", stopping, (KafkaException,)) == "done"
+    assert call.calls == 2
