@@ -12,6 +12,7 @@ from pathlib import Path
 from rdv.kafka.admin import cluster_ready
 from rdv.rendezvous.rollout_store import publish
 from rdv.settings import make_codec
+from rdv_tools.bench.cpu import JIT_THREADS, listener_pid, thread_cpu_seconds
 from rdv_tools.broker import EmbeddedBroker
 from rdv_tools.broker.cluster import BrokerCluster
 from rdv_tools.demo.stack import LocalStack, example_config, example_models
@@ -50,6 +51,14 @@ class ChaosStack:
     @property
     def bootstrap(self) -> str:
         return self.broker.bootstrap
+
+    def jit_seconds(self) -> float:
+        """CPU seconds the JIT compilers of every running broker node have spent so far."""
+        total = 0.0
+        for server in self.bootstrap.split(","):
+            pid = listener_pid(server)
+            total += (thread_cpu_seconds(pid, JIT_THREADS) or 0.0) if pid else 0.0
+        return total
 
     def start_all(self, replicas: int = 1, rendezvous: int = 1) -> None:
         self.stack.start_workers(example_models(self.workdir / "models"), replicas)

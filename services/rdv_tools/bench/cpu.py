@@ -13,6 +13,8 @@ from functools import partial
 from pathlib import Path
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# The names of a HotSpot JVM's JIT compiler threads ("C2 CompilerThre", as the kernel cuts it).
+JIT_THREADS = ("C1 Compiler", "C2 Compiler")
 
 
 def _charged_seconds(stat: str) -> float:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from rdv_tools.bench.cpu import CpuMeter, listener_pid
+from rdv_tools.bench.cpu import JIT_THREADS, CpuMeter, listener_pid
 from rdv_tools.bench.floor import FloorResult, measure_floor
 from rdv_tools.bench.served import Served, served_stack
 from rdv_tools.bench.stats import LatencySummary
@@ -308,9 +308,7 @@ WARM_SECONDS = 3.0
 
 # The broker's JIT compiler, beside the broker's whole: a fresh broker compiles for a minute
 # or two under load, and that is most of what an "idle" stack spends just after a run.
-BROKER_PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "broker JIT": ("broker", ("C1 Compiler", "C2 Compiler"))
-}
+BROKER_PARTS: dict[str, tuple[str, tuple[str, ...]]] = {"broker JIT": ("broker", JIT_THREADS)}
 
 
 def processes(served: Served, bootstrap: str) -> dict[str, int]:
