@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from rdv_tools.bench.cpu import JIT_THREADS, CpuMeter, listener_pid
 from rdv_tools.bench.floor import FloorResult, measure_floor
 from rdv_tools.bench.served import Served, served_stack
-from rdv_tools.bench.stats import LatencySummary
+from rdv_tools.bench.stats import LatencySummary, decided_since_creation_s
 from rdv_tools.demo.generator import flat_features, login_requests
 
 
@@ -32,8 +32,8 @@ class RateResult:
     latency: LatencySummary | None
     sla_met: float
     reasons: dict[str, int] = field(default_factory=dict)
-    # From the request's arrival at the rendezvous to its decision (the answer's latency_us):
-    # the part the SLA governs, without the client's and the transaction's share.
+    # From the request's creation to the rendezvous's decision: the part of the SLA spent
+    # before the answer was sent (the hop to the rendezvous included), without the hop back.
     decided: LatencySummary | None = None
     # CPU µs per answered request, per process (each service, the broker, the client) and in
     # total, read from /proc over the run.
@@ -159,7 +159,7 @@ def drive(
             with lock:
                 latencies.append(took)
                 reasons[answer["reason"]] += 1
-                decided_s = answer["latency_us"] / 1e6 if "latency_us" in answer else None
+                decided_s = decided_since_creation_s(answer) if "answered_at" in answer else None
                 if decided_s is not None:
                     decided.append(decided_s)
                     after.append(max(0.0, took - decided_s))

@@ -13,11 +13,15 @@ FAULT = "test"
 def answer(
     rid: str, reason: str = "preferred", late: bool = False, ms: int = 10, partition: int = 0
 ) -> dict[str, Any]:
+    """An answer decided `ms` after its request's creation."""
+    created_ms = 1_700_000_000_000
     return {
         "request_id": rid,
         "reason": reason,
         "late": late,
-        "latency_us": ms * 1000,
+        "request_created_at": created_ms,
+        "answered_at": (created_ms + ms) * 1000,
+        "latency_us": 0,  # from the rendezvous's read: no part of the SLA's clock
         "partition": partition,
     }
 
@@ -30,6 +34,14 @@ def test_lost_and_repeated_requests_are_counted_and_the_repeats_shown() -> None:
     assert (result.lost, result.duplicated) == (1, 1)
     assert result.repeats == {"b": ["fallback", "late (late)"]}
     assert result.reasons == {"preferred": 1, "fallback": 1}  # the first answer of each
+
+
+def test_the_sla_runs_from_the_requests_creation_not_the_rendezvous_read() -> None:
+    # Seen in a rolling upgrade: the new rendezvous read a second's backlog and decided each
+    # request at once (latency_us 0); those answers counted as inside the SLA.
+    sent = {"fresh": 100.0, "backlog": 101.0}
+    answers = [answer("fresh", ms=10), answer("backlog", ms=1200)]
+    assert score("s", FAULT, sent, answers, [], 50, 1.0).sla_met == 0.5
 
 
 def test_requests_sent_while_kafka_was_down_are_left_out_of_the_sla_share() -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any
 
@@ -23,7 +24,15 @@ class ScriptedStack:
     def submit(self, features: dict[str, Any], key: str | None = None) -> Future[Any]:
         took_ms, decided_ms = next(self._script)
         future: Future[Any] = Future()
-        answer = {"reason": "preferred", "latency_us": decided_ms * 1000}
+        created_ms = int(time.time() * 1000)
+        # Decided `decided_ms` after the request's creation; read by the rendezvous just
+        # before it decided (latency_us, from the read, is no part of the split).
+        answer = {
+            "reason": "preferred",
+            "request_created_at": created_ms,
+            "answered_at": (created_ms + decided_ms) * 1000,
+            "latency_us": 0,
+        }
         if took_ms:
             threading.Timer(took_ms / 1000, future.set_result, [answer]).start()
         else:  # answered before the driver looks: inside the SLA however busy the machine
