@@ -14,7 +14,7 @@ from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.errors import RendezvousError
 from rdv.kafka.envelopes import Message, TopicPartition
-from rdv.kafka.retry import GROUP_COMMIT, fatal_error, kafka_retriable, patiently, retry
+from rdv.kafka.retry import GROUP_COMMIT, kafka_retriable, retry, until_fatal
 from rdv.kafka.settings import CONSUMER_LATENCY_DEFAULTS, KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -249,19 +249,13 @@ class Consumer:
         where none is committed) and return the assignment. The committed offsets are asked
         again, with backoff, while the broker cannot answer, until `stopping` is set."""
         assigned = self._consumer.assignment()
-        try:
-            committed = patiently(
-                lambda: list(self._consumer.committed(assigned, timeout=10)),
-                "committed offsets",
-                stopping,
-                (KafkaException,),
-            )
-        except KafkaException as exc:
-            error = fatal_error(exc)
-            if error is None:
-                raise
-            # Fenced here too (a newer member of this name), as in poll: the caller says why.
-            raise _fatal(error) from exc
+        # Fenced here too (a newer member of this name), as in poll: the caller says why.
+        committed = until_fatal(
+            lambda: list(self._consumer.committed(assigned, timeout=10)),
+            "committed offsets",
+            stopping,
+            _fatal,
+        )
         for tp in committed:
             start = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
             self._consumer.seek(_TopicPartition(tp.topic, tp.partition, start))

@@ -94,6 +94,23 @@ def patiently(
     )
 
 
+def until_fatal(
+    call: Callable[[], T],
+    what: str,
+    stopping: threading.Event,
+    fatal: Callable[[KafkaError], Exception],
+) -> T:
+    """`patiently(call)` over Kafka errors; a fatal one is raised as `fatal(error)`, which
+    says what it means to the caller's user."""
+    try:
+        return patiently(call, what, stopping, (KafkaException,))
+    except KafkaException as exc:
+        error = fatal_error(exc)
+        if error is None:
+            raise
+        raise fatal(error) from exc
+
+
 def kafka_retriable(*also: int) -> Callable[[Exception], bool]:
     """A KafkaException that librdkafka calls retriable, or whose code is one of `also`
     (errors that pass once Kafka is back, which librdkafka does not always mark)."""

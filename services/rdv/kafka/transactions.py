@@ -31,7 +31,7 @@ from confluent_kafka import TopicPartition as _TopicPartition
 from rdv.errors import RendezvousError
 from rdv.kafka.consumer import Consumer
 from rdv.kafka.producer import Producer
-from rdv.kafka.retry import KAFKA_AWAY, again, fatal_error, patiently
+from rdv.kafka.retry import KAFKA_AWAY, again, fatal_error, patiently, until_fatal
 from rdv.kafka.settings import KafkaSettings
 from rdv.kafka.writers import TransactionalWriter
 
@@ -75,18 +75,12 @@ def open_producer(
         overrides["transaction.timeout.ms"] = transaction_timeout_ms
     producer = Producer(bootstrap, kafka, client_id=client_id, overrides=overrides)
     if transactional_id:
-        try:
-            patiently(
-                lambda: producer.raw.init_transactions(30),
-                "the transaction coordinator",
-                stopping,
-                (KafkaException,),
-            )
-        except KafkaException as exc:
-            error = fatal_error(exc)
-            if error is None:
-                raise
-            raise _cannot_start(transactional_id, error) from exc
+        until_fatal(
+            lambda: producer.raw.init_transactions(30),
+            "the transaction coordinator",
+            stopping,
+            functools.partial(_cannot_start, transactional_id),
+        )
     return producer
 
 
