@@ -47,6 +47,7 @@ class ChaosStack:
         )
         # Wall-clock windows (seconds) while Kafka was down, or electing new leaders.
         self.broker_down: list[tuple[float, float]] = []
+        self._broker_pids: dict[str, int] = {}  # bootstrap server -> its broker's pid
 
     @property
     def bootstrap(self) -> str:
@@ -56,8 +57,15 @@ class ChaosStack:
         """CPU seconds the JIT compilers of every running broker node have spent so far."""
         total = 0.0
         for server in self.bootstrap.split(","):
-            pid = listener_pid(server)
-            total += (thread_cpu_seconds(pid, JIT_THREADS) or 0.0) if pid else 0.0
+            # Found once per node: listener_pid reads every process's file descriptors, and
+            # this is asked twice a window while the latency is measured.
+            pid = self._broker_pids.get(server) or listener_pid(server)
+            spent = thread_cpu_seconds(pid, JIT_THREADS) if pid else None
+            if pid is None or spent is None:  # not found, or gone (a restarted node is found again)
+                self._broker_pids.pop(server, None)
+                continue
+            self._broker_pids[server] = pid
+            total += spent
         return total
 
     def start_all(self, replicas: int = 1, rendezvous: int = 1) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rdv_tools.bench.chaos import JIT_SETTLED_SHARE, window_settled
+from rdv_tools.bench.settling import JIT_SETTLED_SHARE, window_settled
 
 
 def test_a_window_that_sent_nothing_is_not_settled() -> None:
