@@ -84,13 +84,26 @@ def restore(
 ) -> Restored:
     """The live entries of these partitions, by partition and request id, and their
     evidence, read in one pass."""
+    return restored_from(codec, read_partitions(bootstrap, topic, partitions, kafka), partitions)
+
+
+def restored_from(codec: Codec, messages: list[Message], partitions: list[int]) -> Restored:
+    """What these changelog messages leave, in their order: each key's last message counts.
+
+    Only the survivors are decoded: most entries are replaced (answered, then closed) or
+    deleted by a tombstone before compaction runs, and each decoding costs ~12 µs here, on
+    the path of a rolling upgrade's first answers (thousands of entries a minute at 50/s)."""
+    last: dict[tuple[int, bytes], Message] = {}
+    for msg in messages:
+        last[(msg.partition, msg.key or b"")] = msg
     restored = Restored({p: {} for p in partitions})
-    for msg in read_partitions(bootstrap, topic, partitions, kafka):
-        if msg.key == POSTERIORS_KEY:
-            if msg.value is not None:
-                restored.evidence[msg.partition] = json.loads(msg.value)
+    for (partition, key), msg in last.items():
+        if msg.value is None:
             continue
-        _apply(codec, msg, restored.entries[msg.partition])
+        if key == POSTERIORS_KEY:
+            restored.evidence[partition] = json.loads(msg.value)
+            continue
+        restored.entries[partition][key.decode()] = _entry(codec, msg)
     return restored
 
 
@@ -112,13 +125,9 @@ def restore_patiently(
     )
 
 
-def _apply(codec: Codec, msg: Message, entries: dict[str, Entry]) -> None:
-    request_id = (msg.key or b"").decode()
-    if msg.value is None:
-        entries.pop(request_id, None)
-        return
+def _entry(codec: Codec, msg: Message) -> Entry:
+    assert msg.value is not None
     status = msg.header(protocol.STATE) or ANSWERED
     offset = int((msg.header(protocol.STATE_OFFSET) or b"-1").decode())
-    entries[request_id] = Entry(
-        status, Answer.from_avro(codec.decode(RENDEZVOUS_STATE.schema, msg.value)), offset
-    )
+    answer = Answer.from_avro(codec.decode(RENDEZVOUS_STATE.schema, msg.value))
+    return Entry(status, answer, offset)
