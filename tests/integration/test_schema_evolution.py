@@ -16,10 +16,12 @@ import pytest
 from rdv.codec import Codec
 from rdv.codec.catalog import SchemaCatalog
 from rdv.kafka import Outgoing, Producer
+from rdv.kafka.reader import PartitionReader
 from rdv.kafka.schema_topic import SchemaTopic
 from rdv.paths import schemas_dir
 from rdv.protocol import new_request
-from tests.integration.harness import CODEC, answers_and_letters, services
+from rdv.topics import ANSWERS, DEAD_LETTERS, RENDEZVOUS_LOG, RESULTS
+from tests.integration.harness import CODEC, answers_and_letters, eventually, services
 from tests.integration.stack import StackTopics
 from tests.integration.test_rendezvous import CONFIG, models, start_workers, warm_up
 
@@ -82,3 +84,30 @@ def test_requests_of_a_newer_client_are_answered_and_an_incompatible_ones_found(
     assert len(scored) >= 18, [answers[i]["reason"] for i in sent]  # read, not defaulted
     assert {answers[i]["reason"] for i in refused} == {"default"}  # under their own ids
     assert sum(b"fields that differ: key" in m.value for m in letters) >= 3
+
+
+def test_services_publish_the_schemas_they_write_before_they_serve(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """A rendezvous and a worker announce their schemas as they start, not with their first
+    message: published on first use, it held a new rendezvous's first answers ~0.5 s in a
+    rolling upgrade. No request is sent here, so only announcing can put them there."""
+    stack = StackTopics(kafka_bootstrap)
+    stack.publish(CONFIG)
+    written = {s.schema for s in (ANSWERS, RENDEZVOUS_LOG, DEAD_LETTERS, RESULTS)}
+    wanted = {CODEC.catalog.current(name).fingerprint.hex(): name for name in written}
+
+    def published() -> set[str]:
+        reader = PartitionReader(stack.bootstrap, stack["schemas"])
+        try:
+            keys = {(m.key or b"").decode() for m in reader.read_to_end()}
+        finally:
+            reader.close()
+        return {name for fingerprint, name in wanted.items() if fingerprint in keys}
+
+    with services(tmp_path, stack.bootstrap, stack.env) as launch:
+        paths = models(tmp_path)
+        launch("worker", "--model", str(paths["login-bot@2"]), "--role", "champion")
+        launch("rendezvous")
+        eventually(lambda: published() == written, 90, f"{sorted(written)} on the schemas topic")
+    assert published() == written  # and they stay: the topic is compacted, never emptied

@@ -18,6 +18,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from rdv.errors import RendezvousError
 from rdv.kafka import Consumer as RdvConsumer
 from rdv.kafka import Outgoing
+from rdv.rendezvous.delivery import standby_producer
 from rdv.rendezvous.delivery import transactions as rendezvous_transactions
 from rdv.rendezvous.settings import RendezvousServiceSettings
 from rdv_tools.broker import EmbeddedBroker
@@ -127,6 +128,32 @@ def test_a_new_producer_ends_what_the_last_one_left_open(kafka_bootstrap: str) -
     assert committed_offset(kafka_bootstrap, s) < 0
     transactions.close()
     del stuck
+
+
+def test_a_standby_producer_fences_nobody_until_it_takes_over(kafka_bootstrap: str) -> None:
+    """A successor's producer is made while its predecessor still runs (make-before-break):
+    the predecessor's transaction still commits, and only the take-over fences it."""
+    stack = StackTopics(kafka_bootstrap)
+    s = settings(stack)
+    running = leave_open(kafka_bootstrap, s)
+    standby = standby_producer(s, kafka_bootstrap, None)
+    assert standby is not None
+    time.sleep(1)  # ample time for anything the standby might send on its own
+    running.commit_transaction(30)  # not fenced
+    assert becomes_stable(kafka_bootstrap, s.answers_topic)
+    assert visible(kafka_bootstrap, s.answers_topic) == [b"left open"]
+
+    transactions = rendezvous_transactions(
+        s, kafka_bootstrap, None, threading.Event(), connected=standby
+    )
+    assert transactions.producer is standby
+    running.begin_transaction()
+    running.produce(s.answers_topic, value=b"after the take-over", partition=0)
+    with pytest.raises(KafkaException) as fenced:
+        running.commit_transaction(30)
+    assert fenced.value.args[0].fatal()
+    assert visible(kafka_bootstrap, s.answers_topic) == [b"left open"]
+    transactions.close()
 
 
 def test_a_dead_instances_transaction_holds_its_partitions_only_for_the_timeout(

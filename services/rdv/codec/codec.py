@@ -72,11 +72,14 @@ class Codec:
         self._announce(version)
         return frame_single_object(version.fingerprint, buf.getvalue())
 
-    def announce(self, schema: str) -> None:
-        """Publish the schema now, not with its first message: a request's SLA runs from its
-        creation, so a client does this before its first request, as it connects."""
+    def announce(self, *schemas: str) -> None:
+        """Publish these schemas now, not with their first message, which would wait for it
+        (0.5 s measured: a new producer's first delivery). A request's SLA runs from its
+        creation, so a client does this as it connects, and a service before it takes over
+        from the one it replaces."""
         if self.registry is None:
-            self._announce(self.catalog.current(schema))
+            for schema in schemas:
+                self._announce(self.catalog.current(schema))
 
     def _announce(self, version: SchemaVersion) -> None:
         if self.book is not None and version.fingerprint not in self._published:

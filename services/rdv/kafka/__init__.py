@@ -5,7 +5,7 @@ from rdv.kafka.consumer import Consumer, ConsumerError
 from rdv.kafka.envelopes import Message, Offset, Outgoing, TopicPartition
 from rdv.kafka.producer import DeliveryError, Producer
 from rdv.kafka.settings import KafkaSettings
-from rdv.kafka.transactions import Transactions, open_producer
+from rdv.kafka.transactions import Transactions, connected_producer, open_producer
 from rdv.kafka.writers import AtLeastOnceWriter, TransactionalWriter, TransactionFailure
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "TransactionalWriter",
     "Transactions",
     "cluster_ready",
+    "connected_producer",
     "create_topics",
     "open_producer",
     "topic_partitions",

@@ -21,8 +21,10 @@ from rdv.kafka import (
     KafkaSettings,
     Offset,
     Outgoing,
+    Producer,
     TransactionFailure,
     Transactions,
+    connected_producer,
     open_producer,
 )
 from rdv.rendezvous.settings import RendezvousServiceSettings
@@ -73,11 +75,12 @@ class ExactlyOnce:
         stopping: threading.Event,
         observe: Callable[[float], None],
         replaced: Callable[[str], None],
+        connected: Producer | None = None,
     ) -> None:
         self._instance, self._replaced = settings.instance, replaced
         # Opened before anything is read, so the previous incarnation's open transaction has
         # ended before this one restores its state.
-        self._tx = transactions(settings, bootstrap, kafka, stopping, observe)
+        self._tx = transactions(settings, bootstrap, kafka, stopping, observe, connected)
         self._fatal_at: list[float] = []  # when fatal failures were met with a new producer
         self._replace_on_assign = False  # set when an assignment is lost
 
@@ -154,14 +157,16 @@ def transactions(
     kafka: KafkaSettings | None,
     stopping: threading.Event,
     observe: Callable[[float], None] = lambda _: None,
+    connected: Producer | None = None,
 ) -> Transactions:
     """The transactional producer of one rendezvous instance: it writes the answers, the log,
-    the state and the dead letters, and commits the group's offsets on `requests`."""
+    the state and the dead letters, and commits the group's offsets on `requests`;
+    `connected` is one made by `standby_producer`."""
     s = settings
     return Transactions(
         bootstrap,
         kafka,
-        transactional_id=f"rdv-rendezvous-{s.instance}",
+        transactional_id=transactional_id(s),
         group_id=s.group_id,
         topics=[s.answers_topic, s.log_topic, s.state_topic, s.dead_letters_topic],
         offsets_topic=s.requests_topic,
@@ -169,6 +174,25 @@ def transactions(
         observe=observe,
         client_id=CLIENT_ID,
         timeout_ms=s.transaction_timeout_ms,
+        connected=connected,
+    )
+
+
+def transactional_id(settings: RendezvousServiceSettings) -> str:
+    return f"rdv-rendezvous-{settings.instance}"
+
+
+def standby_producer(
+    settings: RendezvousServiceSettings, bootstrap: str, kafka: KafkaSettings | None
+) -> Producer | None:
+    """The transactional producer of an exactly-once instance, connected but not initialised:
+    made while the instance it replaces still runs, it takes over in ms (see
+    `connected_producer`)."""
+    if settings.delivery != "exactly_once":
+        return None
+    s = settings
+    return connected_producer(
+        bootstrap, kafka, CLIENT_ID, transactional_id(s), s.transaction_timeout_ms
     )
 
 

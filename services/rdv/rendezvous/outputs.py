@@ -12,10 +12,12 @@ from rdv.messages import Answer
 from rdv.rendezvous import state
 from rdv.rendezvous.core import SendAnswer, SendRecord
 from rdv.rendezvous.settings import RendezvousServiceSettings
-from rdv.topics import ANSWERS, RENDEZVOUS_LOG, RENDEZVOUS_STATE
+from rdv.topics import ANSWERS, DEAD_LETTERS, RENDEZVOUS_LOG, RENDEZVOUS_STATE
 
 # The state entries carry the answer in the answer's own schema, so its bytes serve both.
 assert RENDEZVOUS_STATE.schema == ANSWERS.schema
+# Every schema the rendezvous writes with: published before it answers (`Codec.announce`).
+WRITTEN_SCHEMAS = (ANSWERS.schema, RENDEZVOUS_LOG.schema, DEAD_LETTERS.schema)
 
 
 class DecisionWriter:
