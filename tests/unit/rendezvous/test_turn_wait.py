@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rdv.rendezvous.service import MAX_WAIT_S, turn_wait
+from rdv.rendezvous.turns import MAX_WAIT_S, turn_wait
 
 
 def test_no_timer_waits_the_longest() -> None:
