@@ -79,6 +79,13 @@ def _read_to_ends(
         # one whole poll timeout (100 ms then; a restore took 0.3 s in a rolling upgrade).
         positions = consumer.position([_TopicPartition(topic, p) for p in pending])
         pending -= {tp.partition for tp in positions if tp.offset >= ends[tp.partition]}
+    if pending:
+        # Part of a read is worse than none: a restore short of its end would forget answers
+        # already given, and answer their requests again. Callers retry or give up.
+        raise RendezvousError(
+            f"could not read {topic} to its end within {timeout:g} s "
+            f"(partitions {sorted(pending)} unfinished): is the broker overloaded?"
+        )
     return messages
 
 
@@ -109,7 +116,7 @@ class PartitionReader:
 
     def read_to_end(self, timeout: float = 30.0) -> list[Message]:
         """Everything up to the end as it is now (committed transactions only); a
-        RendezvousError while Kafka cannot answer."""
+        RendezvousError while Kafka cannot answer, or the end is not reached in `timeout`."""
         try:
             ends = {self.partition: self.end_offset()}
             return _read_to_ends(self._consumer, self.topic, ends, timeout)
@@ -129,7 +136,8 @@ def read_partitions(
 ) -> list[Message]:
     """Every committed message of these partitions, up to their ends as they are now, with one
     client: a restore of many partitions pays for one connection, not one each (0.5 s apiece
-    here). A RendezvousError while Kafka cannot answer."""
+    here). A RendezvousError while Kafka cannot answer, or the ends are not reached in
+    `timeout`."""
     consumer = _Consumer(_reader_config(bootstrap, settings))
     try:
         ends = {p: _end_offset(consumer, _TopicPartition(topic, p), timeout) for p in partitions}
