@@ -182,6 +182,22 @@ def transactional_id(settings: RendezvousServiceSettings) -> str:
     return f"rdv-rendezvous-{settings.instance}"
 
 
+def open_delivery(
+    settings: RendezvousServiceSettings,
+    bootstrap: str,
+    kafka: KafkaSettings | None,
+    stopping: threading.Event,
+    observe: Callable[[float], None],
+    replaced: Callable[[str], None],
+    standby: Producer | None,
+) -> Delivery:
+    """The settings' delivery mode; exactly-once's producer is `standby` (see
+    `standby_producer`), initialised now."""
+    if settings.delivery == "exactly_once":
+        return ExactlyOnce(settings, bootstrap, kafka, stopping, observe, replaced, standby)
+    return AtLeastOnce(bootstrap, kafka, stopping)
+
+
 def standby_producer(
     settings: RendezvousServiceSettings, bootstrap: str, kafka: KafkaSettings | None
 ) -> Producer | None:
