@@ -176,7 +176,12 @@ def run_scenario(
         try:
             stack.start_all(fault.replicas, fault.rendezvous)
             topics = stack.stack.topics
-            with RendezvousClient(stack.bootstrap, topics["requests"], topics["answers"]) as client:
+            with RendezvousClient(
+                stack.bootstrap,
+                topics["requests"],
+                topics["answers"],
+                codec=stack.stack.client_codec(),
+            ) as client:
                 progress(f"{scenario}: warming up")
                 warm_up(client, on_time=10, timeout=120)
                 if settle_s:

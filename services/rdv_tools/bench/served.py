@@ -93,7 +93,7 @@ def served_stack(
             stack.start_workers({CHAMPION: paths[CHAMPION]})
         stack.start("rendezvous", "rendezvous")
         with RendezvousClient(
-            bootstrap, stack.topics["requests"], stack.topics["answers"]
+            bootstrap, stack.topics["requests"], stack.topics["answers"], codec=stack.client_codec()
         ) as client:
             progress("warming up")
             warm_up(client)

@@ -9,8 +9,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rdv.codec import Codec
 from rdv.kafka import TopicSpec, create_topics
 from rdv.rendezvous.config import RolloutConfig, Tier
+from rdv.settings import SharedSettings, make_codec
 from rdv.topics import architecture_topics
 from rdv.worker.settings import worker_group
 from rdv_tools.demo.examples import login_bot_logistic, login_bot_tree
@@ -120,6 +122,12 @@ class LocalStack:
         create_topics(
             self.bootstrap, [TopicSpec(self.topics[s.name], s.partitions, s.config) for s in specs]
         )
+
+    def client_codec(self) -> Codec:
+        """A codec for this stack's clients: they publish their schemas where its services look
+        (the stack's schemas topic, not the standard one)."""
+        settings = SharedSettings(schemas_topic=self.topics["schemas"])
+        return make_codec(settings, bootstrap=self.bootstrap)
 
     @property
     def env(self) -> dict[str, str]:
