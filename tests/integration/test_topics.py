@@ -28,7 +28,10 @@ def test_architecture_topics_are_created_once_with_their_policies(kafka_bootstra
     assert counts[RENDEZVOUS_CONFIG.name] == 1
     assert topic_config(kafka_bootstrap, RENDEZVOUS_CONFIG.name)["cleanup.policy"] == "compact"
     assert topic_config(kafka_bootstrap, "requests")["cleanup.policy"] == "delete"
-    assert topic_config(kafka_bootstrap, "rendezvous.state")["cleanup.policy"] == "compact"
+    state = topic_config(kafka_bootstrap, "rendezvous.state")
+    assert state["cleanup.policy"] == "compact"
+    # What a restore reads: a minute's segment and a minute's tombstones, not a day's.
+    assert (state["segment.ms"], state["delete.retention.ms"]) == ("60000", "60000")
     assert counts["rendezvous.state"] == 4
     assert counts["schemas"] == 1
     assert topic_config(kafka_bootstrap, "schemas")["cleanup.policy"] == "compact"
