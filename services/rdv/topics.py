@@ -67,8 +67,9 @@ def architecture_topics(partitions: int = DEFAULT_PARTITIONS) -> list[TopicSpec]
     # Every restore reads it whole, so what it keeps is a take-over's wait. Every request
     # leaves a tombstone, which Kafka keeps a day by default; a deleted request needs it only
     # while a restore that began before the deletion reads (30 s at most). After 4 min at
-    # 150 requests/s a restore read 108,000 records (0.93 s) with 10 min segments and a day's
-    # tombstones; with 1 min of each, 35,255 (0.34 s). A day would hold ~13 M (projected).
+    # 150 requests/s a restore read 108,000 records (0.54 s) with 10 min segments and a day's
+    # tombstones; with 1 min of each, 35,671 (0.21 s) (`rdv bench state-restore`). A day
+    # would hold ~13 M (projected).
     specs.append(
         TopicSpec(
             RENDEZVOUS_STATE.name,

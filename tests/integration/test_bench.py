@@ -194,3 +194,23 @@ def test_a_bad_benchmark_choice_is_one_line(args: tuple[str, ...], said: str) ->
     assert result.returncode == 2
     assert said in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_state_restore_reads_every_record_of_both_settings_before_any_compaction(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    figures = tmp_path / "state.json"
+    result = rdv(
+        "bench", "state-restore", "--minutes", "0.05", "--rate", "40", "--json", str(figures),
+        bootstrap=kafka_bootstrap,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(figures.read_text())["figures"]
+    assert [r["settings"] for r in rows] == ["today", "before 2026-12-04"]
+    for row in rows:
+        # Three seconds: no segment has rolled, so a restore reads all three records of each
+        # request (answered, closed, tombstone), two of them with values.
+        assert row["requests"] >= 100
+        assert row["records_read"] == 3 * row["requests"]
+        assert row["with_values"] == 2 * row["requests"]
+    assert "a restore after 0.05 min at 40 requests/s" in result.stdout

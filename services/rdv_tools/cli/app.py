@@ -16,6 +16,7 @@ from rdv_tools.cli import (
     report_cmd,
     rollout_cmd,
     soak_cmd,
+    state_cmd,
     topics_cmd,
     up_cmd,
 )
@@ -36,6 +37,7 @@ bench_cmd.app.command()(chaos_cmd.chaos)
 bench_cmd.app.command()(peer_cmd.peer)
 bench_cmd.app.command()(soak_cmd.soak)
 bench_cmd.app.command()(soak_cmd.plot)
+bench_cmd.app.command("state-restore")(state_cmd.state_restore)
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(rollout_cmd.app, name="rollout")
 app.add_typer(data_app, name="data")
