@@ -206,3 +206,16 @@ def answers_and_letters(
     )
     answers = (codec.decode("Answer", m.value) for m in found)
     return {a["request_id"]: a for a in answers if a["request_id"] in ids}, refused
+
+
+def scored_by(codec: Any, messages: list[Message], model: str) -> set[str]:
+    """The request ids that `model` (name@version) scored without error, from `results`:
+    whether a worker read a request, whatever tier then answered it (which depends on how
+    fast each worker read, so on the machine's load)."""
+    name, _, version = model.partition("@")
+    scores = (codec.decode("Score", m.value) for m in messages if m.value)
+    return {
+        s["request_id"]
+        for s in scores
+        if (s["model"]["name"], s["model"]["version"]) == (name, version) and not s["error"]
+    }

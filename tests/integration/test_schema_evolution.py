@@ -26,6 +26,7 @@ from tests.integration.harness import (
     answers_and_letters,
     eventually,
     read_until,
+    scored_by,
     services,
 )
 from tests.integration.stack import StackTopics
@@ -89,23 +90,17 @@ def test_requests_of_a_newer_client_are_answered_and_an_incompatible_ones_found(
         # Which tier answers depends on how fast each worker reads; that every service read
         # the newer requests does not: the champion scored each, and nobody dead-lettered one.
         scores = read_until(
-            stack.bootstrap, stack["results"], lambda m: set(sent) <= champion_scored(m), 60
+            stack.bootstrap, stack["results"], lambda m: set(sent) <= champion(m), 60
         )
-    assert set(sent) <= champion_scored(scores)
+    assert set(sent) <= champion(scores)
     fingerprint = newer.catalog.current("Request").fingerprint.hex().encode()
     assert not [m.value for m in letters if fingerprint in m.value]
     assert {answers[i]["reason"] for i in refused} == {"default"}  # under their own ids
     assert sum(b"fields that differ: key" in m.value for m in letters) >= 3
 
 
-def champion_scored(messages: list[Message]) -> set[str]:
-    """The request ids the champion's worker scored without error."""
-    scores = (CODEC.decode("Score", m.value) for m in messages if m.value)
-    return {
-        s["request_id"]
-        for s in scores
-        if s["model"]["name"] == "login-bot" and s["model"]["version"] == "2" and not s["error"]
-    }
+def champion(messages: list[Message]) -> set[str]:
+    return scored_by(CODEC, messages, CONFIG.champion)
 
 
 def test_services_publish_the_schemas_they_write_before_they_serve(
