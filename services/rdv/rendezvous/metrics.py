@@ -4,13 +4,13 @@ centred on the SLA, no request ids in labels)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from rdv.messages import Answer, Record
 from rdv.rendezvous.core import Quality
 from rdv.rendezvous.traffic import Posteriors
+from rdv.tallies import Tally
 
 # A classifier's score is a probability: tenths are enough for its quantiles on a dashboard.
 SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(11))
@@ -21,48 +21,52 @@ SLA_FRACTIONS = (0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 5.0, 20.0)
 class RendezvousMetrics:
     def __init__(self, sla_ms: int) -> None:
         r = self.registry = CollectorRegistry()
-        # Labelled children by metric and label values. prometheus_client's `labels()` checks
-        # the names and takes a lock on every call, and one record asks for ~50 of them:
-        # looked up here, a record's metrics cost a third of what they did (docs/performance.md).
-        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         sla = sla_ms / 1000
         buckets = tuple(round(sla * f, 6) for f in SLA_FRACTIONS)  # one bucket exactly at the SLA
-        self.answer_latency = Histogram(
+        # Per answer and per record: tallies, not prometheus_client's locked metrics.
+        self.answer_latency = Tally(
             "rdv_answer_latency_seconds",
             "From a request's arrival at the rendezvous to its answer",
-            buckets=buckets,
+            bounds=buckets,
             registry=r,
         )
-        self.end_to_end = Histogram(
+        self.end_to_end = Tally(
             "rdv_end_to_end_latency_seconds",
             "From the request's creation (client clock) to its answer",
-            buckets=buckets,
+            bounds=buckets,
             registry=r,
         )
-        self.arrival = Histogram(
+        self.arrival = Tally(
             "rdv_model_arrival_latency_seconds",
             "From a request's arrival to a model's score",
             ["model"],
-            buckets=buckets,
+            bounds=buckets,
             registry=r,
         )
-        self.answers = Counter(
-            "rdv_answers", "Answers by role and reason", ["role", "reason"], registry=r
+        self.answers = Tally(
+            "rdv_answers",
+            "Answers by role and reason",
+            ["role", "reason"],
+            kind="counter",
+            registry=r,
         )
-        self.sla_misses = Counter(
-            "rdv_sla_misses", "Answers decided after the SLA, counted from creation", registry=r
+        self.sla_misses = Tally(
+            "rdv_sla_misses",
+            "Answers decided after the SLA, counted from creation",
+            kind="counter",
+            registry=r,
         )
-        self.defaults = Counter("rdv_default_answers", "Default answers", registry=r)
+        self.defaults = Tally("rdv_default_answers", "Default answers", kind="counter", registry=r)
         self.open_mailboxes = Gauge("rdv_open_mailboxes", "Requests not yet recorded", registry=r)
-        self.delta = Histogram(
+        self.delta = Tally(
             "rdv_score_delta",
             "A model's score minus the reference model's on the same request",
             ["model", "against"],
-            buckets=DELTA_BUCKETS,
+            bounds=DELTA_BUCKETS,
             registry=r,
         )
         # A histogram with negative buckets exposes no _sum, so the mean comes from a summary.
-        self.delta_signed = Summary(
+        self.delta_signed = Tally(
             "rdv_score_delta_signed",
             "The same deltas, whose _sum/_count is their mean",
             ["model", "against"],
@@ -70,23 +74,24 @@ class RendezvousMetrics:
         )
         # Label-free comparison: how a model agrees with the champion and the canary before
         # any feedback arrives. The windows are PromQL's (rate over 5m).
-        self.delta_abs = Summary(
+        self.delta_abs = Tally(
             "rdv_score_delta_abs",
             "Absolute score deltas, whose _sum/_count is the mean absolute delta",
             ["model", "against"],
             registry=r,
         )
-        self.agreement = Counter(
+        self.agreement = Tally(
             "rdv_label_agreement",
             "Requests on which a model gave the reference model's label (agrees=true) or not",
             ["model", "against", "agrees"],
+            kind="counter",
             registry=r,
         )
-        self.scores = Histogram(
+        self.scores = Tally(
             "rdv_model_score",
             "The scores each model gave (for quantiles; a regressor's above 1 fall in +Inf)",
             ["model"],
-            buckets=SCORE_BUCKETS,
+            bounds=SCORE_BUCKETS,
             registry=r,
         )
         self.canary_psi = Gauge(
@@ -145,7 +150,7 @@ class RendezvousMetrics:
         )
 
     def answered(self, answer: Answer, sla_ms: int) -> None:
-        self._child(self.answers, answer.role, answer.reason).inc()
+        self.answers.labels(answer.role, answer.reason).inc()
         self.answer_latency.observe(answer.latency_us / 1e6)
         # The SLA is the client's: it runs from the request's creation, not its arrival here.
         since_created = max(0.0, answer.answered_at / 1e6 - answer.request_created_at / 1e3)
@@ -159,9 +164,9 @@ class RendezvousMetrics:
         labels: dict[str, str | None] = {}  # by role: the reference models' labels
         for candidate in record["candidates"]:
             model = candidate["model"]
-            self._child(self.arrival, model).observe(candidate["arrival_latency_us"] / 1e6)
+            self.arrival.labels(model).observe(candidate["arrival_latency_us"] / 1e6)
             if candidate["error"] is None and candidate["score"] is not None:
-                self._child(self.scores, model).observe(candidate["score"])
+                self.scores.labels(model).observe(candidate["score"])
             if candidate["error"] is None and candidate["role"] in ("champion", "canary"):
                 labels[candidate["role"]] = candidate["label"]
         for against, deltas in (
@@ -169,24 +174,16 @@ class RendezvousMetrics:
             ("canary", record["delta_canary"]),
         ):
             for model, delta in deltas.items():
-                self._child(self.delta, model, against).observe(delta)
-                self._child(self.delta_signed, model, against).observe(delta)
-                self._child(self.delta_abs, model, against).observe(abs(delta))
+                self.delta.labels(model, against).observe(delta)
+                self.delta_signed.labels(model, against).observe(delta)
+                self.delta_abs.labels(model, against).observe(abs(delta))
         for candidate in record["candidates"]:
             if candidate["error"] is not None or candidate["label"] is None:
                 continue
             for against, label in labels.items():
                 if label is not None and candidate["role"] != against:
                     agrees = "true" if candidate["label"] == label else "false"
-                    self._child(self.agreement, candidate["model"], against, agrees).inc()
-
-    def _child(self, metric: Any, *values: str) -> Any:
-        """`metric.labels(*values)`, in the order of its label names, looked up once."""
-        key = (id(metric), values)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*values)
-        return child
+                    self.agreement.labels(candidate["model"], against, agrees).inc()
 
     def feedback_joined(self, outcomes: Sequence[Quality], posteriors: Posteriors) -> None:
         if outcomes:
