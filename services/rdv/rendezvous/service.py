@@ -31,9 +31,11 @@ from rdv.kafka import (
 from rdv.kafka.reader import PartitionReader
 from rdv.metrics import serve_metrics
 from rdv.rendezvous import state
+from rdv.rendezvous.changelog import StateChangelog
 from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
 from rdv.rendezvous.delivery import Delivery, open_delivery, standby_producer, taken_over
+from rdv.rendezvous.group import join_group
 from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
 from rdv.rendezvous.offsets import CommittedMarks, tombstones, watermarks
@@ -45,12 +47,6 @@ from rdv.runtime import now_us
 from rdv.topics import FEEDBACK, REQUESTS, RESULTS
 
 log = logging.getLogger(__name__)
-
-
-def static_member(settings: RendezvousServiceSettings) -> dict[str, str]:
-    """A named instance's group membership survives its restarts (see `settings.named`); one
-    stopped for good hands its partitions over after the session timeout."""
-    return {"group.instance.id": f"rdv-rendezvous-{settings.instance}"} if settings.named else {}
 
 
 class RendezvousService:
@@ -72,6 +68,7 @@ class RendezvousService:
         self.consumed: dict[tuple[str, int], int] = {}  # next offset to read
         self.outgoing: list[Outgoing] = []
         self.writer = DecisionWriter(codec, settings)
+        self.changelog = StateChangelog()
         self._last_commit = 0.0
         self._committed = CommittedMarks()
         self._consumer: Consumer | None = None
@@ -146,6 +143,7 @@ class RendezvousService:
         )
         for partition, entries in sorted(restored.entries.items()):
             self.restored.update(entries)
+            self.changelog.restored(partition, entries)
             log.info("partition %d: %d mailboxes to restore", partition, len(entries))
         assert self.core is not None
         for partition, evidence in restored.evidence.items():
@@ -158,6 +156,7 @@ class RendezvousService:
         # the next owner restores it from the state topic.
         self._commit(due=True, wait=True)
         self._forget()
+        self.changelog.leave(tp.partition for tp in partitions)
 
     def _lost(self, partitions: list[TopicPartition]) -> None:
         # The group moved on while we could not hear it: nothing decided since the last commit
@@ -170,10 +169,12 @@ class RendezvousService:
         if self._delivery is not None:
             self._delivery.lost()
         self._forget()
+        self.changelog.leave(tp.partition for tp in partitions)
 
     def _forget(self) -> None:
         """Drop everything not yet committed; it is read again from the committed offsets."""
         self.outgoing = []
+        self.changelog.drop()
         self.writer.forget()
         self.core = self._fresh_core()
         self.restored.clear()
@@ -207,27 +208,8 @@ class RendezvousService:
         # producer fences the old one and ends what it left open: one after the other they
         # took 0.19 s of a rolling upgrade's hand-over, side by side 0.11 s. The assignment is
         # served by a poll, after both, so the state is restored from a final topic.
-        self._consumer = Consumer(
-            self.bootstrap,
-            self.settings.group_id,
-            [
-                self.settings.requests_topic,
-                self.settings.results_topic,
-                self.settings.feedback_topic,
-            ],
-            self.kafka,
-            on_assign=self._assigned,
-            on_revoke=self._revoked,
-            on_lost=self._lost,
-            client_id="rdv-rendezvous",
-            overrides={
-                "partition.assignment.strategy": "range",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-                "fetch.wait.max.ms": self.settings.fetch_wait_ms,
-                "fetch.min.bytes": self.settings.fetch_min_bytes,
-                **static_member(self.settings),
-            },
+        self._consumer = join_group(
+            s, self.bootstrap, self.kafka, self._assigned, self._revoked, self._lost
         )
         try:
             self._delivery = open_delivery(
@@ -317,17 +299,25 @@ class RendezvousService:
         assert self.metrics is not None and self.config is not None
         for action in actions:
             if isinstance(action, SendAnswer):
-                self.outgoing.extend(self.writer.answer(action))
+                self._emit(self.writer.answer(action))
                 self.metrics.answered(action.answer, self.config.sla_ms)
             elif isinstance(action, SendRecord):
                 record = action.record
-                self.outgoing.extend(self.writer.record(action))
+                self._emit(self.writer.record(action))
                 pending = self.closed_pending.setdefault(action.partition, {})
                 pending[record["request_id"]] = action.offset
                 self.metrics.recorded(record)
                 psi = self.drift.watch(record, self.config.canary)
                 if psi is not None:
                     self.metrics.canary_psi.set(psi)
+
+    def _emit(self, messages: list[Outgoing]) -> None:
+        """Answers and records go out at once; state entries wait for the commit."""
+        for message in messages:
+            if message.topic == self.settings.state_topic:
+                self.changelog.put(message)
+            else:
+                self.outgoing.append(message)
 
     def _dead_letter(self, msg: Message, reason: str, error_type: str) -> None:
         self.outgoing.append(
@@ -358,6 +348,9 @@ class RendezvousService:
             return
         due = due or wait
         marks = self._offsets_with_tombstones() if due else []
+        if due or self.settings.delivery != "exactly_once":
+            # Only a transaction makes the held entries all-or-nothing with their answers.
+            self.outgoing += self.changelog.take()
         if delivery.write(self.outgoing):
             self.outgoing = []
         if due and delivery.commit(marks):
@@ -374,15 +367,17 @@ class RendezvousService:
         assert self.core is not None
         s = self.settings
         marks = watermarks(self.core, self.consumed, s.requests_topic, s.results_topic)
-        self.outgoing += tombstones(marks, self.closed_pending, s.requests_topic, s.state_topic)
+        for message in tombstones(marks, self.closed_pending, s.requests_topic, s.state_topic):
+            self.changelog.put(message)
         for partition, evidence in self.core.posteriors.take_changed().items():
-            self.outgoing.append(state.posteriors_message(s.state_topic, partition, evidence))
+            self.changelog.put(state.posteriors_message(s.state_topic, partition, evidence))
         return self._committed.moved(marks)
 
     def _producer_replaced(self, reason: str) -> None:
         """What the old producer held is gone with it: it is decided again after the rewind."""
         assert self.metrics is not None
         self.outgoing = []
+        self.changelog.drop()
         self.metrics.producer_replaced.labels(reason=reason).inc()
 
     def _rewind(self) -> None:

@@ -1,7 +1,12 @@
 """What a take-over's restore reads after some minutes of traffic: the `rendezvous.state`
 settings of today against those before 2026-12-04 (10 min segments, Kafka's day of
 tombstones). Each request leaves its three changelog records (answered, closed, tombstone),
-written to one topic of each setting at once; then each is read whole, as a restore does."""
+written to one topic of each setting at once; then each is read whole, as a restore does.
+
+Three records per request is what every request wrote before 2026-12-04, and what a request
+that stays open across commits may still write; since then a request decided
+and committed past within one transaction writes none (`rdv.rendezvous.changelog`), so this is
+the most a restore can meet at a rate, not what it usually does."""
 
 from __future__ import annotations
 
