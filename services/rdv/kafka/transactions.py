@@ -21,6 +21,7 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -175,6 +176,7 @@ class Transactions:
 
     def _open(self, connected: Producer | None = None) -> Producer:
         for attempt in range(1, OPEN_ATTEMPTS + 1):
+            began = time.monotonic()
             producer = open_producer(
                 self._bootstrap,
                 self._kafka,
@@ -184,12 +186,19 @@ class Transactions:
                 self._timeout_ms,
                 connected if attempt == 1 else None,
             )
+            initialised = time.monotonic()
             try:
                 patiently(
                     functools.partial(self._end_leftovers, producer),
                     "the transaction coordinator",
                     self._stopping,
                     (KafkaException,),
+                )
+                log.info(
+                    "transactional producer %s initialised in %.3f s, left-overs ended in %.3f s",
+                    self._id,
+                    initialised - began,
+                    time.monotonic() - initialised,
                 )
                 return producer
             except KafkaException as exc:

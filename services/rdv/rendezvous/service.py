@@ -67,6 +67,7 @@ class RendezvousService:
         self.closed_pending: dict[int, dict[str, int]] = {}  # partition -> request id -> offset
         self.consumed: dict[tuple[str, int], int] = {}  # next offset to read
         self.outgoing: list[Outgoing] = []
+        self._serving_since = time.monotonic()  # reset once it takes over
         self.writer = DecisionWriter(codec, settings)
         self.changelog = StateChangelog()
         self._last_commit = 0.0
@@ -133,6 +134,7 @@ class RendezvousService:
         owned = [tp.partition for tp in partitions if tp.topic == self.settings.requests_topic]
         if not owned:
             return
+        began = time.monotonic()
         restored = state.restore_patiently(
             self.bootstrap,
             self.codec,
@@ -144,7 +146,15 @@ class RendezvousService:
         for partition, entries in sorted(restored.entries.items()):
             self.restored.update(entries)
             self.changelog.restored(partition, entries)
-            log.info("partition %d: %d mailboxes to restore", partition, len(entries))
+        # What a hand-over's pause is made of, for whoever tunes one (docs/operations.md).
+        log.info(
+            "assigned partitions %s %.3f s after starting to serve; restored %d mailboxes in "
+            "%.3f s",
+            owned,
+            began - self._serving_since,
+            sum(len(e) for e in restored.entries.values()),
+            time.monotonic() - began,
+        )
         assert self.core is not None
         for partition, evidence in restored.evidence.items():
             self.core.posteriors.restore(partition, evidence)
@@ -202,6 +212,7 @@ class RendezvousService:
             if standby is not None:
                 standby.close()  # never initialised: it fenced nobody
             return
+        self._serving_since = time.monotonic()
         serve_metrics(self.metrics.registry, self.settings.metrics_port)
         self.core = self._fresh_core()
         # Subscribed first, so that the group is joined in librdkafka's threads while the
@@ -225,6 +236,9 @@ class RendezvousService:
             self._consumer.close()
             raise
         self._delivery.attach(self._consumer)
+        log.info(
+            "producer ready %.3f s after starting to serve", time.monotonic() - self._serving_since
+        )
         try:
             while not self.stopping.is_set():
                 self._turn(reader)
