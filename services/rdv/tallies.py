@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
+from typing import Literal
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
@@ -26,6 +27,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
+
+Kind = Literal["histogram", "summary", "counter"]
 
 
 class Series:
@@ -62,12 +65,12 @@ class Tally(Collector):
         documentation: str,
         labelnames: Sequence[str] = (),
         bounds: Sequence[float] | None = None,
-        kind: str | None = None,
+        kind: Kind | None = None,
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.name, self.documentation = name, documentation
         self.labelnames = tuple(labelnames)
-        self.kind = kind or ("histogram" if bounds is not None else "summary")
+        self.kind: Kind = kind or ("histogram" if bounds is not None else "summary")
         self.bounds = tuple(float(b) for b in bounds or ())
         if list(self.bounds) != sorted(set(self.bounds)):
             raise ValueError(f"{name}: bucket bounds must increase: {self.bounds}")
@@ -98,40 +101,34 @@ class Tally(Collector):
         yield self._empty()
 
     def collect(self) -> Iterator[Metric]:
-        labels = list(self.labelnames)
+        family = self._empty()
         # list() copies the items at once: the loop thread may add a series meanwhile.
-        items = list(self._series.items())
-        rows = [(list(v), list(series.counts), series.total) for v, series in items]
-        # Each row's counts are one copy, so its count below matches its buckets.
-        if self.kind == "counter":
-            counter = CounterMetricFamily(self.name, self.documentation, labels=labels)
-            for values, _, total in rows:
-                counter.add_metric(values, total)
-            yield counter
-        elif self.kind == "summary":
-            summary = SummaryMetricFamily(self.name, self.documentation, labels=labels)
-            for values, counts, total in rows:
-                summary.add_metric(values, count_value=sum(counts), sum_value=total)
-            yield summary
-        else:
-            yield self._histogram(rows)
+        for values, series in list(self._series.items()):
+            labels, total = list(values), series.total
+            counts = list(series.counts)  # one copy: the count below matches its buckets
+            if isinstance(family, CounterMetricFamily):
+                family.add_metric(labels, total)
+            elif isinstance(family, SummaryMetricFamily):
+                family.add_metric(labels, count_value=sum(counts), sum_value=total)
+            elif isinstance(family, HistogramMetricFamily):
+                self._add_histogram(family, labels, counts, total)
+        yield family
 
-    def _histogram(self, rows: list[tuple[list[str], list[int], float]]) -> Metric:
-        family = HistogramMetricFamily(self.name, self.documentation, labels=list(self.labelnames))
-        for values, counts, total in rows:
-            cumulative, buckets = 0, []
-            for le, count in zip(self._les, counts, strict=True):
-                cumulative += count
-                buckets.append((le, cumulative))
-            if self.bounds and self.bounds[0] < 0:
-                # Negative buckets make a histogram's sum meaningless to Prometheus (it must
-                # only grow): prometheus_client exposes its count and no sum, and so does this.
-                family.add_metric(values, buckets, None)
-                named = dict(zip(self.labelnames, values, strict=True))
-                family.samples.append(Sample(f"{self.name}_count", named, cumulative))
-            else:
-                family.add_metric(values, buckets, total)
-        return family
+    def _add_histogram(
+        self, family: HistogramMetricFamily, labels: list[str], counts: list[int], total: float
+    ) -> None:
+        cumulative, buckets = 0, []
+        for le, count in zip(self._les, counts, strict=True):
+            cumulative += count
+            buckets.append((le, cumulative))
+        if self.bounds and self.bounds[0] < 0:
+            # Negative buckets make a histogram's sum meaningless to Prometheus (it must only
+            # grow): prometheus_client exposes its count and no sum, and so does this.
+            family.add_metric(labels, buckets, None)
+            named = dict(zip(self.labelnames, labels, strict=True))
+            family.samples.append(Sample(f"{self.name}_count", named, cumulative))
+        else:
+            family.add_metric(labels, buckets, total)
 
     def _empty(self) -> Metric:
         labels = list(self.labelnames)

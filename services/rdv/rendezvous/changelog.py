@@ -58,6 +58,3 @@ class StateChangelog:
         gone = set(partitions)
         self._on_topic = {key for key in self._on_topic if key[0] not in gone}
         self._pending = {k: m for k, m in self._pending.items() if k[0] not in gone}
-
-    def __len__(self) -> int:
-        return len(self._pending)

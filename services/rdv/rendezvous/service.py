@@ -147,13 +147,11 @@ class RendezvousService:
             self.restored.update(entries)
             self.changelog.restored(partition, entries)
         # What a hand-over's pause is made of, for whoever tunes one (docs/operations.md).
+        since, took = began - self._serving_since, time.monotonic() - began
+        count = sum(len(e) for e in restored.entries.values())
         log.info(
-            "assigned partitions %s %.3f s after starting to serve; restored %d mailboxes in "
-            "%.3f s",
-            owned,
-            began - self._serving_since,
-            sum(len(e) for e in restored.entries.values()),
-            time.monotonic() - began,
+            f"assigned partitions {owned} {since:.3f} s after starting to serve; "
+            f"restored {count} mailboxes in {took:.3f} s"
         )
         assert self.core is not None
         for partition, evidence in restored.evidence.items():
