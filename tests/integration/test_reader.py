@@ -4,9 +4,11 @@ of it without saying so (a restore cut short would answer requests a second time
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import pytest
+from confluent_kafka import Producer as _Producer
 
 from rdv.errors import RendezvousError
 from rdv.kafka import Outgoing, Producer
@@ -32,6 +34,28 @@ def test_every_partition_is_read_to_its_end(
     messages = read_partitions(kafka_bootstrap, topic, [0, 2])
     values = sorted((m.value or b"").decode() for m in messages)
     assert values == sorted(f"{p}-{i}" for p in (0, 2) for i in range(200))
+
+
+def test_a_read_ends_where_committed_records_end_not_at_an_open_transaction(
+    kafka_bootstrap: str, new_topic: Callable[..., str]
+) -> None:
+    """A restore reads what is committed and must not wait for a transaction still open
+    (its ends are the partitions' last stable offsets, asked for all of them at once)."""
+    topic = new_topic(3, "read")
+    _fill(kafka_bootstrap, topic, 3, 20)
+    open_ = _Producer({"bootstrap.servers": kafka_bootstrap, "transactional.id": topic})
+    open_.init_transactions(30)
+    open_.begin_transaction()
+    open_.produce(topic, b"open", partition=1)
+    assert open_.flush(10) == 0
+    try:
+        began = time.monotonic()
+        messages = read_partitions(kafka_bootstrap, topic, [0, 1, 2], timeout=10)
+        assert time.monotonic() - began < 5
+        values = sorted((m.value or b"").decode() for m in messages)
+        assert values == sorted(f"{p}-{i}" for p in range(3) for i in range(20))
+    finally:
+        open_.abort_transaction(30)
 
 
 def test_a_read_that_cannot_reach_the_end_in_time_says_so(

@@ -132,27 +132,36 @@ def test_a_new_producer_ends_what_the_last_one_left_open(kafka_bootstrap: str) -
 
 def test_a_standby_producer_fences_nobody_until_it_takes_over(kafka_bootstrap: str) -> None:
     """A successor's producer is made while its predecessor still runs (make-before-break):
-    the predecessor's transaction still commits, and only the take-over fences it."""
+    the predecessor's transaction still commits, and only the take-over fences it. What the
+    left-overs' end needs from Kafka (metadata, the group's coordinator) is found beforehand,
+    without waiting on the predecessor's open offsets."""
     stack = StackTopics(kafka_bootstrap)
     s = settings(stack)
     running = leave_open(kafka_bootstrap, s)
+    began = time.monotonic()
     standby = standby_producer(s, kafka_bootstrap, None)
     assert standby is not None
+    assert time.monotonic() - began < 5  # not held by the open offsets of the group
+    assert standby.metadata is not None and s.answers_topic in standby.metadata.topics
+    assert standby.group is not None
     time.sleep(1)  # ample time for anything the standby might send on its own
     running.commit_transaction(30)  # not fenced
     assert becomes_stable(kafka_bootstrap, s.answers_topic)
     assert visible(kafka_bootstrap, s.answers_topic) == [b"left open"]
 
     transactions = rendezvous_transactions(
-        s, kafka_bootstrap, None, threading.Event(), connected=standby
+        s, kafka_bootstrap, None, threading.Event(), ready=standby
     )
-    assert transactions.producer is standby
+    assert transactions.producer is standby.producer
+    assert standby.group is None  # used once, and closed
     running.begin_transaction()
     running.produce(s.answers_topic, value=b"after the take-over", partition=0)
     with pytest.raises(KafkaException) as fenced:
         running.commit_transaction(30)
     assert fenced.value.args[0].fatal()
     assert visible(kafka_bootstrap, s.answers_topic) == [b"left open"]
+    # the left-overs' transaction was aborted: the offsets are the predecessor's
+    assert committed_offset(kafka_bootstrap, s) == 5
     transactions.close()
 
 

@@ -5,7 +5,13 @@ from rdv.kafka.consumer import Consumer, ConsumerError
 from rdv.kafka.envelopes import Message, Offset, Outgoing, TopicPartition
 from rdv.kafka.producer import DeliveryError, Producer
 from rdv.kafka.settings import KafkaSettings
-from rdv.kafka.transactions import Transactions, connected_producer, open_producer
+from rdv.kafka.transactions import (
+    Standby,
+    Transactions,
+    connected_producer,
+    open_producer,
+    standby,
+)
 from rdv.kafka.writers import AtLeastOnceWriter, TransactionalWriter, TransactionFailure
 
 __all__ = [
@@ -18,6 +24,7 @@ __all__ = [
     "Offset",
     "Outgoing",
     "Producer",
+    "Standby",
     "TopicPartition",
     "TopicSpec",
     "TransactionFailure",
@@ -27,5 +34,6 @@ __all__ = [
     "connected_producer",
     "create_topics",
     "open_producer",
+    "standby",
     "topic_partitions",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -134,8 +135,12 @@ class Consumer:
         on_lost: RebalanceHook | None = None,
         client_id: str = "rdv",
         start_new_at_ms: int | None = None,
+        joined: bool = True,
     ) -> None:
+        """Subscribed to `topics` at once, or (`joined` False) once `join` is called: made
+        early, the client has found the group's coordinator by then."""
         self._start_new_at_ms = start_new_at_ms
+        self._topics = topics
         config = {
             **(settings or KafkaSettings()).client_config(bootstrap),
             **CONSUMER_LATENCY_DEFAULTS,
@@ -150,8 +155,19 @@ class Consumer:
         self._on_revoke = on_revoke
         self._on_lost = on_lost or on_revoke
         self._closed = False
+        if joined:
+            self.join()
+        else:
+            # Connected now, which finds the group's coordinator too: the client connects
+            # only once it needs a broker, and a join waited 0.05 s for that.
+            with contextlib.suppress(KafkaException):
+                self._consumer.list_topics(timeout=5)
+
+    def join(self) -> None:
+        """Subscribe: the group is joined in librdkafka's threads, the assignment served by a
+        later poll."""
         self._consumer.subscribe(
-            topics, on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._lost
+            self._topics, on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._lost
         )
 
     def _assigned(self, _consumer: Any, partitions: list[Any]) -> None:

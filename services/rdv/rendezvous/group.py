@@ -23,9 +23,10 @@ def join_group(
     on_assign: OnPartitions,
     on_revoke: OnPartitions,
     on_lost: OnPartitions,
+    joined: bool = True,
 ) -> Consumer:
-    """Subscribed at once; the group is joined in librdkafka's threads and the assignment
-    served by a later poll."""
+    """Subscribed at once (or, `joined` False, by `Consumer.join`); the group is joined in
+    librdkafka's threads and the assignment served by a later poll."""
     return Consumer(
         bootstrap,
         settings.group_id,
@@ -45,4 +46,5 @@ def join_group(
             "fetch.min.bytes": settings.fetch_min_bytes,
             **static_member(settings),
         },
+        joined=joined,
     )
