@@ -34,22 +34,6 @@ _LEADER_WAIT_S = 5.0
 READ_WAIT_S = 0.01
 
 
-def _end_offset(consumer: _Consumer, tp: _TopicPartition, timeout: float) -> int:
-    """A partition's end; retried while a just-created topic has no leader yet."""
-    deadline = time.monotonic() + timeout
-    try:
-        _, high = retry(
-            lambda: consumer.get_watermark_offsets(tp, timeout=timeout),
-            NEW_TOPIC,
-            kafka_retriable(*_NOT_READY_YET),
-            give_up=lambda: time.monotonic() > deadline,
-            what=f"the end of {tp.topic}",
-        )
-    except KafkaException as exc:
-        raise RendezvousError(f"cannot read {tp.topic}: {exc}") from exc
-    return int(high)
-
-
 # ListOffsets' timestamp for a partition's end: the last stable offset for a read_committed
 # client, as `get_watermark_offsets` gives it.
 _LATEST = -1
@@ -82,6 +66,11 @@ def _end_offsets(
         )
     except KafkaException as exc:
         raise RendezvousError(f"cannot read {topic}: {exc}") from exc
+
+
+def _end_offset(consumer: _Consumer, tp: _TopicPartition, timeout: float) -> int:
+    """A partition's end (see `_end_offsets`)."""
+    return _end_offsets(consumer, tp.topic, [tp.partition], timeout)[tp.partition]
 
 
 def _reader_config(
