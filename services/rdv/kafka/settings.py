@@ -22,8 +22,10 @@ PRODUCER_LATENCY_DEFAULTS: dict[str, Any] = {
 CONSUMER_LATENCY_DEFAULTS: dict[str, Any] = {
     # A fetch is a long poll: the broker answers as soon as one byte (fetch.min.bytes) arrives,
     # so this bounds only empty fetches. Measured here: 5 ms made idle consumers flood the
-    # broker with empty fetches and raised end-to-end p99 from 278 to 524 ms at 50 req/s.
-    "fetch.wait.max.ms": 100,
+    # broker with empty fetches and raised end-to-end p99 from 278 to 524 ms at 50 req/s; 500
+    # ms against 100 cut an idle stack from 8.4% of a core to 3.1% (the broker 6.3 -> 2.1%),
+    # its latency at 100 requests/s no worse (docs/performance.md).
+    "fetch.wait.max.ms": 500,
     "fetch.min.bytes": 1,
     # librdkafka >= 2.3 pauses 1 s before fetching again once its local queue is full enough;
     # with small queues that pause lands straight on the latency of the next request.

@@ -60,7 +60,7 @@ class RendezvousServiceSettings(BaseSettings):
     # is a fetch of its own; waiting a few milliseconds for more costs the broker and this
     # process fewer fetches under load, each hop that much latency at low rates, and an idle
     # stack a fetch every `fetch_wait_ms` (docs/performance.md).
-    fetch_wait_ms: int = Field(100, ge=1, le=10_000)
+    fetch_wait_ms: int = Field(500, ge=1, le=10_000)
     fetch_min_bytes: int = Field(1, ge=1, le=100 * 1024 * 1024)
     # Closed requests remembered for joining feedback and dropping repeats; about 1.2 KB each
     # (rdv bench soak: 80 MB at start, 206 MB once 100,000 are held), oldest forgotten first.

@@ -18,7 +18,7 @@ def test_the_fetch_settings_come_from_the_environment(monkeypatch: pytest.Monkey
 
 def test_by_default_a_fetch_returns_with_its_first_byte() -> None:
     settings = RendezvousServiceSettings()
-    assert (settings.fetch_wait_ms, settings.fetch_min_bytes) == (100, 1)
+    assert (settings.fetch_wait_ms, settings.fetch_min_bytes) == (500, 1)
 
 
 def test_a_fetch_that_never_waits_is_refused_naming_its_variable(
