@@ -34,8 +34,19 @@ class ConsumerError(RendezvousError):
 _FENCED = {KafkaError._FENCED, KafkaError.FENCED_INSTANCE_ID}
 
 
+def _is_fatal(error: KafkaError) -> bool:
+    # librdkafka delivers a fatal error as an event of code _FATAL whose fatal() flag is not
+    # set; it was logged as a warning, and a fenced rendezvous went on polling a dead
+    # consumer, answering nothing (seen in CI after a broker restart).
+    return bool(error.fatal()) or error.code() == KafkaError._FATAL
+
+
 def _fatal(error: KafkaError) -> ConsumerError:
-    return ConsumerError(f"fatal consumer error: {error.str()}", error.code() in _FENCED)
+    # The underlying code of a _FATAL event is not exposed to Python; its text names it.
+    fenced = error.code() in _FENCED or (
+        error.code() == KafkaError._FATAL and "fenced" in error.str().lower()
+    )
+    return ConsumerError(f"fatal consumer error: {error.str()}", fenced)
 
 
 def _envelope(msg: Any) -> Message:
@@ -85,7 +96,7 @@ def take_batch(consumer: _Consumer, max_messages: int, timeout: float) -> list[M
         # committed offsets while the broker is down. The group retries on its own; dying
         # here would turn a broker restart into a lost service.
         error = exc.args[0] if exc.args else exc
-        if isinstance(error, KafkaError) and error.fatal():
+        if isinstance(error, KafkaError) and _is_fatal(error):
             raise _fatal(error) from exc
         log.warning("consumer: %s; retrying", error)
         time.sleep(min(timeout, 0.5))
@@ -100,7 +111,7 @@ def take_batch(consumer: _Consumer, max_messages: int, timeout: float) -> list[M
         err = msg.error()
         if err is None:
             batch.append(_envelope(msg))
-        elif err.fatal():
+        elif _is_fatal(err):
             raise _fatal(err)
         elif err.code() != KafkaError._PARTITION_EOF:
             log.warning("consumer: %s", err.str())
