@@ -171,8 +171,9 @@ class Supervisor:
             service.backoff_s = min(service.backoff_s * 2, MAX_BACKOFF_S)
             return True
         if now >= service.restart_at:
-            service.restarts += 1
+            # Counted once launched: whoever reads the count finds the start in the log.
             self._launch(service)
+            service.restarts += 1
             return True
         return False
 
@@ -225,8 +226,8 @@ class Supervisor:
             service = self.services[name]
             if service.held:
                 service.held = False
-                service.restarts += 1
                 self._launch(service)
+                service.restarts += 1
         self._write_state()
 
     def running(self, name: str) -> bool:
