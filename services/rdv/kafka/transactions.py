@@ -202,7 +202,10 @@ class Transactions:
         self._writer: TransactionalWriter | None = None
 
     def attach(self, consumer: Consumer) -> None:
-        """Start writing; offsets are committed for this consumer's group."""
+        """Start writing; offsets are committed for this consumer's group. Attached again
+        (a consumer that replaced a fenced one), the last writer is closed first."""
+        if self._writer is not None:
+            self._writer.close()
         self._consumer = consumer
         self._writer = self._new_writer()
 

@@ -166,6 +166,27 @@ class TransactionalWriter:
             while self._busy and time.monotonic() < deadline:
                 self._ready.wait(0.05)
 
+    def fenced(self, probe: Outgoing) -> bool:
+        """Whether another producer took this one's transactional id, asked of Kafka by an
+        abort: of the open transaction, or else of one holding `probe` alone (read_committed
+        readers never see it). What is open is lost either way; the loop reads again."""
+        self.wait_idle()
+        if self.failure is not None:
+            return self.failure.fenced
+        raw = self._producer.raw
+        with self._ready:
+            try:
+                if not self._open:
+                    raw.begin_transaction()
+                    self._producer.write(probe)  # an abort of nothing never reaches Kafka
+                self._open = False
+                self._again(lambda: raw.abort_transaction(10))
+            except KafkaException as exc:
+                self.failure = self._failure(exc.args[0])
+                log.error("the probing abort failed: %s", self.failure)
+                return self.failure.fenced
+        return False
+
     def abandon(self) -> None:
         """Stop caring how the transaction in flight ends: its offsets belong to a group
         generation that is gone. It still runs to its end (librdkafka allows nothing else

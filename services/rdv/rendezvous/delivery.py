@@ -63,6 +63,10 @@ class Delivery(Protocol):
     def lost(self) -> None:
         """The group took the partitions away: what is in flight can no longer commit."""
 
+    def fenced_too(self) -> bool:
+        """Asked once the consumer was fenced: whether the producer was too, by another
+        instance of this name (what is in flight is dropped: the loop reads again)."""
+
     def close(self) -> None: ...
 
 
@@ -78,6 +82,7 @@ class ExactlyOnce:
         ready: Standby | None = None,
     ) -> None:
         self._instance, self._replaced = settings.instance, replaced
+        self._state_topic = settings.state_topic
         # Opened before anything is read, so the previous incarnation's open transaction has
         # ended before this one restores its state.
         self._tx = transactions(settings, bootstrap, kafka, stopping, observe, ready)
@@ -134,6 +139,11 @@ class ExactlyOnce:
     def lost(self) -> None:
         self._tx.writer.abandon()
         self._replace_on_assign = True
+
+    def fenced_too(self) -> bool:
+        # An instance starting under this name initialises its producer before it joins the
+        # group (see RendezvousService.run), so by now its epoch has fenced this producer.
+        return self._tx.writer.fenced(Outgoing(self._state_topic, None, b"rdv-fence-probe", (), 0))
 
     def close(self) -> None:
         self._tx.close()
@@ -252,6 +262,9 @@ class AtLeastOnce:
 
     def lost(self) -> None:
         pass
+
+    def fenced_too(self) -> bool:
+        return True  # no transactional id to ask: a fenced member stops, as before
 
     def close(self) -> None:
         pass

@@ -17,7 +17,7 @@ import time
 from rdv.codec import Codec
 from rdv.dead_letters import dead_letter
 from rdv.drift import CanaryDrift
-from rdv.errors import ConfigError, DecodeError
+from rdv.errors import DecodeError
 from rdv.handover import go_on_after_taking_over
 from rdv.kafka import (
     Consumer,
@@ -26,6 +26,7 @@ from rdv.kafka import (
     Message,
     Offset,
     Outgoing,
+    Standby,
     TopicPartition,
 )
 from rdv.kafka.reader import PartitionReader
@@ -41,7 +42,7 @@ from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
 from rdv.rendezvous.offsets import CommittedMarks, tombstones, watermarks
 from rdv.rendezvous.outputs import WRITTEN_SCHEMAS, DecisionWriter
-from rdv.rendezvous.rollout_store import decode_config
+from rdv.rendezvous.rollout_follow import RolloutFollower
 from rdv.rendezvous.settings import RendezvousServiceSettings
 from rdv.rendezvous.turns import turn_wait
 from rdv.runtime import now_us
@@ -77,43 +78,10 @@ class RendezvousService:
         self._delivery: Delivery | None = None
 
     # -- configuration ----------------------------------------------------------------------
-    def _apply_config(self, msg: Message) -> None:
-        try:
-            config = decode_config(self.codec, msg.value)
-        except (DecodeError, ConfigError) as exc:
-            reason = exc.reason if isinstance(exc, DecodeError) else str(exc)
-            log.error("refusing rollout config at offset %d: %s", msg.offset, reason)
-            if self.metrics:
-                self.metrics.config_rejected.inc()
-            self._dead_letter(msg, reason, "invalid_config")
-            return
-        if self.config and config.version <= self.config.version:
-            return
-        log.info(
-            "rollout config v%d in force: champion %s, mode %s",
-            config.version,
-            config.champion,
-            config.mode,
-        )
-        self.config = config
-        if self.core is not None:
-            self.core.on_config(config)
+    def _config_refused(self, msg: Message, reason: str) -> None:
         if self.metrics:
-            self.metrics.config_version.set(config.version)
-
-    def _wait_for_config(self, reader: PartitionReader) -> None:
-        for msg in reader.read_to_end():
-            self._apply_config(msg)
-        warned = False
-        while self.config is None and not self.stopping.is_set():
-            if not warned:
-                log.warning(
-                    "no valid rollout config on %s yet: publish one with `rdv rollout set FILE`",
-                    self.settings.config_topic,
-                )
-                warned = True
-            for msg in reader.poll(0.5):
-                self._apply_config(msg)
+            self.metrics.config_rejected.inc()
+        self._dead_letter(msg, reason, "invalid_config")
 
     # -- rebalancing ------------------------------------------------------------------------
     def _fresh_core(self) -> DecisionCore:
@@ -188,25 +156,23 @@ class RendezvousService:
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
         reader = PartitionReader(self.bootstrap, self.settings.config_topic, 0, self.kafka)
-        self._wait_for_config(reader)
+        rollout = RolloutFollower(self.codec, reader, self._config_refused)
+        rollout.wait(self.stopping)
+        self.config = rollout.config
         if self.config is None:
             return
         self.metrics = RendezvousMetrics(self.config.sla_ms)
         self.metrics.config_version.set(self.config.version)
-        # Ready to answer but for the producer and the group, which are the old one's until it
-        # exits: only now is it asked to stop (its metrics port frees up too). Stopped before
-        # that, it leaves the producer and group untouched.
         s = self.settings
         # Published with the first answer, the schemas held the first answers 0.5 s (measured
         # in a rolling upgrade: the whole hand-over's backlog answered late).
         self.codec.announce(*WRITTEN_SCHEMAS)
         standby = standby_producer(s, self.bootstrap, self.kafka)
         # Made now, so its group's coordinator is found; joined once the old one has exited
-        # (its static membership would fence the old one's): the join was then the slowest
-        # step of a hand-over, 0.08 s.
-        self._consumer = join_group(
-            s, self.bootstrap, self.kafka, self._assigned, self._revoked, self._lost, False
-        )
+        # (its static membership would fence the old one's; the join was a hand-over's slowest
+        # step, 0.08 s). Only now is the old one asked to stop: ready but for its producer and
+        # group. Stopped before that, this one leaves them untouched.
+        self._consumer = self._join(joined=False)
         if not go_on_after_taking_over(s.take_over_pid, s.take_over_timeout_s, self.stopping):
             self._consumer.close()  # never joined
             if standby is not None:
@@ -215,14 +181,38 @@ class RendezvousService:
         self.clock.start()
         serve_metrics(self.metrics.registry, self.settings.metrics_port)
         self.core = self._fresh_core()
-        # Joined first, so that the group is joined in librdkafka's threads while the
-        # producer fences the old one and ends what it left open: one after the other they
-        # took 0.19 s of a rolling upgrade's hand-over, side by side 0.11 s. The assignment is
-        # served by a poll, after both, so the state is restored from a final topic.
-        self._consumer.join()
+        if s.take_over_pid is None:
+            # Fences any instance of this name before the group sees this one, so that one
+            # whose consumer is fenced finds its producer fenced too, and stops (`_rejoin`).
+            self._open_delivery(standby)
+            self._consumer.join()
+        else:
+            # Joined first, so that the group is joined in librdkafka's threads while the
+            # producer fences the old one (gone by now) and ends what it left open: one after
+            # the other they took 0.19 s of a rolling upgrade's hand-over, side by side 0.11 s.
+            self._consumer.join()
+            self._open_delivery(standby)
+        self.clock.producer_ready()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    self._turn(rollout)
+                except ConsumerError as exc:
+                    self._rejoin(exc)
+            self._commit(due=True, wait=True)
+        finally:
+            assert self._delivery is not None
+            self._delivery.close()
+            self._consumer.close()
+            reader.close()
+        log.info("stopped: transaction committed, group and producer closed")
+
+    def _open_delivery(self, standby: Standby | None) -> None:
+        # Before the poll that serves the assignment: the state is restored from a final topic.
+        assert self._consumer is not None and self.metrics is not None
         try:
             self._delivery = open_delivery(
-                s,
+                self.settings,
                 self.bootstrap,
                 self.kafka,
                 self.stopping,
@@ -234,23 +224,32 @@ class RendezvousService:
             self._consumer.close()
             raise
         self._delivery.attach(self._consumer)
-        self.clock.producer_ready()
-        try:
-            while not self.stopping.is_set():
-                self._turn(reader)
-            self._commit(due=True, wait=True)
-        except ConsumerError as exc:
-            # A static member fenced by a newer one of its name, before its producer was.
-            if exc.fenced:
-                raise taken_over(self.settings.instance) from exc
-            raise
-        finally:
-            self._delivery.close()
-            self._consumer.close()
-            reader.close()
-        log.info("stopped: transaction committed, group and producer closed")
 
-    def _turn(self, reader: PartitionReader) -> None:
+    def _rejoin(self, exc: ConsumerError) -> None:
+        """A static member fenced by a newer instance of its name stops. Fenced by its own
+        earlier session, which librdkafka can leave behind when Kafka restarts (seen in CI),
+        it drops what it held and joins the group again with a new consumer."""
+        assert self._delivery is not None and self._consumer is not None
+        if not exc.fenced:
+            raise exc
+        if self._delivery.fenced_too():
+            raise taken_over(self.settings.instance) from exc
+        log.warning(
+            "fenced in the group by a session of this instance's own name, its producer not "
+            "fenced (no other instance runs as %r): joining the group again",
+            self.settings.instance,
+        )
+        self._forget()
+        self.changelog = StateChangelog()
+        self._consumer.close()
+        self._consumer = self._join()
+        self._delivery.attach(self._consumer)
+
+    def _join(self, joined: bool = True) -> Consumer:
+        hooks = (self._assigned, self._revoked, self._lost)
+        return join_group(self.settings, self.bootstrap, self.kafka, *hooks, joined)
+
+    def _turn(self, rollout: RolloutFollower) -> None:
         assert self.core is not None and self._consumer is not None
         wait = turn_wait(self.core.next_wakeup(), now_us())
         batch = self._consumer.poll_batch(self.settings.batch_max, wait)
@@ -260,8 +259,12 @@ class RendezvousService:
         if batch and self.metrics:
             self.metrics.turn_messages.observe(len(batch))
         self._take(self.core.on_timer(now_us()))
-        for msg in reader.poll(0):
-            self._apply_config(msg)
+        newer = rollout.read()
+        if newer is not None:
+            self.config = newer
+            self.core.on_config(newer)
+            if self.metrics:
+                self.metrics.config_version.set(newer.version)
         self._commit(
             due=time.monotonic() - self._last_commit >= self.settings.commit_interval_ms / 1000
         )
