@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import Consumer as _Consumer
 from confluent_kafka import KafkaError, KafkaException
@@ -77,16 +77,27 @@ def connected_producer(
     (librdkafka 2.16): its first coordinator query went to the bootstrap broker's handle,
     dropped once the metadata named the broker, and the query waits out a fixed 500 ms
     before it is asked again."""
-    overrides: dict[str, Any] = (
-        {"transactional.id": transactional_id, **TRANSACTIONAL_DEFAULTS} if transactional_id else {}
-    )
-    if transactional_id and transaction_timeout_ms:
-        overrides["transaction.timeout.ms"] = transaction_timeout_ms
+    if not transactional_id:
+        return Producer(bootstrap, kafka, client_id=client_id)
+    overrides = _transactional(transactional_id, transaction_timeout_ms)
     producer = Producer(bootstrap, kafka, client_id=client_id, overrides=overrides)
-    if transactional_id:
-        with contextlib.suppress(KafkaException):  # Kafka away: initialising waits for it
-            producer.raw.list_topics(timeout=10)
+    _connect(producer)
     return producer
+
+
+def _transactional(transactional_id: str, transaction_timeout_ms: int | None) -> dict[str, Any]:
+    overrides: dict[str, Any] = {"transactional.id": transactional_id, **TRANSACTIONAL_DEFAULTS}
+    if transaction_timeout_ms:
+        overrides["transaction.timeout.ms"] = transaction_timeout_ms
+    return overrides
+
+
+def _connect(producer: Producer) -> ClusterMetadata | None:
+    """The cluster's metadata, asked to connect the producer; None while Kafka is away
+    (initialising waits for it)."""
+    with contextlib.suppress(KafkaException):
+        return cast(ClusterMetadata, producer.raw.list_topics(timeout=10))
+    return None
 
 
 @dataclass
@@ -103,9 +114,13 @@ class Standby:
     group: _Consumer | None = None
 
     def close(self) -> None:
+        self.release_group()
+        self.producer.close()
+
+    def release_group(self) -> None:
         if self.group is not None:
             self.group.close()
-        self.producer.close()
+            self.group = None
 
 
 def standby(
@@ -119,13 +134,16 @@ def standby(
 ) -> Standby:
     """A `Standby`; where Kafka does not answer, what it could not prepare is done again at
     the take-over."""
-    producer = connected_producer(
-        bootstrap, kafka, client_id, transactional_id, transaction_timeout_ms
+    producer = Producer(
+        bootstrap,
+        kafka,
+        client_id=client_id,
+        overrides=_transactional(transactional_id, transaction_timeout_ms),
     )
-    ready = Standby(producer)
-    with contextlib.suppress(KafkaException):
-        ready.metadata = producer.raw.list_topics(timeout=10)
-        ready.group = _leftovers_group(bootstrap, kafka, group_id, offsets_topic)
+    ready = Standby(producer, _connect(producer))
+    if ready.metadata is not None:
+        with contextlib.suppress(KafkaException):
+            ready.group = _leftovers_group(bootstrap, kafka, group_id, offsets_topic)
     return ready
 
 
@@ -242,15 +260,20 @@ class Transactions:
             began = time.monotonic()
             if attempt > 1:
                 ready = None
-            producer = open_producer(
-                self._bootstrap,
-                self._kafka,
-                self._client_id,
-                self._id,
-                self._stopping,
-                self._timeout_ms,
-                ready.producer if ready else None,
-            )
+            try:
+                producer = open_producer(
+                    self._bootstrap,
+                    self._kafka,
+                    self._client_id,
+                    self._id,
+                    self._stopping,
+                    self._timeout_ms,
+                    ready.producer if ready else None,
+                )
+            except BaseException:
+                if ready is not None:
+                    ready.release_group()  # the left-overs never began
+                raise
             initialised = time.monotonic()
             try:
                 steps = patiently(
@@ -280,11 +303,19 @@ class Transactions:
                 log.warning(
                     "the new transactional producer failed for good (%s); opening another", error
                 )
-                if attempt == OPEN_ATTEMPTS or self._stopping.wait(KAFKA_AWAY.first_s * attempt):
+                if attempt < OPEN_ATTEMPTS and not self._stopping.wait(
+                    KAFKA_AWAY.first_s * attempt
+                ):
+                    continue
+                if self._stopping.is_set():
                     raise RendezvousError(
-                        f"the transactional producer {self._id} failed for good {attempt} "
-                        f"times while starting, the last time with: {error.str()}"
+                        f"stopped while starting the transactional producer {self._id}, after "
+                        f"it failed with: {error.str()}"
                     ) from exc
+                raise RendezvousError(
+                    f"the transactional producer {self._id} failed for good {attempt} "
+                    f"times while starting, the last time with: {error.str()}"
+                ) from exc
         raise AssertionError("unreachable")
 
     def _end_leftovers(self, producer: Producer, ready: Standby | None) -> str:
