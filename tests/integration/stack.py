@@ -6,8 +6,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rdv.rendezvous.config import RolloutConfig
-from rdv.rendezvous.rollout_store import publish, read_history
+from rdv.rollout.config import RolloutConfig
+from rdv.rollout.store import publish, read_history
 from rdv.settings import make_codec
 from rdv_tools.demo.stack import LocalStack
 

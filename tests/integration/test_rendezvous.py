@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from rdv.rendezvous.config import RolloutConfig, Tier
 from rdv.rendezvous.traffic import key_position
+from rdv.rollout.config import RolloutConfig, Tier
 from rdv_tools.broker.embedded import listening_port
 from tests.integration.harness import CODEC, read_until, send_requests, services
 from tests.integration.models import decision_tree, logistic

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from rdv.errors import ConfigError
-from rdv.rendezvous.config import RolloutConfig
-from rdv.rendezvous.rollout_store import publish, read_history
+from rdv.rollout.config import RolloutConfig
+from rdv.rollout.store import publish, read_history
 from rdv.settings import make_codec
 
 pytestmark = pytest.mark.broker

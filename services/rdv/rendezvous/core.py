@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from rdv.messages import Answer, Record
 from rdv.rendezvous.absence import Absence
-from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.mailbox import Arrival, Mailbox, RequestIn, ScoreIn
 from rdv.rendezvous.traffic import Posteriors, preferred_model
+from rdv.rollout.config import RolloutConfig
 
 REASONS = {
     "preferred": "preferred",

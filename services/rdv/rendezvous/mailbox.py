@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rdv.messages import Answer, Candidate, Record
-from rdv.rendezvous.config import RolloutConfig
+from rdv.rollout.config import RolloutConfig
 
 
 @dataclass(frozen=True)

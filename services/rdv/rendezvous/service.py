@@ -33,7 +33,6 @@ from rdv.kafka.reader import PartitionReader
 from rdv.metrics import serve_metrics
 from rdv.rendezvous import state
 from rdv.rendezvous.changelog import StateChangelog
-from rdv.rendezvous.config import RolloutConfig
 from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
 from rdv.rendezvous.delivery import Delivery, open_delivery, standby_producer, taken_over
 from rdv.rendezvous.group import join_group
@@ -42,9 +41,10 @@ from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
 from rdv.rendezvous.offsets import CommittedMarks, tombstones, watermarks
 from rdv.rendezvous.outputs import WRITTEN_SCHEMAS, DecisionWriter
-from rdv.rendezvous.rollout_follow import RolloutFollower
 from rdv.rendezvous.settings import RendezvousServiceSettings
 from rdv.rendezvous.turns import turn_wait
+from rdv.rollout.config import RolloutConfig
+from rdv.rollout.follow import RolloutFollower
 from rdv.runtime import now_us
 from rdv.topics import FEEDBACK, REQUESTS, RESULTS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from rdv.rendezvous.config import RolloutConfig
+from rdv.rollout.config import RolloutConfig
 
 
 def key_position(key: str) -> float:

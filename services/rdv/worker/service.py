@@ -26,6 +26,7 @@ from rdv.model import Scorer, load_artifact
 from rdv.runtime import process_started_ms
 from rdv.topics import DEAD_LETTERS, RESULTS
 from rdv.worker.delivery import DeliveryLedger
+from rdv.worker.gathering import RoleWatch, fetch_overrides
 from rdv.worker.metrics import WorkerMetricFamilies, WorkerMetrics
 from rdv.worker.scoring import BatchScorer, decode_batch
 from rdv.worker.settings import WorkerSettings, worker_group
@@ -130,23 +131,10 @@ class Worker:
             producer.close()  # it has sent nothing
             return
         serve_metrics(self.registry, self.settings.metrics_port)
-        group = self.settings.group_id or worker_group([h.model_id for h in self.hosted])
-        self._consumer = consumer = Consumer(
-            self.bootstrap,
-            group,
-            [self.settings.requests_topic],
-            self.kafka,
-            on_revoke=self._revoked,
-            client_id=f"rdv-worker-{self.model_id}",
-            start_new_at_ms=self._start_new_at_ms(),
-        )
-        log.info(
-            "worker %s (%s) reading %s in group %s",
-            self.model_id,
-            ", ".join(h.role or "no role" for h in self.settings.hosted),
-            self.settings.requests_topic,
-            group,
-        )
+        ids = [h.model_id for h in self.hosted]
+        group = self.settings.group_id or worker_group(ids)
+        roles = RoleWatch(self.codec, self.bootstrap, self.kafka, s.config_topic, ids, s.gather_ms)
+        self._consumer = consumer = self._join(group, roles)
         ledger = DeliveryLedger(consumer.store)
         last_lag = 0.0
         try:
@@ -156,6 +144,14 @@ class Worker:
                     self._process(batch, producer, ledger)
                 producer.poll(0)
                 _check(ledger)
+                if roles.changed():
+                    # Everything read is delivered and committed first: the new consumer
+                    # goes on exactly where this one stopped.
+                    producer.flush()
+                    _check(ledger)
+                    consumer.close()
+                    self._consumer = consumer = self._join(group, roles)
+                    ledger = DeliveryLedger(consumer.store)
                 if time.monotonic() - last_lag > 5:
                     last_lag = time.monotonic()
                     for tp, lag in consumer.lag().items():
@@ -164,7 +160,29 @@ class Worker:
         finally:
             producer.flush()
             consumer.close()
+            roles.close()
             log.info("worker %s stopped", self.model_id)
+
+    def _join(self, group: str, roles: RoleWatch) -> Consumer:
+        consumer = Consumer(
+            self.bootstrap,
+            group,
+            [self.settings.requests_topic],
+            self.kafka,
+            on_revoke=self._revoked,
+            client_id=f"rdv-worker-{self.model_id}",
+            start_new_at_ms=self._start_new_at_ms(),
+            overrides=fetch_overrides(roles.gathering, self.settings.gather_ms),
+        )
+        log.info(
+            "worker %s (%s) reading %s in group %s, %s",
+            self.model_id,
+            ", ".join(h.role or "no role" for h in self.settings.hosted),
+            self.settings.requests_topic,
+            group,
+            roles.describe(),
+        )
+        return consumer
 
     def _process(self, batch: list[Message], producer: Producer, ledger: DeliveryLedger) -> None:
         decoded = decode_batch(self.codec, self._unexpired(batch))

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from rdv.kafka.admin import cluster_ready
-from rdv.rendezvous.rollout_store import publish
+from rdv.rollout.store import publish
 from rdv.settings import make_codec
 from rdv_tools.bench.cpu import JIT_THREADS, listener_pid, thread_cpu_seconds
 from rdv_tools.broker import EmbeddedBroker

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rdv.client import AnswerTimeoutError, RendezvousClient
-from rdv.rendezvous.config import RolloutConfig
-from rdv.rendezvous.rollout_store import publish
+from rdv.rollout.config import RolloutConfig
+from rdv.rollout.store import publish
 from rdv.settings import make_codec
 from rdv_tools.bench import MODEL_SETS
 from rdv_tools.demo.stack import LocalStack, example_config, example_models

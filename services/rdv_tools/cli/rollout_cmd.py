@@ -10,9 +10,9 @@ import typer
 from rich.table import Table
 
 from rdv.errors import ConfigError
-from rdv.rendezvous.config import RolloutConfig, parse_config
-from rdv.rendezvous.rollout_store import publish, read_history
 from rdv.rendezvous.settings import RendezvousServiceSettings
+from rdv.rollout.config import RolloutConfig, parse_config
+from rdv.rollout.store import publish, read_history
 from rdv.settings import make_codec, resolve_bootstrap
 from rdv.settings_util import load_settings
 from rdv_tools.cli.common import BootstrapOption, console, out

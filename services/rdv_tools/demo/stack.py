@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rdv.codec import Codec
 from rdv.kafka import TopicSpec, create_topics
-from rdv.rendezvous.config import RolloutConfig, Tier
+from rdv.rollout.config import RolloutConfig, Tier
 from rdv.settings import SharedSettings, make_codec
 from rdv.topics import architecture_topics
 from rdv.worker.settings import worker_group
@@ -146,6 +146,7 @@ class LocalStack:
                 "RDV_RENDEZVOUS_ANSWERS_TOPIC": t["answers"],
                 "RDV_RENDEZVOUS_LOG_TOPIC": t["rendezvous.log"],
                 "RDV_RENDEZVOUS_CONFIG_TOPIC": t["rendezvous.config"],
+                "RDV_WORKER_CONFIG_TOPIC": t["rendezvous.config"],
                 "RDV_RENDEZVOUS_STATE_TOPIC": t["rendezvous.state"],
                 "RDV_RENDEZVOUS_DEAD_LETTERS_TOPIC": t["dead-letters"],
             }

@@ -14,7 +14,7 @@ import pandas as pd
 # be made on a server or in a test.
 from matplotlib.figure import Figure
 
-from rdv.rendezvous.config import RolloutConfig
+from rdv.rollout.config import RolloutConfig
 
 QUANTILES = np.linspace(0.01, 0.99, 99)
 

@@ -19,8 +19,8 @@ from rdv.errors import ConfigError, DecodeError, RendezvousError
 from rdv.kafka import Message
 from rdv.kafka.admin import topic_partitions
 from rdv.kafka.reader import read_partitions
-from rdv.rendezvous.config import RolloutConfig
-from rdv.rendezvous.rollout_store import read_history
+from rdv.rollout.config import RolloutConfig
+from rdv.rollout.store import read_history
 from rdv.topics import FEEDBACK, RENDEZVOUS_CONFIG, RENDEZVOUS_LOG
 from rdv.trainer.sources import latest_feedback
 

@@ -14,7 +14,7 @@ from typing import Any
 from rdv.errors import ConfigError
 from rdv.kafka.local_broker import running_bootstrap
 from rdv.model.registry import Registry
-from rdv.rendezvous.config import RolloutConfig
+from rdv.rollout.config import RolloutConfig
 from rdv.settings import SharedSettings, make_codec
 from rdv_tools.broker import EmbeddedBroker, default_data_dir
 from rdv_tools.demo.first_models import aliased_models, first_models
@@ -164,7 +164,7 @@ def prepare(
 
 def publish_rollout(launch: Launch, comment: str, config: RolloutConfig | None = None) -> int:
     """Publish `config` (each served model in its role by default) as the next version."""
-    from rdv.rendezvous.rollout_store import publish, read_history
+    from rdv.rollout.store import publish, read_history
 
     codec = make_codec()
     topic = launch.stack.topics["rendezvous.config"]
@@ -177,7 +177,7 @@ def publish_rollout(launch: Launch, comment: str, config: RolloutConfig | None =
 
 
 def has_rollout(launch: Launch) -> bool:
-    from rdv.rendezvous.rollout_store import read_history
+    from rdv.rollout.store import read_history
 
     return bool(
         read_history(launch.bootstrap, make_codec(), launch.stack.topics["rendezvous.config"])

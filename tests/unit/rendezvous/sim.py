@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rdv.messages import Answer
-from rdv.rendezvous.config import RolloutConfig, Tier
 from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
 from rdv.rendezvous.mailbox import RequestIn, ScoreIn
+from rdv.rollout.config import RolloutConfig, Tier
 
 MS = 1000
 T0 = 1_700_000_000_000_000  # microseconds; requests are created at T0 unless said otherwise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rdv.errors import ConfigError
-from rdv.rendezvous.config import RolloutConfig, Tier, parse_config
+from rdv.rollout.config import RolloutConfig, Tier, parse_config
 from tests.unit.rendezvous.sim import CONFIG
 
 GOOD = """

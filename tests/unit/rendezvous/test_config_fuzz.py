@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rdv.errors import ConfigError
-from rdv.rendezvous.config import parse_config
+from rdv.rollout.config import parse_config
 from rdv_tools.demo.stack import example_config
 
 GOOD: dict[str, Any] = yaml.safe_load(example_config(50).to_yaml())

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from rdv.messages import Answer
-from rdv.rendezvous.config import Tier
 from rdv.rendezvous.core import DecisionCore
+from rdv.rollout.config import Tier
 from tests.unit.rendezvous.sim import CONFIG, MS, T0, Sim, request, score
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rdv.rendezvous.config import RolloutConfig, Tier
+from rdv.rollout.config import RolloutConfig, Tier
 from tests.unit.rendezvous.sim import CONFIG, MS, T0, Sim, request, score
 
 CONFIGS = [

@@ -12,7 +12,7 @@ from rdv.errors import ConfigError, DecodeError
 from rdv.kafka import KafkaSettings, Outgoing
 from rdv.kafka.exclusive import RaceLostError, write_exclusively
 from rdv.kafka.reader import PartitionReader
-from rdv.rendezvous.config import RolloutConfig
+from rdv.rollout.config import RolloutConfig
 from rdv.topics import RENDEZVOUS_CONFIG
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from rdv.codec import Codec
 from rdv.errors import ConfigError, DecodeError
 from rdv.kafka import Message
 from rdv.kafka.reader import PartitionReader
-from rdv.rendezvous.config import RolloutConfig
-from rdv.rendezvous.rollout_store import decode_config
+from rdv.rollout.config import RolloutConfig
+from rdv.rollout.store import decode_config
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,14 @@ class RolloutFollower:
             newer = self._apply(msg) or newer
         return newer
 
-    def wait(self, stopping: threading.Event) -> None:
-        """Until a valid config is in force (or `stopping` is set)."""
+    def catch_up(self) -> None:
+        """Read what the topic holds now: its newest valid config is in force."""
         for msg in self._reader.read_to_end():
             self._apply(msg)
+
+    def wait(self, stopping: threading.Event) -> None:
+        """Until a valid config is in force (or `stopping` is set)."""
+        self.catch_up()
         warned = False
         while self.config is None and not stopping.is_set():
             if not warned:
@@ -44,6 +48,9 @@ class RolloutFollower:
                 )
                 warned = True
             self.read(0.5)
+
+    def close(self) -> None:
+        self._reader.close()
 
     def _apply(self, msg: Message) -> RolloutConfig | None:
         try:

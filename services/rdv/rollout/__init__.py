@@ -1,0 +1,2 @@
+"""The rollout config: what it holds and checks, its topic, and following it (the
+rendezvous decides by it; workers read by it)."""

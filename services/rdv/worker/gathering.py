@@ -1,0 +1,107 @@
+"""Gathered reading for a worker whose scores are recorded but never returned.
+
+A worker reads each request as soon as it is written, because the rendezvous may be waiting
+for its score to answer. A shadow challenger's or the canary's score is only recorded: it may
+arrive tens of milliseconds later, well inside the config's grace, and a fetch that waits to
+gather several requests costs the worker one decode, one scoring call and one produce for all
+of them, and the broker one fetch and one produce request. Measured at 300 requests/s with
+every role (two interleaved pairs): the shadow and canary workers went from ~500 to ~155 µs of
+CPU per request, the broker from ~2,800 to ~2,350, the stack from ~6,450 to ~5,400.
+
+Roles change by config, not by restarting workers, so the worker follows the rollout topic and
+reads again, gathered or not, when the config in force changes whether its models answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from rdv.codec import Codec
+from rdv.errors import RendezvousError
+from rdv.kafka import KafkaSettings
+from rdv.kafka.reader import PartitionReader
+from rdv.rollout.config import RolloutConfig
+from rdv.rollout.follow import RolloutFollower
+
+log = logging.getLogger(__name__)
+
+GATHER_BYTES = 64 * 1024  # more than a fetch gathers in 50 ms at these rates: the wait decides
+CHECK_EVERY_S = 1.0  # how often the rollout topic is asked for a newer config
+
+
+def gathers(config: RolloutConfig | None, model_ids: list[str], gather_ms: int) -> bool:
+    """Whether a worker hosting these models may read gathered: the config in force names none
+    of them among the models whose scores may be returned, and its SLA and grace leave the
+    gathered scores time to be recorded. Without a config: no."""
+    # Gathered scores must still reach a mailbox before it closes (the SLA, then the grace).
+    if config is None or gather_ms <= 0 or 2 * gather_ms > config.sla_ms + config.grace_ms:
+        return False
+    answering = set(config.answering())
+    return not any(model in answering for model in model_ids)
+
+
+def fetch_overrides(gathering: bool, gather_ms: int) -> dict[str, Any]:
+    if not gathering:
+        return {}
+    return {"fetch.min.bytes": GATHER_BYTES, "fetch.wait.max.ms": gather_ms}
+
+
+class RoleWatch:
+    """The rollout config in force for a worker's models, and whether they read gathered."""
+
+    def __init__(
+        self,
+        codec: Codec,
+        bootstrap: str,
+        kafka: KafkaSettings | None,
+        topic: str,
+        model_ids: list[str],
+        gather_ms: int,
+    ) -> None:
+        self._model_ids, self._gather_ms = model_ids, gather_ms
+        self._follower: RolloutFollower | None = None
+        self._next_check = 0.0
+        if gather_ms > 0:
+            try:
+                reader = PartitionReader(bootstrap, topic, 0, kafka)
+                self._follower = RolloutFollower(codec, reader, lambda *_: None)
+                self._follower.catch_up()
+            except RendezvousError as exc:
+                log.warning(
+                    "cannot follow the rollout on %s (%s): reading every request", topic, exc
+                )
+                self._follower = None
+        self.gathering = gathers(self.config, model_ids, gather_ms)
+
+    @property
+    def config(self) -> RolloutConfig | None:
+        return self._follower.config if self._follower else None
+
+    def changed(self) -> bool:
+        """Whether a newer config changed how the worker must read (asked at most once a
+        second)."""
+        now = time.monotonic()
+        if self._follower is None or now < self._next_check:
+            return False
+        self._next_check = now + CHECK_EVERY_S
+        if self._follower.read() is None:
+            return False
+        gathering = gathers(self.config, self._model_ids, self._gather_ms)
+        if gathering == self.gathering:
+            return False
+        self.gathering = gathering
+        return True
+
+    def describe(self) -> str:
+        if not self.gathering:
+            return "every request read at once"
+        version = self.config.version if self.config else 0
+        return (
+            f"gathered reads (up to {self._gather_ms} ms): no model here answers under "
+            f"rollout v{version}"
+        )
+
+    def close(self) -> None:
+        if self._follower is not None:
+            self._follower.close()

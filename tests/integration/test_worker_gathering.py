@@ -1,0 +1,104 @@
+"""A worker whose model never answers (a shadow, the canary) reads gathered; the rollout
+config, not a restart, decides it, and a change of role changes how it reads, losing nothing."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rdv.rollout.config import RolloutConfig
+from rdv.rollout.store import publish
+from rdv.settings import make_codec
+from tests.integration.harness import read_until, scores_of, send_requests, services
+from tests.integration.models import decision_tree, logistic
+
+pytestmark = pytest.mark.broker
+
+GATHERED = "gathered reads (up to 50 ms): no model here answers under rollout v1"
+AT_ONCE = "every request read at once"
+
+
+def scored(bootstrap: str, topic: str, ids: set[str]) -> Counter[str]:
+    """How often each of these requests was scored, once all of them were."""
+    found = read_until(
+        bootstrap,
+        topic,
+        lambda m: {s["request_id"] for _, s in scores_of(m)} >= ids,
+        timeout=60,
+    )
+    return Counter(s["request_id"] for _, s in scores_of(found) if s["request_id"] in ids)
+
+
+def wait_for_line(read: Callable[[], str], line: str, count: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while read().count(line) < count:
+        assert time.monotonic() < deadline, f"{line!r} not seen {count} times:\n{read()}"
+        time.sleep(0.2)
+
+
+def test_a_canary_reads_gathered_until_a_new_config_makes_it_answer(
+    kafka_bootstrap: str, new_topic: Callable[..., str], tmp_path: Path
+) -> None:
+    topics = {
+        "RDV_WORKER_REQUESTS_TOPIC": new_topic(3, "requests"),
+        "RDV_WORKER_RESULTS_TOPIC": new_topic(3, "results"),
+        "RDV_WORKER_DEAD_LETTERS_TOPIC": new_topic(1, "dlq"),
+        "RDV_WORKER_CONFIG_TOPIC": new_topic(1, "config"),
+    }
+    logistic(tmp_path / "lr")  # login-bot@1, the champion: not run here
+    canary = decision_tree(tmp_path / "dt")  # login-bot@0
+    codec, config_topic = make_codec(), topics["RDV_WORKER_CONFIG_TOPIC"]
+    first = publish(
+        kafka_bootstrap,
+        codec,
+        RolloutConfig(champion="login-bot@1", canary="login-bot@0"),
+        None,
+        topic=config_topic,
+    )
+    requests, results = topics["RDV_WORKER_REQUESTS_TOPIC"], topics["RDV_WORKER_RESULTS_TOPIC"]
+    with services(tmp_path, kafka_bootstrap, topics) as launch:
+        worker = launch("worker", "--model", str(canary), "--role", "canary")
+        wait_for_line(worker.output, GATHERED, 1)
+        before = {r["request_id"] for r in send_requests(kafka_bootstrap, requests, 100, rate=50)}
+        assert set(scored(kafka_bootstrap, results, before).values()) == {1}
+        # Promoted by config: the worker reads every request at once from then on.
+        publish(
+            kafka_bootstrap,
+            codec,
+            RolloutConfig(champion="login-bot@0", fallback="login-bot@1"),
+            first,
+            topic=config_topic,
+        )
+        wait_for_line(worker.output, AT_ONCE, 1)
+        after = {r["request_id"] for r in send_requests(kafka_bootstrap, requests, 100, rate=50)}
+        counts = scored(kafka_bootstrap, results, before | after)
+        output = worker.output()
+    assert set(counts) == before | after and set(counts.values()) == {1}
+    assert output.count(GATHERED) == 1 and output.count(AT_ONCE) == 1
+    assert "Traceback" not in output
+
+
+def test_without_a_config_topic_a_worker_reads_every_request_at_once(
+    kafka_bootstrap: str, new_topic: Callable[..., str], tmp_path: Path
+) -> None:
+    topics = {
+        "RDV_WORKER_REQUESTS_TOPIC": new_topic(3, "requests"),
+        "RDV_WORKER_RESULTS_TOPIC": new_topic(3, "results"),
+        "RDV_WORKER_DEAD_LETTERS_TOPIC": new_topic(1, "dlq"),
+        "RDV_WORKER_CONFIG_TOPIC": "rdv-no-such-config-topic",
+    }
+    model = decision_tree(tmp_path / "dt")
+    with services(tmp_path, kafka_bootstrap, topics) as launch:
+        worker = launch("worker", "--model", str(model), "--role", "canary")
+        ids = {
+            r["request_id"]
+            for r in send_requests(kafka_bootstrap, topics["RDV_WORKER_REQUESTS_TOPIC"], 50)
+        }
+        counts = scored(kafka_bootstrap, topics["RDV_WORKER_RESULTS_TOPIC"], ids)
+        output = worker.output()
+    assert set(counts) == ids
+    assert AT_ONCE in output and "Traceback" not in output
