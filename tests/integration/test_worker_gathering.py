@@ -22,6 +22,15 @@ GATHERED = "gathered reads (up to 50 ms): no model here answers under rollout v1
 AT_ONCE = "every request read at once"
 
 
+def worker_topics(new_topic: Callable[..., str], config_topic: str) -> dict[str, str]:
+    return {
+        "RDV_WORKER_REQUESTS_TOPIC": new_topic(3, "requests"),
+        "RDV_WORKER_RESULTS_TOPIC": new_topic(3, "results"),
+        "RDV_WORKER_DEAD_LETTERS_TOPIC": new_topic(1, "dlq"),
+        "RDV_WORKER_CONFIG_TOPIC": config_topic,
+    }
+
+
 def scored(bootstrap: str, topic: str, ids: set[str]) -> Counter[str]:
     """How often each of these requests was scored, once all of them were."""
     found = read_until(
@@ -43,12 +52,7 @@ def wait_for_line(read: Callable[[], str], line: str, count: int, timeout: float
 def test_a_canary_reads_gathered_until_a_new_config_makes_it_answer(
     kafka_bootstrap: str, new_topic: Callable[..., str], tmp_path: Path
 ) -> None:
-    topics = {
-        "RDV_WORKER_REQUESTS_TOPIC": new_topic(3, "requests"),
-        "RDV_WORKER_RESULTS_TOPIC": new_topic(3, "results"),
-        "RDV_WORKER_DEAD_LETTERS_TOPIC": new_topic(1, "dlq"),
-        "RDV_WORKER_CONFIG_TOPIC": new_topic(1, "config"),
-    }
+    topics = worker_topics(new_topic, new_topic(1, "config"))
     logistic(tmp_path / "lr")  # login-bot@1, the champion: not run here
     canary = decision_tree(tmp_path / "dt")  # login-bot@0
     codec, config_topic = make_codec(), topics["RDV_WORKER_CONFIG_TOPIC"]
@@ -85,12 +89,7 @@ def test_a_canary_reads_gathered_until_a_new_config_makes_it_answer(
 def test_without_a_config_topic_a_worker_reads_every_request_at_once(
     kafka_bootstrap: str, new_topic: Callable[..., str], tmp_path: Path
 ) -> None:
-    topics = {
-        "RDV_WORKER_REQUESTS_TOPIC": new_topic(3, "requests"),
-        "RDV_WORKER_RESULTS_TOPIC": new_topic(3, "results"),
-        "RDV_WORKER_DEAD_LETTERS_TOPIC": new_topic(1, "dlq"),
-        "RDV_WORKER_CONFIG_TOPIC": "rdv-no-such-config-topic",
-    }
+    topics = worker_topics(new_topic, "rdv-no-such-config-topic")
     model = decision_tree(tmp_path / "dt")
     with services(tmp_path, kafka_bootstrap, topics) as launch:
         worker = launch("worker", "--model", str(model), "--role", "canary")
