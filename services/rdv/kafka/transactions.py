@@ -79,17 +79,25 @@ def connected_producer(
     before it is asked again."""
     if not transactional_id:
         return Producer(bootstrap, kafka, client_id=client_id)
-    overrides = _transactional(transactional_id, transaction_timeout_ms)
-    producer = Producer(bootstrap, kafka, client_id=client_id, overrides=overrides)
-    _connect(producer)
+    producer, _ = _transactional_producer(
+        bootstrap, kafka, client_id, transactional_id, transaction_timeout_ms
+    )
     return producer
 
 
-def _transactional(transactional_id: str, transaction_timeout_ms: int | None) -> dict[str, Any]:
+def _transactional_producer(
+    bootstrap: str,
+    kafka: KafkaSettings | None,
+    client_id: str,
+    transactional_id: str,
+    transaction_timeout_ms: int | None,
+) -> tuple[Producer, ClusterMetadata | None]:
+    """A transactional producer, connected, and the metadata its connection fetched."""
     overrides: dict[str, Any] = {"transactional.id": transactional_id, **TRANSACTIONAL_DEFAULTS}
     if transaction_timeout_ms:
         overrides["transaction.timeout.ms"] = transaction_timeout_ms
-    return overrides
+    producer = Producer(bootstrap, kafka, client_id=client_id, overrides=overrides)
+    return producer, _connect(producer)
 
 
 def _connect(producer: Producer) -> ClusterMetadata | None:
@@ -134,13 +142,11 @@ def standby(
 ) -> Standby:
     """A `Standby`; where Kafka does not answer, what it could not prepare is done again at
     the take-over."""
-    producer = Producer(
-        bootstrap,
-        kafka,
-        client_id=client_id,
-        overrides=_transactional(transactional_id, transaction_timeout_ms),
+    ready = Standby(
+        *_transactional_producer(
+            bootstrap, kafka, client_id, transactional_id, transaction_timeout_ms
+        )
     )
-    ready = Standby(producer, _connect(producer))
     if ready.metadata is not None:
         with contextlib.suppress(KafkaException):
             ready.group = _leftovers_group(bootstrap, kafka, group_id, offsets_topic)

@@ -200,12 +200,22 @@ def open_delivery(
     observe: Callable[[float], None],
     replaced: Callable[[str], None],
     ready: Standby | None,
+    consumer: Consumer,
 ) -> Delivery:
-    """The settings' delivery mode; exactly-once's producer is the one `ready` holds (see
-    `standby_producer`), initialised now."""
-    if settings.delivery == "exactly_once":
-        return ExactlyOnce(settings, bootstrap, kafka, stopping, observe, replaced, ready)
-    return AtLeastOnce(bootstrap, kafka, stopping)
+    """The settings' delivery mode, attached to `consumer` (closed if the mode cannot open);
+    exactly-once's producer is the one `ready` holds (see `standby_producer`), initialised
+    now."""
+    delivery: Delivery
+    try:
+        if settings.delivery == "exactly_once":
+            delivery = ExactlyOnce(settings, bootstrap, kafka, stopping, observe, replaced, ready)
+        else:
+            delivery = AtLeastOnce(bootstrap, kafka, stopping)
+    except BaseException:
+        consumer.close()
+        raise
+    delivery.attach(consumer)
+    return delivery
 
 
 def standby_producer(

@@ -210,20 +210,16 @@ class RendezvousService:
     def _open_delivery(self, standby: Standby | None) -> None:
         # Before the poll that serves the assignment: the state is restored from a final topic.
         assert self._consumer is not None and self.metrics is not None
-        try:
-            self._delivery = open_delivery(
-                self.settings,
-                self.bootstrap,
-                self.kafka,
-                self.stopping,
-                self.metrics.commit_seconds.observe,
-                self._producer_replaced,
-                standby,
-            )
-        except BaseException:
-            self._consumer.close()
-            raise
-        self._delivery.attach(self._consumer)
+        self._delivery = open_delivery(
+            self.settings,
+            self.bootstrap,
+            self.kafka,
+            self.stopping,
+            self.metrics.commit_seconds.observe,
+            self._producer_replaced,
+            standby,
+            self._consumer,
+        )
 
     def _rejoin(self, exc: ConsumerError) -> None:
         """A static member fenced by a newer instance of its name stops. Fenced by its own

@@ -64,13 +64,15 @@ class RoleWatch:
         self._next_check = 0.0
         if gather_ms > 0:
             try:
-                reader = PartitionReader(bootstrap, topic, 0, kafka)
-                self._follower = RolloutFollower(codec, reader, lambda *_: None)
+                self._follower = RolloutFollower(
+                    codec, PartitionReader(bootstrap, topic, 0, kafka), lambda *_: None
+                )
                 self._follower.catch_up()
             except RendezvousError as exc:
                 log.warning(
                     "cannot follow the rollout on %s (%s): reading every request", topic, exc
                 )
+                self.close()  # its reader, if it was made
                 self._follower = None
         self.gathering = gathers(self.config, model_ids, gather_ms)
 
