@@ -18,7 +18,7 @@ from tests.integration.models import decision_tree, logistic
 
 pytestmark = pytest.mark.broker
 
-GATHERED = "gathered reads (up to 50 ms): no model here answers under rollout v1"
+GATHERED = "gathered reads (up to 120 ms): no model here answers under rollout v1"
 AT_ONCE = "every request read at once"
 
 

@@ -26,29 +26,33 @@ from rdv.rollout.follow import RolloutFollower
 
 log = logging.getLogger(__name__)
 
-GATHER_BYTES = 64 * 1024  # more than a fetch gathers in 50 ms at these rates: the wait decides
+GATHER_BYTES = 64 * 1024  # more than a fetch gathers in 120 ms at these rates: the wait decides
 CHECK_EVERY_S = 1.0  # how often the rollout topic is asked for a newer config
 
 
-def gathers(config: RolloutConfig | None, model_ids: list[str], gather_ms: int) -> bool:
-    """Whether a worker hosting these models may read gathered: the config in force names none
-    of them among the models whose scores may be returned, and its SLA and grace leave the
-    gathered scores time to be recorded. Without a config: no."""
-    # Gathered scores must still reach a mailbox before it closes (the SLA, then the grace).
-    if config is None or gather_ms <= 0 or 2 * gather_ms > config.sla_ms + config.grace_ms:
-        return False
+def gather_wait_ms(config: RolloutConfig | None, model_ids: list[str], gather_ms: int) -> int:
+    """How long a worker hosting these models may wait to gather requests: 0 (read each at
+    once) unless the config in force names none of them among the models whose scores may be
+    returned. Without a config: 0."""
+    if config is None or gather_ms <= 0:
+        return 0
     answering = set(config.answering())
-    return not any(model in answering for model in model_ids)
+    if any(model in answering for model in model_ids):
+        return 0
+    # Gathered scores must still reach a mailbox before it closes (the SLA, then the grace):
+    # the wait takes at most half of that, the rest is left for scoring and the way there.
+    return min(gather_ms, (config.sla_ms + config.grace_ms) // 2)
 
 
-def fetch_overrides(gathering: bool, gather_ms: int) -> dict[str, Any]:
-    if not gathering:
+def fetch_overrides(wait_ms: int) -> dict[str, Any]:
+    if wait_ms <= 0:
         return {}
-    return {"fetch.min.bytes": GATHER_BYTES, "fetch.wait.max.ms": gather_ms}
+    return {"fetch.min.bytes": GATHER_BYTES, "fetch.wait.max.ms": wait_ms}
 
 
 class RoleWatch:
-    """The rollout config in force for a worker's models, and whether they read gathered."""
+    """The rollout config in force for a worker's models, and how long their fetches may wait
+    to gather (`wait_ms`, 0 for at once)."""
 
     def __init__(
         self,
@@ -74,7 +78,7 @@ class RoleWatch:
                 )
                 self.close()  # its reader, if it was made
                 self._follower = None
-        self.gathering = gathers(self.config, model_ids, gather_ms)
+        self.wait_ms = gather_wait_ms(self.config, model_ids, gather_ms)
 
     @property
     def config(self) -> RolloutConfig | None:
@@ -89,18 +93,18 @@ class RoleWatch:
         self._next_check = now + CHECK_EVERY_S
         if self._follower.read() is None:
             return False
-        gathering = gathers(self.config, self._model_ids, self._gather_ms)
-        if gathering == self.gathering:
+        wait_ms = gather_wait_ms(self.config, self._model_ids, self._gather_ms)
+        if wait_ms == self.wait_ms:
             return False
-        self.gathering = gathering
+        self.wait_ms = wait_ms
         return True
 
     def describe(self) -> str:
-        if not self.gathering:
+        if not self.wait_ms:
             return "every request read at once"
         version = self.config.version if self.config else 0
         return (
-            f"gathered reads (up to {self._gather_ms} ms): no model here answers under "
+            f"gathered reads (up to {self.wait_ms} ms): no model here answers under "
             f"rollout v{version}"
         )
 

@@ -172,7 +172,7 @@ class Worker:
             on_revoke=self._revoked,
             client_id=f"rdv-worker-{self.model_id}",
             start_new_at_ms=self._start_new_at_ms(),
-            overrides=fetch_overrides(roles.gathering, self.settings.gather_ms),
+            overrides=fetch_overrides(roles.wait_ms),
         )
         log.info(
             "worker %s (%s) reading %s in group %s, %s",
