@@ -109,13 +109,15 @@ def mlserver_rest(
     server = MLServerProcess(
         python, models, bootstrap, ("", ""), workdir / "logs" / "mlserver.log", http_port=port
     )
-    client = HttpClient(port, mlserver=True)
     try:
-        warm_up(client, on_time=10, timeout=180, check=server.check_alive)
-        yield client
+        client = HttpClient(port, mlserver=True)
+        try:
+            warm_up(client, on_time=10, timeout=180, check=server.check_alive)
+            yield client
+        finally:
+            client.close()
     finally:
-        client.close()
-        server.stop()
+        server.stop()  # also when the client could not be made
 
 
 @contextmanager
