@@ -16,7 +16,14 @@ import pytest
 
 from tests.integration.harness import send_requests, services
 from tests.integration.stack import StackTopics
-from tests.integration.test_rendezvous import CONFIG, _pace, answers, models, start_workers, warm_up
+from tests.integration.test_rendezvous import (
+    CONFIG,
+    answers,
+    models,
+    start_workers,
+    steady_request,
+    warm_up,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -35,7 +42,11 @@ def test_a_rendezvous_killed_mid_load_loses_no_answer(stack: StackTopics, tmp_pa
         first = launch("rendezvous", **AT_LEAST_ONCE)
         warm = warm_up(stack)
         sent: list[dict[str, Any]] = []
-        producer = threading.Thread(target=lambda: sent.extend(_pace(stack, 400, 100)))
+        producer = threading.Thread(
+            target=lambda: sent.extend(
+                send_requests(stack.bootstrap, stack["requests"], 400, steady_request, rate=100)
+            )
+        )
         producer.start()
         time.sleep(2.5)  # past a commit (every second): some offsets committed, some not
         first.signal(signal.SIGKILL)

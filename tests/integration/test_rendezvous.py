@@ -181,25 +181,15 @@ def test_with_the_champion_dead_the_fallback_answers_inside_the_sla(
     )
 
 
-def _pace(stack: StackTopics, count: int, per_second: float) -> list[dict[str, Any]]:
-    from rdv.kafka import Outgoing, Producer
+def steady_request(i: int) -> dict[str, Any]:
+    """A request every model scores (no feature the champion refuses)."""
     from rdv.protocol import new_request
 
-    producer, sent = Producer(stack.bootstrap), []
-    for i in range(count):
-        request = new_request(
-            {"failed_logins": float(i % 9), "account_age_days": 30.0},
-            {"country": "FR"},
-            key=f"user-{i % 37}",
-        )
-        producer.send(
-            Outgoing(stack["requests"], CODEC.encode("Request", request), request["key"].encode())
-        )
-        producer.poll(0)
-        sent.append(request)
-        time.sleep(1 / per_second)
-    producer.flush()
-    return sent
+    return new_request(
+        {"failed_logins": float(i % 9), "account_age_days": 30.0},
+        {"country": "FR"},
+        key=f"user-{i % 37}",
+    )
 
 
 def test_a_rendezvous_killed_mid_load_answers_every_request_exactly_once(
@@ -213,7 +203,11 @@ def test_a_rendezvous_killed_mid_load_answers_every_request_exactly_once(
         first = launch("rendezvous")
         warm = warm_up(stack)
         sent: list[dict[str, Any]] = []
-        producer = threading.Thread(target=lambda: sent.extend(_pace(stack, 400, 100)))
+        producer = threading.Thread(
+            target=lambda: sent.extend(
+                send_requests(stack.bootstrap, stack["requests"], 400, steady_request, rate=100)
+            )
+        )
         producer.start()
         time.sleep(1.5)
         first.signal(signal.SIGKILL)  # mid-load: open mailboxes, a transaction in flight
