@@ -19,12 +19,17 @@ from rdv.kafka.envelopes import Message
 from rdv.kafka.retry import NEW_TOPIC, kafka_retriable, retry
 from rdv.kafka.settings import CONSUMER_LATENCY_DEFAULTS, KafkaSettings
 
-# Errors of a topic created a moment ago, whose leader the client has not learnt yet.
+# Errors of a topic created a moment ago, whose leader the client has not learnt yet, or
+# has learnt before the broker did: "leader epoch is newer than broker epoch" failed a
+# `rdv bench soak` in CI reading the config topic it had just created.
 _NOT_READY_YET = {
     KafkaError.NOT_LEADER_FOR_PARTITION,
     KafkaError.LEADER_NOT_AVAILABLE,
     KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError.UNKNOWN_LEADER_EPOCH,
+    KafkaError.FENCED_LEADER_EPOCH,
 }
+not_ready_yet = kafka_retriable(*_NOT_READY_YET)
 
 
 # How long a reader waits to learn where its partition is before assigning it anyway.
@@ -60,7 +65,7 @@ def _end_offsets(
         return retry(
             ask,
             NEW_TOPIC,
-            kafka_retriable(*_NOT_READY_YET),
+            not_ready_yet,
             give_up=lambda: time.monotonic() > deadline,
             what=f"the ends of {topic}",
         )
