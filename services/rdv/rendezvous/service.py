@@ -247,7 +247,7 @@ class RendezvousService:
 
     def _turn(self, rollout: RolloutFollower) -> None:
         assert self.core is not None and self._consumer is not None
-        wait = turn_wait(self.core.next_wakeup(), now_us())
+        wait = turn_wait(self.core.next_wakeup(), now_us(), holding=bool(self.outgoing))
         batch = self._consumer.poll_batch(self.settings.batch_max, wait)
         for msg in batch:
             self.consumed[(msg.topic, msg.partition)] = msg.offset + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rdv.rendezvous.turns import MAX_WAIT_S, turn_wait
+from rdv.rendezvous.turns import HOLDING_WAIT_S, MAX_WAIT_S, turn_wait
 
 
 def test_no_timer_waits_the_longest() -> None:
@@ -20,3 +20,11 @@ def test_a_due_timer_does_not_wait_and_a_far_one_waits_the_longest() -> None:
     assert turn_wait(999_000, 1_000_000) == 0.0
     assert turn_wait(1_000_000, 1_000_000) == 0.0
     assert turn_wait(5_000_000, 1_000_000) == MAX_WAIT_S
+
+
+def test_held_output_is_looked_at_again_within_a_millisecond() -> None:
+    # Output refused while a commit was in flight goes out on the first turn after the commit
+    # ends; the writer's thread does not wake the loop, so the loop must not sleep long.
+    assert turn_wait(None, 1_000_000, holding=True) == HOLDING_WAIT_S
+    assert turn_wait(5_000_000, 1_000_000, holding=True) == HOLDING_WAIT_S
+    assert turn_wait(999_000, 1_000_000, holding=True) == 0.0
