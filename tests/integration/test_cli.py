@@ -123,6 +123,10 @@ def test_bench_floor_prints_figures_and_writes_json(kafka_bootstrap: str, tmp_pa
     rows = {(t["partitions"], t["settings"]) for t in figures["transactions"]}
     assert rows == {(1, "project"), (6, "project"), (18, "project"), (6, "librdkafka defaults")}
     assert all(t["latency"]["count"] == 5 for t in figures["transactions"])
+    # The first record after a commit, sent at once and after the rendezvous writer's pause.
+    assert "the next transaction's first record" in result.stdout
+    assert [n["pause_ms"] for n in figures["next_record"]] == [0.0, 2.0]
+    assert all(n["latency"]["count"] == 5 for n in figures["next_record"])
     assert figures["throughput_msgs_per_s"] > 0
     assert figures["machine"]["cpus"] >= 1
     # The floor's CPU per request: both client settings, every message back, and the broker

@@ -85,8 +85,8 @@ def floor(
     the CPU per request of the three hops at a fixed rate."""
     from rdv_tools.bench.floor import FLOOR_CONSUMER, FLOOR_PRODUCER
     from rdv_tools.bench.floor_cpu import paced_floors
-    from rdv_tools.bench.transaction_cost import measure_transactions
-    from rdv_tools.cli.bench_tables import paced_table
+    from rdv_tools.bench.transaction_cost import measure_next_record, measure_transactions
+    from rdv_tools.cli.bench_tables import next_record_table, paced_table
 
     columns = (
         TextColumn("{task.description}"),
@@ -104,6 +104,7 @@ def floor(
 
         result = measure_floor(servers, round_trips, messages, progress)
         costs = measure_transactions(servers, count=transactions, progress=progress)
+        following = measure_next_record(servers, count=transactions, progress=progress)
         paced = []
         if paced_rate:
             task = bar.add_task(f"{paced_rate:g}/s paced, two client settings", total=None)
@@ -132,6 +133,7 @@ def floor(
             *(f"{v:.1f}" for v in (lat.p50_ms, lat.p99_ms, lat.max_ms)),
         )
     out.print(tx)
+    out.print(next_record_table(following))
     if paced:
         out.print(paced_table(paced))
     if json_file:
@@ -141,6 +143,7 @@ def floor(
             **result.as_dict(),
             "floor_settings": {"producer": FLOOR_PRODUCER, "consumer": FLOOR_CONSUMER},
             "transactions": [t.as_dict() for t in costs],
+            "next_record": [n.as_dict() for n in following],
             "paced": [p.as_dict() for p in paced],
         }
         json_file.write_text(json.dumps(payload, indent=2))

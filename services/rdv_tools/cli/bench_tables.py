@@ -8,6 +8,7 @@ from rich.table import Table
 
 from rdv_tools.bench.e2e import E2EResult
 from rdv_tools.bench.floor_cpu import SETTINGS, PacedFloor, settings_text
+from rdv_tools.bench.transaction_cost import NextRecordCost
 
 
 def e2e_table(result: E2EResult) -> Table:
@@ -138,5 +139,21 @@ def paced_table(paced: list[PacedFloor]) -> Table:
             f"{p.latency.p99_ms:.2f}",
             *(f"{p.cpu_us.get(n, 0):,.0f}" for n in names),
             f"{p.cpu_us.get('total', 0):,.0f}",
+        )
+    return table
+
+
+def next_record_table(costs: list[NextRecordCost]) -> Table:
+    """How soon the transaction after a commit delivers its first record, by pause."""
+    table = Table(
+        title="the next transaction's first record, from the commit's return to its delivery"
+    )
+    for column in ("pause after the commit", "p50 ms", "p99 ms", "max ms"):
+        table.add_column(column, justify="right")
+    for c in costs:
+        lat = c.latency
+        table.add_row(
+            f"{c.pause_ms:g} ms",
+            *(f"{v:.1f}" for v in (lat.p50_ms, lat.p99_ms, lat.max_ms)),
         )
     return table
