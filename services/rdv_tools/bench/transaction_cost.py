@@ -76,12 +76,7 @@ def _time(
     try:
         for i in range(count + 5):  # the first few pay for connections: not counted
             started = time.perf_counter()
-            raw.begin_transaction()
-            for partition in range(partitions):
-                raw.produce(topic, b"x" * 100, partition=partition)
-            mark = native([Offset(source, 0, i)])
-            again(partial(raw.send_offsets_to_transaction, mark, metadata, 10), give_up=never)
-            again(lambda: raw.commit_transaction(-1), give_up=never)
+            _one_transaction(raw, topic, partitions, Offset(source, 0, i), metadata)
             if i >= 5:
                 samples.append(time.perf_counter() - started)
                 if progress:
@@ -90,6 +85,15 @@ def _time(
     finally:
         group.close()
     return LatencySummary.of(samples)
+
+
+def _one_transaction(raw: Any, topic: str, partitions: int, mark: Offset, metadata: Any) -> None:
+    """Begin, one record on each of `partitions`, the consumer offset `mark`, commit."""
+    raw.begin_transaction()
+    for partition in range(partitions):
+        raw.produce(topic, b"x" * 100, partition=partition)
+    again(partial(raw.send_offsets_to_transaction, native([mark]), metadata, 10), give_up=never)
+    again(lambda: raw.commit_transaction(-1), give_up=never)
 
 
 def _transactional(
@@ -144,12 +148,7 @@ def measure_next_record(
     try:
         for i in range(count + 2):  # the first two pay for connections: not counted
             for pause in pauses:
-                raw.begin_transaction()
-                for partition in range(partitions):
-                    raw.produce(topic, b"x" * 100, partition=partition)
-                mark = native([Offset(source, 0, i)])
-                again(partial(raw.send_offsets_to_transaction, mark, metadata, 10), give_up=never)
-                again(lambda: raw.commit_transaction(-1), give_up=never)
+                _one_transaction(raw, topic, partitions, Offset(source, 0, i), metadata)
                 committed = time.perf_counter()
                 time.sleep(pause)
                 delivered: list[float] = []
