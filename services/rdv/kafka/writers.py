@@ -40,6 +40,12 @@ STUCK_AFTER_S = 20.0
 # at once; p50 4.7, p90 5.2, max 8.0 after 2 ms (docs/performance.md).
 MARKERS_S = 0.002
 
+# How long a due commit may wait for the records already sent to be delivered. librdkafka's
+# commit first waits for every record in flight, and from its start to its end it takes no new
+# record: what the loop decides meanwhile waits with it. Begun once nothing is in flight, a
+# commit is little more than its round trips to the two coordinators.
+DRAIN_S = 0.05
+
 
 @dataclass(frozen=True)
 class TransactionFailure:
@@ -70,6 +76,23 @@ class TransactionFailure:
                 fatal=True,
             )
         return cls(str(error), bool(error.fatal()), fenced)
+
+
+class Drain:
+    """When a due commit begins: once nothing sent is in flight, or DRAIN_S after it was
+    first found waiting, whichever comes first."""
+
+    def __init__(self, limit_s: float = DRAIN_S) -> None:
+        self._limit_s = limit_s
+        self._since: float | None = None  # when records were first found in flight
+
+    def ready(self, in_flight: int, now: float) -> bool:
+        if in_flight == 0 or (self._since is not None and now - self._since >= self._limit_s):
+            self._since = None
+            return True
+        if self._since is None:
+            self._since = now
+        return False
 
 
 def native(offsets: list[Offset]) -> list[_TopicPartition]:
@@ -111,6 +134,7 @@ class TransactionalWriter:
         self._closed = False
         self._abandoned = False  # the batch in flight is no longer wanted: abort, report nothing
         self._since: float | None = None  # when the commit in flight began
+        self._drain = Drain()
         self._began: float | None = None  # when the open (or committing) transaction began
         self.failure: TransactionFailure | None = None  # set by a failed commit, read by the loop
         self._thread = threading.Thread(target=self._run, name="rdv-transactions", daemon=True)
@@ -160,6 +184,12 @@ class TransactionalWriter:
             self._batch, self._busy = (native(offsets), metadata), True
             self._ready.notify_all()
         return True
+
+    def drained(self) -> bool:
+        """Whether a due commit should begin now (see `Drain`)."""
+        raw = self._producer.raw
+        raw.poll(0)  # librdkafka counts delivery reports until they are served
+        return self._drain.ready(len(raw), time.monotonic())
 
     @property
     def stuck_for(self) -> float:

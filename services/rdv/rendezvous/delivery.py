@@ -51,6 +51,10 @@ class Delivery(Protocol):
     def write(self, outgoing: list[Outgoing]) -> bool:
         """Send these at once; True when taken (False: hold them for the next turn)."""
 
+    def drained(self) -> bool:
+        """Whether a commit that is due should begin now: False while what was written is
+        still on its way, for a few ms at most."""
+
     def commit(self, marks: list[Offset]) -> bool:
         """Commit what was written with these consumed offsets; True when taken."""
 
@@ -111,6 +115,9 @@ class ExactlyOnce:
     def write(self, outgoing: list[Outgoing]) -> bool:
         # An empty send would still begin a transaction.
         return not outgoing or self._tx.writer.send(outgoing)
+
+    def drained(self) -> bool:
+        return self._tx.writer.drained()
 
     def commit(self, marks: list[Offset]) -> bool:
         return self._tx.writer.submit(marks)
@@ -258,6 +265,9 @@ class AtLeastOnce:
         assert self._writer is not None, "attach a consumer first"
         self._writer.send(outgoing)  # also serves delivery reports when there is nothing new
         return True
+
+    def drained(self) -> bool:
+        return True  # its commit waits for deliveries itself, the loop's writes never
 
     def commit(self, marks: list[Offset]) -> bool:
         assert self._writer is not None, "attach a consumer first"

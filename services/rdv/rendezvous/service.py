@@ -69,6 +69,7 @@ class RendezvousService:
         self.closed_pending: dict[int, dict[str, int]] = {}  # partition -> request id -> offset
         self.consumed: dict[tuple[str, int], int] = {}  # next offset to read
         self.outgoing: list[Outgoing] = []
+        self._deferred = False  # a due commit waits for what was sent to be delivered
         self.clock = HandOverClock()  # started again once it takes over
         self.writer = DecisionWriter(codec, settings)
         self.changelog = StateChangelog()
@@ -247,7 +248,8 @@ class RendezvousService:
 
     def _turn(self, rollout: RolloutFollower) -> None:
         assert self.core is not None and self._consumer is not None
-        wait = turn_wait(self.core.next_wakeup(), now_us(), holding=bool(self.outgoing))
+        holding = bool(self.outgoing) or self._deferred
+        wait = turn_wait(self.core.next_wakeup(), now_us(), holding)
         batch = self._consumer.poll_batch(self.settings.batch_max, wait)
         for msg in batch:
             self.consumed[(msg.topic, msg.partition)] = msg.offset + 1
@@ -356,7 +358,10 @@ class RendezvousService:
             return
         if not delivery.ready(wait):
             return
-        due = due or wait
+        # A due commit waits (a few ms at most) until what was sent is delivered, so that the
+        # commit itself is short: answers decided while it runs wait for its end.
+        self._deferred = due and not wait and not delivery.drained()
+        due = (due and not self._deferred) or wait
         marks = self._offsets_with_tombstones() if due else []
         if due or self.settings.delivery != "exactly_once":
             # Only a transaction makes the held entries all-or-nothing with their answers.
