@@ -4,6 +4,7 @@ config, not a restart, decides it, and a change of role changes how it reads, lo
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from rdv.rollout.config import RolloutConfig
 from rdv.rollout.store import publish
 from rdv.settings import make_codec
-from tests.integration.harness import read_until, scores_of, send_requests, services
+from tests.integration.harness import free_block, read_until, scores_of, send_requests, services
 from tests.integration.models import decision_tree, logistic
 
 pytestmark = pytest.mark.broker
@@ -65,7 +66,10 @@ def test_a_canary_reads_gathered_until_a_new_config_makes_it_answer(
     )
     requests, results = topics["RDV_WORKER_REQUESTS_TOPIC"], topics["RDV_WORKER_RESULTS_TOPIC"]
     with services(tmp_path, kafka_bootstrap, topics) as launch:
-        worker = launch("worker", "--model", str(canary), "--role", "canary")
+        port = free_block(1)
+        worker = launch(
+            "worker", "--model", str(canary), "--role", "canary", RDV_WORKER_METRICS_PORT=str(port)
+        )
         wait_for_line(worker.output, GATHERED, 1)
         before = {r["request_id"] for r in send_requests(kafka_bootstrap, requests, 100, rate=50)}
         assert set(scored(kafka_bootstrap, results, before).values()) == {1}
@@ -81,7 +85,12 @@ def test_a_canary_reads_gathered_until_a_new_config_makes_it_answer(
         after = {r["request_id"] for r in send_requests(kafka_bootstrap, requests, 100, rate=50)}
         counts = scored(kafka_bootstrap, results, before | after)
         output = worker.output()
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
     assert set(counts) == before | after and set(counts.values()) == {1}
+    # Its metrics follow the promotion: the requests scored after it count as the champion's.
+    text = metrics.decode()
+    assert 'rdv_worker_scored_total{model="login-bot@0",role="canary"} 100.0' in text
+    assert 'rdv_worker_scored_total{model="login-bot@0",role="champion"} 100.0' in text
     assert output.count(GATHERED) == 1 and output.count(AT_ONCE) == 1
     assert "Traceback" not in output
 

@@ -44,6 +44,13 @@ def gather_wait_ms(config: RolloutConfig | None, model_ids: list[str], gather_ms
     return min(gather_ms, (config.sla_ms + config.grace_ms) // 2)
 
 
+def role_under(config: RolloutConfig | None, model_id: str, started_as: str | None) -> str:
+    """A hosted model's role under the config in force; the role it was started with while
+    no config names it ("none" if it was given none)."""
+    named = config.role_of(model_id) if config else "unknown"
+    return named if named != "unknown" else (started_as or "none")
+
+
 def fetch_overrides(wait_ms: int) -> dict[str, Any]:
     if wait_ms <= 0:
         return {}
@@ -79,6 +86,7 @@ class RoleWatch:
                 self.close()  # its reader, if it was made
                 self._follower = None
         self.wait_ms = gather_wait_ms(self.config, model_ids, gather_ms)
+        self.version = self.config.version if self.config else 0  # of the config in force
 
     @property
     def config(self) -> RolloutConfig | None:
@@ -93,11 +101,15 @@ class RoleWatch:
         self._next_check = now + CHECK_EVERY_S
         if self._follower.read() is None:
             return False
+        self.version = self.config.version if self.config else 0
         wait_ms = gather_wait_ms(self.config, self._model_ids, self._gather_ms)
         if wait_ms == self.wait_ms:
             return False
         self.wait_ms = wait_ms
         return True
+
+    def role(self, model_id: str, started_as: str | None) -> str:
+        return role_under(self.config, model_id, started_as)
 
     def describe(self) -> str:
         if not self.wait_ms:

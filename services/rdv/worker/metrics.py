@@ -57,20 +57,41 @@ class WorkerMetricFamilies:
 
 
 class WorkerMetrics:
-    """The metrics of one model a worker hosts."""
+    """The metrics of one model a worker hosts, labelled with its role: the one it was started
+    with until a rollout config names it, then the config's (see `relabel`)."""
 
     def __init__(
         self, model: str, role: str | None, families: WorkerMetricFamilies | None = None
     ) -> None:
         self.families = families = families or WorkerMetricFamilies()
         self.registry = families.registry
-        labels = {"model": model, "role": role or "none"}
+        self._model = model
+        self._partitions: set[str] = set()  # those the lag gauge has a value for
+        self._bind(role or "none")
+
+    @property
+    def role(self) -> str:
+        return self._labels["role"]
+
+    def relabel(self, role: str) -> None:
+        """Count under `role` from now on: a promotion by config moves the model's series.
+        Counters already counted stay under the old role (they are history); the lag gauge
+        leaves it, or the old role would show a lag that no longer moves."""
+        if role == self.role:
+            return
+        for partition in self._partitions:
+            self.families.lag.remove(self._model, self.role, partition)
+        self._partitions.clear()
+        self._bind(role)
+
+    def _bind(self, role: str) -> None:
+        families = self.families
+        self._labels = labels = {"model": self._model, "role": role}
         self.scored = families.scored.labels(**labels)
         self.dead_letters = families.dead_letters.labels(**labels)
         self.skipped = families.skipped.labels(**labels)
         self.eval_seconds = families.eval_seconds.labels(**labels)
         self.batch_size = families.batch_size.labels(**labels)
-        self._labels = labels
 
     def observe(self, batch_size: int, outcome: BatchOutcome) -> None:
         self.batch_size.observe(batch_size)
@@ -85,4 +106,5 @@ class WorkerMetrics:
         self.families.errors.labels(**self._labels, code=code).inc(count)
 
     def lag(self, partition: int, value: int) -> None:
+        self._partitions.add(str(partition))
         self.families.lag.labels(**self._labels, partition=str(partition)).set(value)

@@ -81,6 +81,7 @@ class Worker:
             self.hosted.append(
                 _Hosted(
                     artifact.model_id,
+                    hosted.role,
                     BatchScorer(artifact, settings, codec, role=hosted.role),
                     WorkerMetrics(artifact.model_id, hosted.role, families),
                 )
@@ -137,6 +138,7 @@ class Worker:
         self._consumer = consumer = self._join(group, roles)
         ledger = DeliveryLedger(consumer.store)
         last_lag = 0.0
+        labelled = self._follow_roles(roles)
         try:
             while not self.stopping.is_set():
                 batch = consumer.poll_batch(self.settings.batch_max, self.settings.poll_timeout_s)
@@ -152,6 +154,8 @@ class Worker:
                     consumer.close()
                     self._consumer = consumer = self._join(group, roles)
                     ledger = DeliveryLedger(consumer.store)
+                if roles.version != labelled:
+                    labelled = self._follow_roles(roles)
                 if time.monotonic() - last_lag > 5:
                     last_lag = time.monotonic()
                     for tp, lag in consumer.lag().items():
@@ -162,6 +166,13 @@ class Worker:
             consumer.close()
             roles.close()
             log.info("worker %s stopped", self.model_id)
+
+    def _follow_roles(self, roles: RoleWatch) -> int:
+        """Label each model's metrics with its role under the config in force; that
+        config's version."""
+        for hosted in self.hosted:
+            hosted.metrics.relabel(roles.role(hosted.model_id, hosted.started_as))
+        return roles.version
 
     def _join(self, group: str, roles: RoleWatch) -> Consumer:
         consumer = Consumer(
@@ -222,6 +233,7 @@ class Worker:
 @dataclass
 class _Hosted:
     model_id: str
+    started_as: str | None  # the role given at start; the config's overrides it
     scorer: BatchScorer
     metrics: WorkerMetrics
 
