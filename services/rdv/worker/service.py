@@ -135,37 +135,42 @@ class Worker:
         ids = [h.model_id for h in self.hosted]
         group = self.settings.group_id or worker_group(ids)
         roles = RoleWatch(self.codec, self.bootstrap, self.kafka, s.config_topic, ids, s.gather_ms)
+        try:
+            self._serve(group, roles, producer)
+        finally:
+            # Also when the first join fails: the config reader and the producer are let go.
+            producer.flush()
+            if self._consumer is not None:
+                self._consumer.close()
+            roles.close()
+            log.info("worker %s stopped", self.model_id)
+
+    def _serve(self, group: str, roles: RoleWatch, producer: Producer) -> None:
         self._consumer = consumer = self._join(group, roles)
         ledger = DeliveryLedger(consumer.store)
         last_lag = 0.0
         labelled = self._follow_roles(roles)
-        try:
-            while not self.stopping.is_set():
-                batch = consumer.poll_batch(self.settings.batch_max, self.settings.poll_timeout_s)
-                if batch:
-                    self._process(batch, producer, ledger)
-                producer.poll(0)
+        while not self.stopping.is_set():
+            batch = consumer.poll_batch(self.settings.batch_max, self.settings.poll_timeout_s)
+            if batch:
+                self._process(batch, producer, ledger)
+            producer.poll(0)
+            _check(ledger)
+            if roles.changed():
+                # Everything read is delivered and committed first: the new consumer goes on
+                # exactly where this one stopped.
+                producer.flush()
                 _check(ledger)
-                if roles.changed():
-                    # Everything read is delivered and committed first: the new consumer
-                    # goes on exactly where this one stopped.
-                    producer.flush()
-                    _check(ledger)
-                    consumer.close()
-                    self._consumer = consumer = self._join(group, roles)
-                    ledger = DeliveryLedger(consumer.store)
-                if roles.version != labelled:
-                    labelled = self._follow_roles(roles)
-                if time.monotonic() - last_lag > 5:
-                    last_lag = time.monotonic()
-                    for tp, lag in consumer.lag().items():
-                        for hosted in self.hosted:
-                            hosted.metrics.lag(tp.partition, lag)
-        finally:
-            producer.flush()
-            consumer.close()
-            roles.close()
-            log.info("worker %s stopped", self.model_id)
+                consumer.close()
+                self._consumer = consumer = self._join(group, roles)
+                ledger = DeliveryLedger(consumer.store)
+            if roles.version != labelled:
+                labelled = self._follow_roles(roles)
+            if time.monotonic() - last_lag > 5:
+                last_lag = time.monotonic()
+                for tp, lag in consumer.lag().items():
+                    for hosted in self.hosted:
+                        hosted.metrics.lag(tp.partition, lag)
 
     def _follow_roles(self, roles: RoleWatch) -> int:
         """Label each model's metrics with its role under the config in force; that
