@@ -111,6 +111,13 @@ class AtLeastOnceWriter:
             self._producer.send(message)
         self._producer.poll(0)
 
+    def send_after_delivered(self, outgoing: list[Outgoing]) -> None:
+        """Send these only once everything sent before them is delivered: a state entry
+        that says an answer was given must not reach Kafka before that answer does."""
+        if outgoing:
+            self._producer.flush()
+            self.send(outgoing)
+
     def commit(self, offsets: list[Offset]) -> None:
         if offsets:
             self._producer.flush()

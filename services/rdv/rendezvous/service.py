@@ -363,11 +363,13 @@ class RendezvousService:
         self._deferred = due and not wait and not delivery.drained()
         due = (due and not self._deferred) or wait
         marks = self._offsets_with_tombstones() if due else []
-        if due or self.settings.delivery != "exactly_once":
-            # Only a transaction makes the held entries all-or-nothing with their answers.
-            self.outgoing += self.changelog.take()
         if delivery.write(self.outgoing):
             self.outgoing = []
+        # State entries wait for the commit, and go after the answers they say were given
+        # (see Delivery.write_state); refused (a commit in flight), they wait with the rest.
+        entries = self.changelog.take() if due else []
+        if entries and not delivery.write_state(entries):
+            self.outgoing += entries
         if due and delivery.commit(marks):
             self._last_commit = time.monotonic()
             self._committed.note(marks)
