@@ -106,6 +106,9 @@ class Supervisor:
     extra_state: dict[str, Any] = field(default_factory=dict)
     services: dict[str, Supervised] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # The watcher thread and the caller's both write the state file; each write stages the
+    # same file, so two at once had one replace the other's staging away (seen in CI).
+    _state_lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _watcher: threading.Thread | None = None
 
@@ -271,6 +274,7 @@ class Supervisor:
     def _write_state(self) -> None:
         if self.state_file is None:
             return
-        staging = self.state_file.with_suffix(".tmp")
-        staging.write_text(json.dumps(self.snapshot(), indent=2))
-        os.replace(staging, self.state_file)  # readers never see half a file
+        with self._state_lock:
+            staging = self.state_file.with_suffix(".tmp")
+            staging.write_text(json.dumps(self.snapshot(), indent=2))
+            os.replace(staging, self.state_file)  # readers never see half a file

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -198,3 +199,27 @@ def test_a_killed_supervisor_takes_its_services_along(tmp_path: Path) -> None:
         parent.kill()
         parent.wait(10)
     wait_for(lambda: all(exited(pid) for pid in pids), timeout=10)
+
+
+def test_state_written_from_two_threads_at_once_stays_whole(tmp_path: Path) -> None:
+    """The watcher thread writes the state as services change, while the caller writes it on
+    a kill or a restart: both stage the same file, and without a lock one replaced the other's
+    staging away (FileNotFoundError, seen in CI)."""
+    state = tmp_path / "stack.json"
+    supervisor = Supervisor(tmp_path, {}, [], state_file=state)
+    failures: list[BaseException] = []
+
+    def write_many() -> None:
+        try:
+            for _ in range(300):
+                supervisor._write_state()
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert json.loads(state.read_text())["services"] == {}
