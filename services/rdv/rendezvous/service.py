@@ -248,8 +248,7 @@ class RendezvousService:
 
     def _turn(self, rollout: RolloutFollower) -> None:
         assert self.core is not None and self._consumer is not None
-        holding = bool(self.outgoing) or self._deferred
-        wait = turn_wait(self.core.next_wakeup(), now_us(), holding)
+        wait = turn_wait(self.core.next_wakeup(), now_us(), bool(self.outgoing) or self._deferred)
         batch = self._consumer.poll_batch(self.settings.batch_max, wait)
         for msg in batch:
             self.consumed[(msg.topic, msg.partition)] = msg.offset + 1
@@ -349,8 +348,7 @@ class RendezvousService:
     # -- delivery ---------------------------------------------------------------------------
     def _commit(self, due: bool, wait: bool = False) -> None:
         """Send what was decided at once; when `due`, commit it with the consumed offsets (a
-        commit in flight defers both to the next turn). With `wait`, return only once
-        everything decided so far is committed."""
+        commit in flight defers both). With `wait`, return once all decided is committed."""
         delivery = self._delivery
         assert delivery is not None
         if delivery.mended():
@@ -358,15 +356,13 @@ class RendezvousService:
             return
         if not delivery.ready(wait):
             return
-        # A due commit waits (a few ms at most) until what was sent is delivered, so that the
-        # commit itself is short: answers decided while it runs wait for its end.
+        # Begun once what was sent is delivered, a commit is short: new answers wait it out.
         self._deferred = due and not wait and not delivery.drained()
         due = (due and not self._deferred) or wait
         marks = self._offsets_with_tombstones() if due else []
         if delivery.write(self.outgoing):
             self.outgoing = []
-        # State entries wait for the commit, and go after the answers they say were given
-        # (see Delivery.write_state); refused (a commit in flight), they wait with the rest.
+        # Entries go after the answers they record (Delivery.write_state), else wait with them.
         entries = self.changelog.take() if due else []
         if entries and not delivery.write_state(entries):
             self.outgoing += entries

@@ -86,11 +86,15 @@ class RoleWatch:
                 self.close()  # its reader, if it was made
                 self._follower = None
         self.wait_ms = gather_wait_ms(self.config, model_ids, gather_ms)
-        self.version = self.config.version if self.config else 0  # of the config in force
 
     @property
     def config(self) -> RolloutConfig | None:
         return self._follower.config if self._follower else None
+
+    @property
+    def version(self) -> int:
+        """The version of the config in force (0: none)."""
+        return self.config.version if self.config else 0
 
     def changed(self) -> bool:
         """Whether a newer config changed how the worker must read (asked at most once a
@@ -101,7 +105,6 @@ class RoleWatch:
         self._next_check = now + CHECK_EVERY_S
         if self._follower.read() is None:
             return False
-        self.version = self.config.version if self.config else 0
         wait_ms = gather_wait_ms(self.config, self._model_ids, self._gather_ms)
         if wait_ms == self.wait_ms:
             return False
