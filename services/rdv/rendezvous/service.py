@@ -24,7 +24,6 @@ from rdv.kafka import (
     ConsumerError,
     KafkaSettings,
     Message,
-    Offset,
     Outgoing,
     Standby,
     TopicPartition,
@@ -32,14 +31,13 @@ from rdv.kafka import (
 from rdv.kafka.reader import PartitionReader
 from rdv.metrics import serve_metrics
 from rdv.rendezvous import state
-from rdv.rendezvous.changelog import StateChangelog
+from rdv.rendezvous.checkpoint import Checkpoint
 from rdv.rendezvous.core import Action, DecisionCore, SendAnswer, SendRecord
 from rdv.rendezvous.delivery import Delivery, open_delivery, standby_producer, taken_over
 from rdv.rendezvous.group import join_group
 from rdv.rendezvous.handover_clock import HandOverClock
 from rdv.rendezvous.inputs import request_in, score_in, undecodable_request_in
 from rdv.rendezvous.metrics import RendezvousMetrics
-from rdv.rendezvous.offsets import CommittedMarks, tombstones, watermarks
 from rdv.rendezvous.outputs import WRITTEN_SCHEMAS, DecisionWriter
 from rdv.rendezvous.settings import RendezvousServiceSettings
 from rdv.rendezvous.turns import turn_wait
@@ -66,15 +64,14 @@ class RendezvousService:
         self.metrics: RendezvousMetrics | None = None
         self.drift = CanaryDrift(settings.drift_reference, settings.drift_window)
         self.restored: dict[str, state.Entry] = {}
-        self.closed_pending: dict[int, dict[str, int]] = {}  # partition -> request id -> offset
-        self.consumed: dict[tuple[str, int], int] = {}  # next offset to read
+        self.checkpoint = Checkpoint(
+            settings.requests_topic, settings.results_topic, settings.state_topic
+        )
         self.outgoing: list[Outgoing] = []
         self._deferred = False  # a due commit waits for what was sent to be delivered
         self.clock = HandOverClock()  # started again once it takes over
         self.writer = DecisionWriter(codec, settings)
-        self.changelog = StateChangelog()
         self._last_commit = 0.0
-        self._committed = CommittedMarks()
         self._consumer: Consumer | None = None
         self._delivery: Delivery | None = None
 
@@ -115,7 +112,7 @@ class RendezvousService:
         )
         for partition, entries in sorted(restored.entries.items()):
             self.restored.update(entries)
-            self.changelog.restored(partition, entries)
+            self.checkpoint.restored(partition, entries)
         self.clock.restored(owned, began, sum(len(e) for e in restored.entries.values()))
         assert self.core is not None
         for partition, evidence in restored.evidence.items():
@@ -128,7 +125,7 @@ class RendezvousService:
         # the next owner restores it from the state topic.
         self._commit(due=True, wait=True)
         self._forget()
-        self.changelog.leave(tp.partition for tp in partitions)
+        self.checkpoint.leave(tp.partition for tp in partitions)
 
     def _lost(self, partitions: list[TopicPartition]) -> None:
         # The group moved on while we could not hear it: nothing decided since the last commit
@@ -141,18 +138,15 @@ class RendezvousService:
         if self._delivery is not None:
             self._delivery.lost()
         self._forget()
-        self.changelog.leave(tp.partition for tp in partitions)
+        self.checkpoint.leave(tp.partition for tp in partitions)
 
     def _forget(self) -> None:
         """Drop everything not yet committed; it is read again from the committed offsets."""
         self.outgoing = []
-        self.changelog.drop()
+        self.checkpoint.forget()
         self.writer.forget()
         self.core = self._fresh_core()
         self.restored.clear()
-        self.closed_pending.clear()
-        self.consumed.clear()
-        self._committed.clear()
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -237,7 +231,7 @@ class RendezvousService:
             self.settings.instance,
         )
         self._forget()
-        self.changelog = StateChangelog()
+        self.checkpoint.start_over()
         self._consumer.close()
         self._consumer = self._join()
         self._delivery.attach(self._consumer)
@@ -251,7 +245,7 @@ class RendezvousService:
         wait = turn_wait(self.core.next_wakeup(), now_us(), bool(self.outgoing) or self._deferred)
         batch = self._consumer.poll_batch(self.settings.batch_max, wait)
         for msg in batch:
-            self.consumed[(msg.topic, msg.partition)] = msg.offset + 1
+            self.checkpoint.read(msg)
             self._take(self._dispatch(msg))
         if batch and self.metrics:
             self.metrics.turn_messages.observe(len(batch))
@@ -289,7 +283,7 @@ class RendezvousService:
             request = undecodable_request_in(msg, exc.request_id)
         entry = self.restored.pop(request.request_id, None)
         if entry is not None and entry.status == state.CLOSED:
-            self.closed_pending.setdefault(msg.partition, {})[request.request_id] = msg.offset
+            self.checkpoint.closed(msg.partition, request.request_id, msg.offset)
             return []
         if entry is not None:
             return self.core.restore(request, entry.answer, now)
@@ -315,8 +309,7 @@ class RendezvousService:
             elif isinstance(action, SendRecord):
                 record = action.record
                 self._emit(self.writer.record(action))
-                pending = self.closed_pending.setdefault(action.partition, {})
-                pending[record["request_id"]] = action.offset
+                self.checkpoint.closed(action.partition, record["request_id"], action.offset)
                 self.metrics.recorded(record)
                 psi = self.drift.watch(record, self.config.canary)
                 if psi is not None:
@@ -326,7 +319,7 @@ class RendezvousService:
         """Answers and records go out at once; state entries wait for the commit."""
         for message in messages:
             if message.topic == self.settings.state_topic:
-                self.changelog.put(message)
+                self.checkpoint.entry(message)
             else:
                 self.outgoing.append(message)
 
@@ -359,38 +352,27 @@ class RendezvousService:
         # Begun once what was sent is delivered, a commit is short: new answers wait it out.
         self._deferred = due and not wait and not delivery.drained()
         due = (due and not self._deferred) or wait
-        marks = self._offsets_with_tombstones() if due else []
+        assert self.core is not None
+        marks = self.checkpoint.marks(self.core) if due else []
         if delivery.write(self.outgoing):
             self.outgoing = []
         # Entries go after the answers they record (Delivery.write_state), else wait with them.
-        entries = self.changelog.take() if due else []
+        entries = self.checkpoint.entries() if due else []
         if entries and not delivery.write_state(entries):
             self.outgoing += entries
         if due and delivery.commit(marks):
             self._last_commit = time.monotonic()
-            self._committed.note(marks)
+            self.checkpoint.committed(marks)
         if wait and delivery.finish():
             self._rewind()
         if self.metrics and self.core:
             self.metrics.open_mailboxes.set(len(self.core.mailboxes))
 
-    def _offsets_with_tombstones(self) -> list[Offset]:
-        """The offsets that moved since the last commit (an idle instance commits nothing),
-        with the tombstones they allow added to the output."""
-        assert self.core is not None
-        s = self.settings
-        marks = watermarks(self.core, self.consumed, s.requests_topic, s.results_topic)
-        for message in tombstones(marks, self.closed_pending, s.requests_topic, s.state_topic):
-            self.changelog.put(message)
-        for partition, evidence in self.core.posteriors.take_changed().items():
-            self.changelog.put(state.posteriors_message(s.state_topic, partition, evidence))
-        return self._committed.moved(marks)
-
     def _producer_replaced(self, reason: str) -> None:
         """What the old producer held is gone with it: it is decided again after the rewind."""
         assert self.metrics is not None
         self.outgoing = []
-        self.changelog.drop()
+        self.checkpoint.drop_entries()
         self.metrics.producer_replaced.labels(reason=reason).inc()
 
     def _rewind(self) -> None:
