@@ -39,6 +39,10 @@ def _check_width(spec: StageSpec, widths: Widths, expected: int) -> None:
         )
 
 
+# exp(-margin) overflows a float64 below this margin (-log of the largest double, 709.78).
+_EXP_OVERFLOWS = -709.0
+
+
 class LogisticRegression:
     """Binomial: p = sigmoid(w.x + b), class 1 when p > threshold. Multinomial: softmax of
     W x + b, class = argmax. Probabilities as Spark computes them."""
@@ -65,13 +69,24 @@ class LogisticRegression:
 
     def predict(self, frame: Frame) -> Output:
         x = frame.vector(self.spec.inputs[0])
-        margins = x @ self.coefficients.T + self.intercepts
         if not self.multinomial:
-            # Spark's formula, for parity; a huge margin overflows exp to inf and p1 to 0, which is
-            # the right answer, so the warning is noise.
-            with np.errstate(over="ignore"):
-                p1 = 1.0 / (1.0 + np.exp(-margins[:, 0]))
-            return Output((p1 > self.threshold).astype(np.float64), np.column_stack([1 - p1, p1]))
+            # A one-dimensional product and no column_stack: numpy's cost per call is most of
+            # a one-row batch's (docs/performance.md, "A one-row batch's numpy calls").
+            margin = x @ self.coefficients[0]
+            margin += self.intercepts[0]
+            # Spark's formula, for parity. A margin under -709 overflows exp to inf and p1 to
+            # 0, which is the right answer: only then is the warning silenced (errstate costs
+            # as much as the formula).
+            if margin.size and margin.min() < _EXP_OVERFLOWS:
+                with np.errstate(over="ignore"):
+                    p1 = 1.0 / (1.0 + np.exp(-margin))
+            else:
+                p1 = 1.0 / (1.0 + np.exp(-margin))
+            probability = np.empty((len(p1), 2))
+            probability[:, 1] = p1
+            np.subtract(1.0, p1, out=probability[:, 0])
+            return Output((p1 > self.threshold).astype(np.float64), probability)
+        margins = x @ self.coefficients.T + self.intercepts
         shifted = np.exp(margins - margins.max(axis=1, keepdims=True))
         probability = shifted / shifted.sum(axis=1, keepdims=True)
         return Output(probability.argmax(axis=1).astype(np.float64), probability)

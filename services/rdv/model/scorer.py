@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -104,38 +104,39 @@ class Scorer:
             )
 
     def _frame(self, rows: Sequence[Features]) -> Frame:
-        """Columns from request features: one pass over the rows per feature type."""
+        """Columns from request features: one pass over the rows per feature type. Absent
+        values are told apart while they are Python objects: numpy's fixed cost per call is
+        most of a one-row batch's frame (docs/performance.md)."""
         frame = Frame(len(rows))
         numeric, categorical = self.numeric, self.categorical
         if numeric:
             nan = math.nan
-            matrix = np.array(
-                [
-                    [
-                        nan if (v := (row.get("numeric") or {}).get(name)) is None else v
-                        for name in numeric
-                    ]
-                    for row in rows
-                ],
-                dtype=np.float64,
-            ).reshape(len(rows), len(numeric))
+            values = []
+            for row in rows:
+                given = row.get("numeric") or {}
+                values.append([nan if (v := given.get(name)) is None else v for name in numeric])
+            matrix = np.array(values, dtype=np.float64).reshape(len(rows), len(numeric))
             for j, name in enumerate(numeric):
                 frame.columns[name] = matrix[:, j]
-            self._misplaced(frame, rows, numeric, np.isnan(matrix), "categorical", "numeric")
-        if categorical:
-            values = [
-                [(row.get("categorical") or {}).get(name) for name in categorical] for row in rows
+            absent = [  # NaN, given or put for None
+                (i, j)
+                for i, row in enumerate(matrix.tolist())
+                for j, v in enumerate(row)
+                if math.isnan(v)
             ]
-            shape = (len(rows), len(categorical))
-            table = np.array(values, dtype=object).reshape(shape)
+            self._misplaced(frame, rows, numeric, absent, "categorical", "numeric")
+        if categorical:
+            labels = []
+            for row in rows:
+                named = row.get("categorical") or {}
+                labels.append([named.get(name) for name in categorical])
+            table = np.array(labels, dtype=object).reshape(len(rows), len(categorical))
             for j, name in enumerate(categorical):
                 frame.columns[name] = table[:, j]
-            # Told apart while the values are Python objects: np.vectorize over the table cost
-            # more than the rest of a one-row batch's frame (docs/performance.md).
-            absent = np.array([[v is None for v in row] for row in values], dtype=bool)
-            self._misplaced(
-                frame, rows, categorical, absent.reshape(shape), "numeric", "categorical"
-            )
+            absent = [
+                (i, j) for i, row in enumerate(labels) for j, v in enumerate(row) if v is None
+            ]
+            self._misplaced(frame, rows, categorical, absent, "numeric", "categorical")
         return frame
 
     @staticmethod
@@ -143,15 +144,14 @@ class Scorer:
         frame: Frame,
         rows: Sequence[Features],
         names: list[str],
-        absent: np.ndarray,
+        absent: list[tuple[int, int]],
         other: str,
         wanted: str,
     ) -> None:
         """A feature missing where it belongs but given with the other type is wrong-typed."""
-        if not absent.any():
-            return
-        for i, j in zip(*np.nonzero(absent), strict=True):
-            if (rows[i].get(other) or {}).get(names[j]) is not None:
+        for i, j in absent:
+            given: Mapping[str, object] = rows[i].get(other) or {}  # type: ignore[assignment]
+            if given.get(names[j]) is not None:
                 frame.fail(
                     np.array([i]),
                     "invalid_feature",
@@ -166,17 +166,24 @@ class Scorer:
         for stage in self.transformers:
             stage.apply(frame)
         output = self.estimator.predict(frame)
-        return [self._result(i, output, frame.errors[i]) for i in range(frame.n)]
+        # As Python floats once per batch, not a numpy scalar per value.
+        predictions: list[float] = output.prediction.tolist()
+        probabilities = None if output.probability is None else output.probability.tolist()
+        return [
+            self._result(predictions[i], None if probabilities is None else probabilities[i], error)
+            for i, error in enumerate(frame.errors)
+        ]
 
-    def _result(self, i: int, out: Output, error: RowError | None) -> Prediction | ScoreFailure:
+    def _result(
+        self, prediction: float, probabilities: list[float] | None, error: RowError | None
+    ) -> Prediction | ScoreFailure:
         if error is not None:
             return ScoreFailure(error.code, error.message)
-        prediction = float(out.prediction[i])
-        if out.probability is None:
+        if probabilities is None:
             if not math.isfinite(prediction):
                 return ScoreFailure("model_error", f"the model gave {prediction}")
             return Prediction(prediction, None, None, prediction)
-        probability = tuple(float(p) for p in out.probability[i])
+        probability = tuple(probabilities)
         if not all(math.isfinite(p) for p in probability):
             return ScoreFailure("model_error", f"the model gave probabilities {probability}")
         index = int(prediction)

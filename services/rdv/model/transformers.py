@@ -11,9 +11,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from rdv.model.artifact import ArtifactError, StageSpec
-from rdv.model.frame import Frame
+from rdv.model.frame import Array, Frame
 
 STRING = -1  # width of a column of strings (categorical input)
+# Batches up to this many rows take the plain-Python path where a stage has one: numpy's
+# fixed cost per call outweighs a loop over so few rows.
+_FEW_ROWS = 4
 Widths = dict[str, int]
 
 
@@ -56,12 +59,11 @@ class StringIndexer:
             self.spec.inputs, self.spec.outputs, self.lookups, strict=True
         ):
             values = frame.columns[source]
-            index = np.array(
-                [lookup.get(v, -1.0) if isinstance(v, str) else -1.0 for v in values],
-                dtype=np.float64,
-            )
-            invalid = index < 0
-            if invalid.any():
+            codes = [lookup.get(v, -1.0) if isinstance(v, str) else -1.0 for v in values]
+            index = np.array(codes, dtype=np.float64)
+            # Looked for among the Python floats: one numpy call fewer per column and batch.
+            if -1.0 in codes:
+                invalid = index < 0
                 if self.mode == "keep":
                     index[invalid] = float(len(lookup))
                 else:
@@ -106,6 +108,9 @@ class OneHotEncoder:
         for k, (source, target) in enumerate(zip(self.spec.inputs, self.spec.outputs, strict=True)):
             label = frame.columns[source].astype(np.float64)
             size, width = self.sizes[k], self.widths_out[k]
+            if frame.n <= _FEW_ROWS:
+                frame.columns[target] = self._few(frame, source, label, size, width)
+                continue
             valid = (label >= 0) & (label < size) & (label == np.floor(label))
             if not valid.all():
                 if self.mode == "keep":
@@ -129,6 +134,25 @@ class OneHotEncoder:
             out[np.flatnonzero(hot), idx[hot]] = 1.0
             frame.columns[target] = out
 
+    def _few(self, frame: Frame, source: str, label: np.ndarray, size: int, width: int) -> Array:
+        """`apply` for a few rows in Python: the same vectors and errors without the dozen
+        numpy calls that are most of a one-row batch's cost."""
+        out = np.zeros((frame.n, width))
+        for i, value in enumerate(label.tolist()):
+            index = size  # where keep puts an invalid index (dropped again by dropLast)
+            if 0 <= value < size and value == math.floor(value):  # NaN fails both
+                index = int(value)
+            elif self.mode != "keep":
+                frame.fail(
+                    np.array([i]),
+                    "invalid_feature",
+                    f"{source}: index {value} is outside the {size} categories seen in "
+                    "training (OneHotEncoder handleInvalid=error)",
+                )
+            if index < width:
+                out[i, index] = 1.0
+        return out
+
 
 class VectorAssembler:
     """Concatenate scalar and vector columns. handleInvalid for NaN/null scalars:
@@ -149,21 +173,24 @@ class VectorAssembler:
 
     def apply(self, frame: Frame) -> None:
         columns = [frame.columns[c] for c in self.spec.inputs]
-        assembled = np.column_stack(columns) if columns else np.zeros((frame.n, 0))
+        # Copied into place, not column_stack'ed: its checks and reshapes cost more than the
+        # copies in a one-row batch (docs/performance.md).
+        width = sum(1 if c.ndim == 1 else c.shape[1] for c in columns)
+        assembled = np.empty((frame.n, width))
+        scalars, slots, at = [], [], 0
+        for k, c in enumerate(columns):
+            if c.ndim == 1:
+                assembled[:, at] = c
+                scalars.append(k)
+                slots.append(at)
+                at += 1
+            else:
+                assembled[:, at : at + c.shape[1]] = c
+                at += c.shape[1]
         frame.columns[self.spec.outputs[0]] = assembled
-        if self.mode == "keep":
+        if self.mode == "keep" or not scalars:
             return
-        scalars = [k for k, c in enumerate(columns) if c.ndim == 1]
-        if not scalars:
-            return
-        # Scalar inputs occupy one slot each; find their slots once, check them all at once.
-        # Plain Python for the few slots: numpy's fixed cost per call is what a one-row batch
-        # pays (docs/performance.md).
-        slots, at = [], 0
-        for c in columns:
-            slots.append(at)
-            at += 1 if c.ndim == 1 else c.shape[1]
-        bad = np.isnan(assembled[:, [slots[k] for k in scalars]])
+        bad = np.isnan(assembled[:, slots])
         if not bad.any():
             return
         code = "skipped" if self.mode == "skip" else "missing_feature"
@@ -233,7 +260,9 @@ class Imputer:
     def apply(self, frame: Frame) -> None:
         for k, (source, target) in enumerate(zip(self.spec.inputs, self.spec.outputs, strict=True)):
             x = frame.columns[source].astype(np.float64)
-            gap = np.isnan(x) | (x == self.missing_value)
+            gap = np.isnan(x)
+            if not math.isnan(self.missing_value):
+                gap |= x == self.missing_value
             frame.columns[target] = np.where(gap, self.surrogates[k], x)
 
 

@@ -12,6 +12,8 @@ roots, tree_weights.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -21,6 +23,9 @@ from rdv.model.frame import Frame
 from rdv.model.transformers import Widths
 
 Nodes = npt.NDArray[np.intp]
+# Rows x trees up to which a batch walks the trees in Python (`TreeEnsemble._walked`): one
+# row of a single tree took 105 µs the numpy way on the development VM, 20 µs this way.
+_WALKED_IN_PYTHON = 8
 
 KINDS = {
     "DecisionTreeClassifier": ("classifier", "single"),
@@ -73,6 +78,7 @@ class TreeEnsemble:
         elif self.kind == "classifier":
             self.num_classes = 2  # Spark's GBT classifier is binary only
         self.depth = self._max_depth()
+        self._nodes: _PlainNodes | None = None  # made on the first few-row batch
 
     def _max_depth(self) -> int:
         depth, level = 0, self.roots.copy()
@@ -99,6 +105,8 @@ class TreeEnsemble:
 
     def leaves(self, x: npt.NDArray[np.float64]) -> Nodes:
         """The leaf each row reaches in each tree: shape (rows, trees)."""
+        if x.shape[0] * len(self.roots) <= _WALKED_IN_PYTHON:
+            return self._walked(x)
         rows = np.arange(x.shape[0])[:, None]
         node = np.broadcast_to(self.roots, (x.shape[0], len(self.roots))).copy()
         n_categories = self.category_left.shape[1]
@@ -109,13 +117,26 @@ class TreeEnsemble:
             value = x[rows, self.feature[node].clip(min=0)]
             go_left = value <= self.threshold[node]  # NaN goes right, as in Spark
             if n_categories:
-                category = np.nan_to_num(value, nan=-1.0).astype(np.intp)
+                with np.errstate(invalid="ignore"):  # huge values cast to no known index
+                    category = np.nan_to_num(value, nan=-1.0).astype(np.intp)
                 known = (category >= 0) & (category < n_categories)
                 in_left = np.zeros_like(go_left)
                 in_left[known] = self.category_left[node[known], category[known]]
                 go_left = np.where(self.categorical[node], in_left, go_left)
             node = np.where(internal, np.where(go_left, self.left[node], self.right[node]), node)
         return node
+
+    def _walked(self, x: npt.NDArray[np.float64]) -> Nodes:
+        """`leaves` for a few rows and trees, node by node in Python: the same path as the
+        batch walk's (NaN right, a category index truncated as numpy casts it), without its
+        dozen numpy calls per level, which are most of a one-row batch's cost."""
+        if self._nodes is None:
+            self._nodes = _PlainNodes(self)
+        nodes = self._nodes
+        return np.array(
+            [[nodes.leaf(row, root) for root in nodes.roots] for row in x.tolist()],
+            dtype=np.intp,
+        ).reshape(x.shape[0], len(nodes.roots))
 
     def predict(self, frame: Frame) -> Output:
         leaf = self.leaves(frame.vector(self.spec.inputs[0]))
@@ -136,3 +157,31 @@ class TreeEnsemble:
         totals = raw.sum(axis=1, keepdims=True)
         probability = np.divide(raw, totals, out=np.zeros_like(raw), where=totals != 0)
         return Output(raw.argmax(axis=1).astype(np.float64), probability)
+
+
+class _PlainNodes:
+    """The node arrays as Python lists, for walking a few rows without numpy."""
+
+    def __init__(self, trees: TreeEnsemble) -> None:
+        self.roots: list[int] = trees.roots.tolist()
+        self.feature: list[int] = trees.feature.tolist()
+        self.threshold: list[float] = trees.threshold.tolist()
+        self.left: list[int] = trees.left.tolist()
+        self.right: list[int] = trees.right.tolist()
+        self.categorical: list[bool] = trees.categorical.tolist()
+        self.category_left: list[list[bool]] = trees.category_left.tolist()
+        self.n_categories = trees.category_left.shape[1]
+
+    def leaf(self, row: list[float], node: int) -> int:
+        left, right = self.left, self.right
+        while left[node] >= 0:
+            value = row[self.feature[node]]
+            if self.n_categories and self.categorical[node]:
+                # numpy casts NaN (as -1), infinities and the out-of-range to no known index,
+                # and truncates the rest toward zero, as int() does.
+                known = math.isfinite(value) and 0 <= int(value) < self.n_categories
+                go_left = known and self.category_left[node][int(value)]
+            else:
+                go_left = value <= self.threshold[node]  # NaN goes right, as in Spark
+            node = left[node] if go_left else right[node]
+        return node
