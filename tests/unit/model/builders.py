@@ -70,3 +70,14 @@ def tree(
     if classes:
         arrays["leaf_stats"] = [d.get("stats", [0.0] * classes) for d in nodes]
     return stage(kind, ["features"], ["prediction"], {}, **arrays)
+
+
+def one_hot_of_three(mode: str, drop_last: bool) -> tuple[StageSpec, int]:
+    """A OneHotEncoder of `idx` (3 categories) into `vec`, and the width of `vec`."""
+    spec = stage(
+        "OneHotEncoder",
+        ["idx"],
+        ["vec"],
+        {"categorySizes": [3], "dropLast": drop_last, "handleInvalid": mode},
+    )
+    return spec, 3 + (mode == "keep") - drop_last

@@ -9,7 +9,7 @@ import pytest
 
 from rdv.model import Prediction, ScoreFailure, Scorer
 from rdv.model.trees import TreeEnsemble
-from tests.unit.model.builders import artifact, stage, tree
+from tests.unit.model.builders import artifact, one_hot_of_three, stage, tree
 
 ODD_VALUES = [0.0, 1.0, 2.0, 2.7, -0.5, -1.0, 3.0, 7.0, 1e300, math.inf, -math.inf, math.nan]
 
@@ -33,16 +33,11 @@ def _same(batch: list, one_by_one: list) -> None:
 @pytest.mark.parametrize("mode", ["error", "keep"])
 @pytest.mark.parametrize("drop_last", [True, False])
 def test_one_hot_encoding_of_a_few_rows_is_the_batchs(mode: str, drop_last: bool) -> None:
-    width = 3 + (mode == "keep") - drop_last
+    one_hot, width = one_hot_of_three(mode, drop_last)
     scorer = Scorer(
         artifact(
             [
-                stage(
-                    "OneHotEncoder",
-                    ["idx"],
-                    ["vec"],
-                    {"categorySizes": [3], "dropLast": drop_last, "handleInvalid": mode},
-                ),
+                one_hot,
                 stage("VectorAssembler", ["vec", "x"], ["features"]),
                 stage(
                     "LogisticRegression",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rdv.model import Prediction, ScoreFailure, Scorer
-from tests.unit.model.builders import artifact, stage
+from tests.unit.model.builders import artifact, one_hot_of_three, stage
 
 
 def linear_probe(width: int) -> object:
@@ -84,16 +84,11 @@ def test_string_indexer_error_says_which_feature_and_value() -> None:
     ],
 )
 def test_one_hot_encoder_drop_last_and_invalid(mode: str, drop_last: bool, expected: list) -> None:
-    width = 3 + (mode == "keep") - drop_last
+    one_hot, width = one_hot_of_three(mode, drop_last)
     scorer = Scorer(
         artifact(
             [
-                stage(
-                    "OneHotEncoder",
-                    ["idx"],
-                    ["vec"],
-                    {"categorySizes": [3], "dropLast": drop_last, "handleInvalid": mode},
-                ),
+                one_hot,
                 stage("VectorAssembler", ["vec"], ["features"]),
                 linear_probe(width),
             ],
