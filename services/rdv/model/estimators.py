@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,10 +78,8 @@ class LogisticRegression:
             # Spark's formula, for parity. A margin under -709 overflows exp to inf and p1 to
             # 0, which is the right answer: only then is the warning silenced (errstate costs
             # as much as the formula).
-            if margin.size and margin.min() < _EXP_OVERFLOWS:
-                with np.errstate(over="ignore"):
-                    p1 = 1.0 / (1.0 + np.exp(-margin))
-            else:
+            overflows = margin.size and margin.min() < _EXP_OVERFLOWS
+            with np.errstate(over="ignore") if overflows else contextlib.nullcontext():
                 p1 = 1.0 / (1.0 + np.exp(-margin))
             probability = np.empty((len(p1), 2))
             probability[:, 1] = p1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -150,7 +150,7 @@ class Scorer:
     ) -> None:
         """A feature missing where it belongs but given with the other type is wrong-typed."""
         for i, j in absent:
-            given: Mapping[str, object] = rows[i].get(other) or {}  # type: ignore[assignment]
+            given = cast(Mapping[str, Any], rows[i].get(other) or {})  # numeric or categorical
             if given.get(names[j]) is not None:
                 frame.fail(
                     np.array([i]),

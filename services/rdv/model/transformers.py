@@ -119,11 +119,7 @@ class OneHotEncoder:
                     frame.fail(
                         ~valid,
                         "invalid_feature",
-                        [
-                            f"{source}: index {label[i]} is outside the {size} categories seen in "
-                            "training (OneHotEncoder handleInvalid=error)"
-                            for i in np.flatnonzero(~valid)
-                        ],
+                        [_outside(source, label[i], size) for i in np.flatnonzero(~valid)],
                     )
                     label = np.where(valid, label, float(size))
             # Every label left is a valid index or `size` (NaN and out-of-range were replaced
@@ -143,15 +139,17 @@ class OneHotEncoder:
             if 0 <= value < size and value == math.floor(value):  # NaN fails both
                 index = int(value)
             elif self.mode != "keep":
-                frame.fail(
-                    np.array([i]),
-                    "invalid_feature",
-                    f"{source}: index {value} is outside the {size} categories seen in "
-                    "training (OneHotEncoder handleInvalid=error)",
-                )
+                frame.fail(np.array([i]), "invalid_feature", _outside(source, value, size))
             if index < width:
                 out[i, index] = 1.0
         return out
+
+
+def _outside(source: str, index: float, size: int) -> str:
+    return (
+        f"{source}: index {float(index)} is outside the {size} categories seen in training "
+        "(OneHotEncoder handleInvalid=error)"
+    )
 
 
 class VectorAssembler:

@@ -78,7 +78,8 @@ class TreeEnsemble:
         elif self.kind == "classifier":
             self.num_classes = 2  # Spark's GBT classifier is binary only
         self.depth = self._max_depth()
-        self._nodes: _PlainNodes | None = None  # made on the first few-row batch
+        # Only an ensemble of so few trees is ever walked in Python.
+        self._nodes = _PlainNodes(self) if len(self.roots) <= _WALKED_IN_PYTHON else None
 
     def _max_depth(self) -> int:
         depth, level = 0, self.roots.copy()
@@ -130,9 +131,8 @@ class TreeEnsemble:
         """`leaves` for a few rows and trees, node by node in Python: the same path as the
         batch walk's (NaN right, a category index truncated as numpy casts it), without its
         dozen numpy calls per level, which are most of a one-row batch's cost."""
-        if self._nodes is None:
-            self._nodes = _PlainNodes(self)
         nodes = self._nodes
+        assert nodes is not None, "walked only when rows x trees are few"
         return np.array(
             [[nodes.leaf(row, root) for root in nodes.roots] for row in x.tolist()],
             dtype=np.intp,
