@@ -95,3 +95,26 @@ def test_dashboard_panels_each_have_a_query_and_the_provisioned_datasource() -> 
     for panel in dashboard["panels"]:
         assert panel["datasource"]["uid"] == uid
         assert all(target["expr"] for target in panel["targets"]), panel["title"]
+
+
+def test_the_images_dependency_layer_lists_the_backend_dependencies_and_extras() -> None:
+    script = ROOT / "ops" / "docker" / "requirements.py"
+    listed = subprocess.run(
+        ["python3", str(script), str(ROOT / "pyproject.toml"), "onnx"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert listed[0].startswith("hatchling")  # the package installs without build isolation
+    assert "confluent-kafka>=2.6" in listed and listed[-1].startswith("onnxruntime")
+    wrong = subprocess.run(
+        ["python3", str(script), str(ROOT / "pyproject.toml"), "gpu"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip().startswith("error: no extra gpu in")
+    for name in ("worker", "rendezvous", "decoy"):  # the source comes after that layer
+        dockerfile = (ROOT / "ops" / "docker" / f"{name}.Dockerfile").read_text()
+        assert dockerfile.index("-r requirements.txt") < dockerfile.index("COPY services/")
