@@ -28,3 +28,35 @@ def test_without_kafka_opts_the_command_is_ours(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("KAFKA_OPTS", raising=False)
     cmd = _command()
     assert cmd[cmd.index("-cp") - 1].startswith("-Dlog4j2.configurationFile=")
+
+
+def _collectors(monkeypatch: pytest.MonkeyPatch, kafka_opts: str) -> set[str]:
+    """The collectors this machine's JVM runs with the broker's options."""
+    import shutil
+    import subprocess
+
+    java = shutil.which("java")
+    if java is None:
+        pytest.skip("no java on PATH")
+    monkeypatch.setenv("KAFKA_OPTS", kafka_opts)
+    cmd = _command()
+    options = [o for o in cmd[1 : cmd.index("-cp")] if o.startswith("-X")]
+    flags = subprocess.run(
+        [java, *options, "-XX:+PrintFlagsFinal", "-version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {
+        line.split()[1]
+        for line in flags.splitlines()
+        if line.split()[1:2] and line.split()[1].endswith("GC") and "= true" in line
+    }
+
+
+def test_the_broker_runs_zgc_and_a_user_can_choose_g1_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert "UseZGC" in _collectors(monkeypatch, "")
+    chosen = _collectors(monkeypatch, "-XX:-UseZGC -XX:+UseG1GC")
+    assert "UseG1GC" in chosen and "UseZGC" not in chosen
