@@ -1,6 +1,6 @@
 """JSON requests as kcat sends them, across a real broker: no request_id, no created_at, no
 content-type header. Every service derives the missing fields alike, so the workers' scores
-meet the rendezvous's mailbox and each request gets the champion's answer under its key."""
+meet the rendezvous's mailbox and each request gets a model's answer under its key."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.broker
 COUNT = 30
 
 
-def test_json_requests_without_ids_get_the_champions_answer_under_their_key(
+def test_json_requests_without_ids_get_a_models_answer_under_their_key(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     stack = StackTopics(kafka_bootstrap)
@@ -50,8 +50,13 @@ def test_json_requests_without_ids_get_the_champions_answer_under_their_key(
     assert Counter(a["key"] for a in got) == Counter(keys)  # each answered once
     assert all(a["request_id"].startswith(f"{stack['requests']}:") for a in got)
     assert len({a["request_id"] for a in got}) == COUNT
-    # Scores met the mailbox: the champion answered, not the default of unmatched requests.
+    # Scores met the mailbox: every answer is a model's score, none the default of a request
+    # no score matched. Which model answers is the SLA's business, not this test's: the
+    # fallback's tier opens at 1 s, and a CI run on a busy machine (2026-12-05) had the
+    # fallback answer 14 of the 30 first; its scores matched too. The champion's did on the
+    # others.
     by_model = Counter(a["model"] for a in got)
-    assert by_model["login-bot@2"] >= COUNT * 0.9, by_model
+    assert set(by_model) <= {"login-bot@2", "fast@1"}, by_model
+    assert by_model["login-bot@2"] >= 1, by_model
     # created_at is the Kafka timestamp, from the producer's clock, the same for all services.
     assert all(a["request_created_at"] > 1_600_000_000_000 for a in got)
