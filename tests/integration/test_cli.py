@@ -104,7 +104,7 @@ def test_bench_floor_prints_figures_and_writes_json(kafka_bootstrap: str, tmp_pa
         "--transactions",
         "5",
         "--paced-rate",
-        "50",
+        "50,100",
         "--paced-seconds",
         "2",
         "--json",
@@ -113,7 +113,7 @@ def test_bench_floor_prints_figures_and_writes_json(kafka_bootstrap: str, tmp_pa
     )
     assert result.returncode == 0, result.stderr
     assert "floor: linger.ms=0" in result.stdout and "the project's" in result.stdout
-    assert "the three hops paced at 50 requests/s" in result.stdout
+    assert "the three hops paced at 50, 100 requests/s" in result.stdout
     assert "msgs/s" in result.stdout and "one transaction with consumer offsets" in result.stdout
     figures = json.loads(out.read_text())
     for hop in (figures["three_hop"], figures["project_three_hop"]):
@@ -131,11 +131,24 @@ def test_bench_floor_prints_figures_and_writes_json(kafka_bootstrap: str, tmp_pa
     assert figures["machine"]["cpus"] >= 1
     # The floor's CPU per request: both client settings, every message back, and the broker
     # (on this machine), both relays and the client each charged.
-    assert [p["settings"] for p in figures["paced"]] == ["least latency", "least CPU"]
+    runs = [(p["rate"], p["settings"]) for p in figures["paced"]]
+    assert runs == [(r, s) for r in (50, 100) for s in ("least latency", "least CPU")]
     for paced in figures["paced"]:
-        assert paced["sent"] == paced["received"] == 100
+        assert paced["sent"] == paced["received"] == paced["rate"] * 2
         assert {"broker", "client", "relay 1", "relay 2"} <= set(paced["cpu_us"])
         assert all(v > 0 for v in paced["cpu_us"].values())
+    # The verdict: per client setting, the highest of those rates held inside the SLA.
+    assert figures["paced_sla_ms"] == 50
+    verdict = figures["paced_highest_inside"]
+    assert set(verdict) == {"least latency", "least CPU"}
+    for settings, best in verdict.items():
+        inside = [
+            p["rate"]
+            for p in figures["paced"]
+            if p["settings"] == settings and p["latency"]["p99_ms"] <= 50
+        ]
+        assert best == (max(inside) if inside else None)
+    assert "highest paced rate with every message back and p99 inside 50 ms" in result.stdout
 
 
 # Training four models on PySpark beside the other worker's Spark tests took 305 s once in

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -90,8 +91,34 @@ def _drive(hops: Hops, rate: float, seconds: float, tag: str) -> tuple[int, list
             return sent, samples
 
 
-def paced_floors(bootstrap: str, rate: float, seconds: float) -> list[PacedFloor]:
-    return [paced_floor(bootstrap, rate, seconds, n, s) for n, s in SETTINGS.items()]
+def paced_floors(
+    bootstrap: str,
+    rates: list[float],
+    seconds: float,
+    progress: Callable[[int, float, str], None] | None = None,
+) -> list[PacedFloor]:
+    """Every rate under both client settings; `progress` hears of each run as it begins,
+    with the number of runs done."""
+    floors: list[PacedFloor] = []
+    for rate in rates:
+        for name, settings in SETTINGS.items():
+            if progress:
+                progress(len(floors), rate, name)
+            floors.append(paced_floor(bootstrap, rate, seconds, name, settings))
+    return floors
+
+
+def highest_inside(floors: list[PacedFloor], sla_ms: float) -> dict[str, float | None]:
+    """For each client settings, the highest rate at which every message came back and the
+    p99 stayed inside `sla_ms`: what a bare pipeline of the stack's shape carries inside the
+    SLA on this machine (issue 12 asks 2,000 requests/s of the stack with every role, 5,000
+    with the champion alone). None where no rate did."""
+    best: dict[str, float | None] = {name: None for name in SETTINGS}
+    for floor in floors:
+        inside = floor.received == floor.sent and floor.latency.p99_ms <= sla_ms
+        if inside and (best.get(floor.settings) or 0.0) < floor.rate:
+            best[floor.settings] = floor.rate
+    return best
 
 
 def settings_text(settings: Settings) -> str:

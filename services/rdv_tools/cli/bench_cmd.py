@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import platform
 import time
 from collections.abc import Iterator
@@ -69,25 +70,31 @@ def floor(
         int, typer.Option(min=1, help="Transactions timed per partition count.")
     ] = 50,
     paced_rate: Annotated[
-        float,
+        str,
         typer.Option(
-            min=0,
-            help="Also drive the three hops at this rate and read CPU per request from "
-            "/proc (0: skip).",
+            help="Also drive the three hops at these rates (comma-separated) and read CPU per "
+            "request from /proc (0: skip).",
         ),
-    ] = 300.0,
-    paced_seconds: Annotated[float, typer.Option(min=1, help="Seconds of paced traffic.")] = 10,
+    ] = "300",
+    paced_seconds: Annotated[
+        float, typer.Option(min=1, help="Seconds of paced traffic at each rate.")
+    ] = 10,
+    sla_ms: Annotated[
+        int, typer.Option(min=1, help="SLA the paced rates are judged by (p99).")
+    ] = 50,
     json_file: FiguresOption = None,
     bootstrap: BootstrapOption = None,
 ) -> None:
     """What Kafka alone costs here: three-hop round trip with the least-latency client
     settings and with the project's, produce+consume ceiling, one transaction's cost, and
-    the CPU per request of the three hops at a fixed rate."""
+    the CPU per request of the three hops at fixed rates, with the highest rate each client
+    setting carries inside the SLA."""
     from rdv_tools.bench.floor import FLOOR_CONSUMER, FLOOR_PRODUCER
-    from rdv_tools.bench.floor_cpu import paced_floors
+    from rdv_tools.bench.floor_cpu import highest_inside, paced_floors
     from rdv_tools.bench.transaction_cost import measure_next_record, measure_transactions
     from rdv_tools.cli.bench_tables import next_record_table, paced_table
 
+    rates = [r for r in parse_rates(paced_rate, "--paced-rate") if r > 0]
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -106,10 +113,15 @@ def floor(
         costs = measure_transactions(servers, count=transactions, progress=progress)
         following = measure_next_record(servers, count=transactions, progress=progress)
         paced = []
-        if paced_rate:
-            task = bar.add_task(f"{paced_rate:g}/s paced, two client settings", total=None)
-            paced = paced_floors(servers, paced_rate, paced_seconds)
-            bar.update(task, total=1, completed=1)
+        if rates:
+            steps = 2 * len(rates)
+            task = bar.add_task("paced", total=steps)
+
+            def pacing(done: int, rate: float, settings: str) -> None:
+                bar.update(task, completed=done, description=f"paced {rate:g}/s, {settings}")
+
+            paced = paced_floors(servers, rates, paced_seconds, pacing)
+            bar.update(task, completed=steps, description="paced")
     table = Table(title=f"Kafka floor on {servers}: {result.round_trips} three-hop round trips")
     for column in ("client settings", "p50 ms", "p99 ms", "p99.9 ms", "max ms"):
         table.add_column(column, justify="left" if column == "client settings" else "right")
@@ -134,8 +146,13 @@ def floor(
         )
     out.print(tx)
     out.print(next_record_table(following))
+    ceiling = highest_inside(paced, sla_ms) if paced else {}
     if paced:
         out.print(paced_table(paced))
+        out.print(
+            f"highest paced rate with every message back and p99 inside {sla_ms} ms: "
+            + "; ".join(f"{n} {_rate(r)}" for n, r in ceiling.items())
+        )
     if json_file:
         payload = {
             "benchmark": "floor",
@@ -145,9 +162,26 @@ def floor(
             "transactions": [t.as_dict() for t in costs],
             "next_record": [n.as_dict() for n in following],
             "paced": [p.as_dict() for p in paced],
+            "paced_sla_ms": sla_ms,
+            "paced_highest_inside": ceiling,
         }
         json_file.write_text(json.dumps(payload, indent=2))
         console.print(f"figures written to {json_file}")
+
+
+def parse_rates(text: str, option: str) -> list[float]:
+    """Rates given as `300,1000,2000`; ConfigError naming the option otherwise."""
+    try:
+        rates = [float(r) for r in text.split(",")]
+    except ValueError as exc:
+        raise ConfigError(f"{option} must be numbers separated by commas, got {text!r}") from exc
+    if not all(0 <= r < math.inf for r in rates):
+        raise ConfigError(f"{option} must be rates of 0 or more per second, got {text!r}")
+    return rates
+
+
+def _rate(rate: float | None) -> str:
+    return "none of the rates driven" if rate is None else f"{rate:,.0f}/s"
 
 
 def _settings(producer: dict[str, object], consumer: dict[str, object]) -> str:
@@ -235,10 +269,7 @@ def e2e(
     from rdv_tools.cli.bench_tables import cpu_table, e2e_table, overload_table
 
     check_stack(delivery, models)
-    try:
-        wanted = [float(r) for r in rates.split(",")]
-    except ValueError as exc:
-        raise ConfigError(f"--rates must be numbers separated by commas, got {rates!r}") from exc
+    wanted = parse_rates(rates, "--rates")
     with broker_for_bench(bootstrap) as servers, console.status("starting") as status:
         result = run_e2e(
             servers,

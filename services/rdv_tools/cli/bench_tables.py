@@ -125,15 +125,17 @@ def soak_table(samples: list[Any], services: list[str]) -> Table:
 def paced_table(paced: list[PacedFloor]) -> Table:
     """The floor pipeline at a fixed rate: latency and CPU per request per process."""
     names = sorted({n for p in paced for n in p.cpu_us if n != "total"})
+    rates = ", ".join(f"{r:g}" for r in dict.fromkeys(p.rate for p in paced))
     table = Table(
-        title=f"the three hops paced at {paced[0].rate:g} requests/s: CPU per request from "
-        "/proc (µs)"
+        title=f"the three hops paced at {rates} requests/s: CPU per request from /proc (µs)",
+        caption="; ".join(f"{n}: {settings_text(s)}" for n, s in SETTINGS.items()),
     )
-    for column in ("client settings", "received", "p50 ms", "p99 ms", *names, "total"):
+    for column in ("rate/s", "client settings", "received", "p50 ms", "p99 ms", *names, "total"):
         table.add_column(column, justify="left" if column == "client settings" else "right")
     for p in paced:
         table.add_row(
-            f"{p.settings}: {settings_text(SETTINGS[p.settings])}",
+            f"{p.rate:g}",
+            p.settings,
             f"{p.received}/{p.sent}",
             f"{p.latency.p50_ms:.2f}",
             f"{p.latency.p99_ms:.2f}",
