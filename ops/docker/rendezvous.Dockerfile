@@ -5,7 +5,7 @@ WORKDIR /src
 # The dependencies first, in a layer of their own: a change of source rebuilds from the
 # COPY below in seconds instead of fetching every wheel again.
 COPY pyproject.toml ops/docker/requirements.py ./
-RUN python requirements.py pyproject.toml  > requirements.txt \
+RUN python requirements.py pyproject.toml > requirements.txt \
  && python -m venv /opt/rdv \
  && /opt/rdv/bin/pip install --no-cache-dir --quiet -r requirements.txt
 COPY README.md ./

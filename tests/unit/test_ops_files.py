@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,7 @@ def test_dashboard_panels_each_have_a_query_and_the_provisioned_datasource() -> 
 def test_the_images_dependency_layer_lists_the_backend_dependencies_and_extras() -> None:
     script = ROOT / "ops" / "docker" / "requirements.py"
     listed = subprocess.run(
-        ["python3", str(script), str(ROOT / "pyproject.toml"), "onnx"],
+        [sys.executable, str(script), str(ROOT / "pyproject.toml"), "onnx"],
         capture_output=True,
         text=True,
         check=True,
@@ -108,7 +109,7 @@ def test_the_images_dependency_layer_lists_the_backend_dependencies_and_extras()
     assert listed[0].startswith("hatchling")  # the package installs without build isolation
     assert "confluent-kafka>=2.6" in listed and listed[-1].startswith("onnxruntime")
     wrong = subprocess.run(
-        ["python3", str(script), str(ROOT / "pyproject.toml"), "gpu"],
+        [sys.executable, str(script), str(ROOT / "pyproject.toml"), "gpu"],
         capture_output=True,
         text=True,
         check=False,

@@ -47,11 +47,9 @@ def _collectors(monkeypatch: pytest.MonkeyPatch, kafka_opts: str) -> set[str]:
         text=True,
         check=True,
     ).stdout
-    return {
-        line.split()[1]
-        for line in flags.splitlines()
-        if line.split()[1:2] and line.split()[1].endswith("GC") and "= true" in line
-    }
+    # PrintFlagsFinal lines: type, name, "=", value, origin.
+    rows = [line.split() for line in flags.splitlines()]
+    return {row[1] for row in rows if len(row) > 3 and row[1].endswith("GC") and row[3] == "true"}
 
 
 def test_the_broker_runs_zgc_and_a_user_can_choose_g1_again(
