@@ -181,7 +181,8 @@ def parse_rates(text: str, option: str) -> list[float]:
 
 
 def _rate(rate: float | None) -> str:
-    return "none of the rates driven" if rate is None else f"{rate:,.0f}/s"
+    """The highest rate a verdict names, as `rdv bench e2e` and `floor` both print it."""
+    return "none of the rates driven" if rate is None else f"{rate:g} requests/s"
 
 
 def _settings(producer: dict[str, object], consumer: dict[str, object]) -> str:
@@ -290,7 +291,7 @@ def e2e(
     best = result.saturation
     out.print(
         f"highest rate with every request answered and client p99 inside {sla_ms} ms: "
-        + (f"{best:g} requests/s" if best is not None else "none of the rates driven")
+        + _rate(best)
     )
     figures = {"benchmark": "e2e", "machine": machine(), **result.as_dict()}
     if json_file:
