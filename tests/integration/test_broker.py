@@ -11,6 +11,7 @@ import pytest
 from rdv.kafka import Consumer, Outgoing, Producer, TopicSpec, create_topics
 from rdv.kafka.local_broker import pid_is_broker
 from rdv_tools.broker import EmbeddedBroker, running_state
+from rdv_tools.broker.archiving import ensure_class_archive
 from tests.cli import run_rdv
 
 pytestmark = [pytest.mark.broker, pytest.mark.parallel]
@@ -122,3 +123,25 @@ def test_an_owned_broker_stops_when_its_owner_is_killed(tmp_path: Path) -> None:
     while pid_is_broker(pid):
         assert time.monotonic() < deadline, "the broker outlived its owner"
         time.sleep(0.2)
+
+
+def _mapped_files(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_a_broker_maps_the_class_archive_and_starts_without_a_usable_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = ensure_class_archive(quiet=True)
+    assert archive is not None and archive.stat().st_size > 1_000_000
+    with EmbeddedBroker.throwaway() as broker:
+        assert broker.state is not None
+        assert str(archive) in _mapped_files(broker.state.pid)
+    # A damaged archive (another JDK's, a torn file) costs the start its speed, never the start.
+    damaged = tmp_path / "damaged.jsa"
+    damaged.write_bytes(os.urandom(1 << 20))
+    monkeypatch.setenv("KAFKA_OPTS", f"-XX:SharedArchiveFile={damaged}")
+    with EmbeddedBroker.throwaway() as broker:
+        assert broker.state is not None
+        create_topics(broker.bootstrap, [TopicSpec("after-a-damaged-archive", 1)])
+        assert str(damaged) not in _mapped_files(broker.state.pid)

@@ -39,6 +39,7 @@ from rdv.kafka.local_broker import (
 )
 from rdv.kafka.settings import KafkaSettings
 from rdv.paths import kafka_pom_dir
+from rdv_tools.broker.class_archive import dump_options, sharing_options
 from rdv_tools.broker.jars import ensure_jars, pinned_kafka_version
 from rdv_tools.broker.properties import BROKER_USER, Node, new_cluster_id, server_properties
 from rdv_tools.broker.tls import TlsFiles, ensure_tls
@@ -83,10 +84,18 @@ def free_port(preferred: int | None = None) -> int:
     raise BrokerError("no free TCP port on 127.0.0.1")
 
 
-def jvm_command(java: str, heap: str, logs: Path, libs: Path, properties: Path) -> list[str]:
+def jvm_command(
+    java: str,
+    heap: str,
+    logs: Path,
+    libs: Path,
+    properties: Path,
+    class_options: list[str] | None = None,
+) -> list[str]:
     """The broker's command line. As kafka-server-start.sh does, the options in KAFKA_OPTS
     come after ours, so that a user's heap, GC or JIT setting wins (docs/performance.md has
-    what the JIT costs a fresh broker here)."""
+    what the JIT costs a fresh broker here). `class_options` use or write the class archive
+    (rdv_tools.broker.class_archive)."""
     return [
         java,
         f"-Xmx{heap}",
@@ -99,6 +108,7 @@ def jvm_command(java: str, heap: str, logs: Path, libs: Path, properties: Path) 
         "-Djava.awt.headless=true",
         f"-Dkafka.logs.dir={logs}",
         f"-Dlog4j2.configurationFile={kafka_pom_dir() / 'log4j2.properties'}",
+        *(class_options or []),
         *shlex.split(os.environ.get("KAFKA_OPTS", "")),
         "-cp",
         f"{libs}/*",
@@ -107,7 +117,7 @@ def jvm_command(java: str, heap: str, logs: Path, libs: Path, properties: Path) 
     ]
 
 
-def _java() -> str:
+def java_runtime() -> str:
     home = os.environ.get("JAVA_HOME")
     java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
     if not java or not Path(java).exists():
@@ -130,6 +140,7 @@ class EmbeddedBroker:
         node: Node | None = None,
         cluster_id: str | None = None,
         tls: bool = False,
+        dump_classes_to: Path | None = None,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         # An SSL client listener with a CA and certificate made in <data dir>/tls.
@@ -141,6 +152,9 @@ class EmbeddedBroker:
         self.cluster_id = cluster_id
         self.owned = owned
         self.heap = heap
+        # Where this broker writes the classes it loaded when it exits (the archive's one
+        # training start, rdv_tools.broker.archiving); others map the archive if there is one.
+        self.dump_classes_to = dump_classes_to
         self.ephemeral = ephemeral
         # SASL/PLAIN users (name -> password) for a SASL_PLAINTEXT client listener; the broker's
         # own user is added with a random password.
@@ -183,6 +197,8 @@ class EmbeddedBroker:
             return
         cmd = [
             java,
+            # A run of a second or two: compiling for peak speed only costs it (~0.5 s here).
+            "-XX:TieredStopAtLevel=1",
             "-cp",
             f"{libs}/*",
             "kafka.tools.StorageTool",
@@ -227,7 +243,7 @@ class EmbeddedBroker:
                 f"(pid {running.pid}): stop it first with `rdv broker stop`"
             )
         libs = ensure_jars()
-        java = _java()
+        java = java_runtime()
         port, controller_port = self._choose_ports()
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         properties = self.data_dir / "server.properties"
@@ -239,7 +255,12 @@ class EmbeddedBroker:
             server_properties(port, controller_port, log_dirs, self.sasl_users, self.node, tls)
         )
         self._format_storage(libs, java, properties)
-        cmd = jvm_command(java, self.heap, self.data_dir / "logs", libs, properties)
+        classes = (
+            dump_options(self.dump_classes_to)
+            if self.dump_classes_to
+            else sharing_options(libs, java)
+        )
+        cmd = jvm_command(java, self.heap, self.data_dir / "logs", libs, properties, classes)
         with open(self.data_dir / "logs" / "stdout.log", "ab") as out:
             self._process = subprocess.Popen(
                 guarded(cmd) if self.owned else cmd,
