@@ -92,20 +92,25 @@ def spark() -> Iterator[object]:
     """One local SparkSession for the whole run: starting Spark costs seconds."""
     from pyspark.sql import SparkSession
 
+    from rdv_tools.spark_classes import SparkClasses
+
     # Python workers run this interpreter, which has the project (the champion scores there).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
+    # The class archive as `rdv train` maps it (or writes it, the first time on a machine).
+    classes = SparkClasses()
     session = (
         SparkSession.builder.master("local[2]")
         .appName("rdv-tests")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.defaultJavaOptions", " ".join(classes.options()))
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
     yield session
-    session.stop()
+    classes.stop(session)
 
 
 @pytest.fixture(scope="session")

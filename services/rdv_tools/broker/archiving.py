@@ -10,8 +10,8 @@ from pathlib import Path
 
 from rdv.errors import RendezvousError
 from rdv.kafka import Outgoing, Producer, TopicSpec, create_topics
-from rdv_tools.broker.class_archive import archive_path, install
-from rdv_tools.broker.embedded import EmbeddedBroker, java_runtime
+from rdv_tools.broker.class_archive import archive_path, install, java_runtime
+from rdv_tools.broker.embedded import EmbeddedBroker
 from rdv_tools.broker.jars import ensure_jars
 from rdv_tools.cache_lock import cache_lock
 

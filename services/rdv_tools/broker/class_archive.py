@@ -12,14 +12,27 @@ missing archive costs time, never a start.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from pathlib import Path
+
+from rdv.errors import BrokerError
 
 ARCHIVE_GLOB = "classes-*.jsa"
 
 
+def java_runtime() -> str:
+    """The JVM that runs the broker (and Spark's driver): $JAVA_HOME's, else the PATH's."""
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise BrokerError("no Java runtime found: install a JDK 17+ or set JAVA_HOME")
+    return java
+
+
 def archive_path(libs: Path, java: str) -> Path:
-    """The archive for these jars and this JDK: beside the jars, named after the JVM's
-    library, so that a JDK upgrade makes a new one instead of offering the old."""
+    """The archive for the jars in `libs` and this JDK: beside the jars' folder, named after
+    the JVM's library, so that a JDK upgrade makes a new one instead of offering the old."""
     real = Path(java).resolve()
     jvm = real.parent.parent / "lib" / "server" / "libjvm.so"
     identity = jvm if jvm.exists() else real
@@ -35,8 +48,10 @@ def sharing_options(libs: Path, java: str) -> list[str]:
 
 
 def dump_options(partial: Path) -> list[str]:
-    """The option that writes what this JVM loaded to `partial` when it exits."""
-    return [f"-XX:ArchiveClassesAtExit={partial}"]
+    """The option that writes what this JVM loaded to `partial` when it exits. The dump's
+    warnings (hundreds of classes it skips: signed jars, generated accessors) are silenced:
+    they would bury a first run's own output."""
+    return [f"-XX:ArchiveClassesAtExit={partial}", "-Xlog:cds*=off"]
 
 
 def install(partial: Path, archive: Path) -> bool:

@@ -39,7 +39,7 @@ from rdv.kafka.local_broker import (
 )
 from rdv.kafka.settings import KafkaSettings
 from rdv.paths import kafka_pom_dir
-from rdv_tools.broker.class_archive import dump_options, sharing_options
+from rdv_tools.broker.class_archive import dump_options, java_runtime, sharing_options
 from rdv_tools.broker.jars import ensure_jars, pinned_kafka_version
 from rdv_tools.broker.properties import BROKER_USER, Node, new_cluster_id, server_properties
 from rdv_tools.broker.tls import TlsFiles, ensure_tls
@@ -115,14 +115,6 @@ def jvm_command(
         "kafka.Kafka",
         str(properties),
     ]
-
-
-def java_runtime() -> str:
-    home = os.environ.get("JAVA_HOME")
-    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
-    if not java or not Path(java).exists():
-        raise BrokerError("no Java runtime found: install a JDK 17+ or set JAVA_HOME")
-    return java
 
 
 class EmbeddedBroker:

@@ -11,8 +11,8 @@ from rich.table import Table
 
 from rdv.errors import ConfigError
 from rdv.model.registry import Registry
-from rdv.trainer.spark import quiet_spark
 from rdv_tools.cli.common import BootstrapOption, console, out
+from rdv_tools.spark_classes import spark_session
 
 data_app = typer.Typer(help="Generated labelled data.", no_args_is_help=True)
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
@@ -70,12 +70,11 @@ def train(
     from rdv.trainer.train import train as run
 
     settings = load_train_config(config)
-    spark = quiet_spark(master, f"rdv-train-{settings.name}")
-    try:
-        with console.status(f"training {settings.name}@{settings.version} on {master} ..."):
-            outcome = run(spark, settings)
-    finally:
-        spark.stop()
+    with (
+        spark_session(master, f"rdv-train-{settings.name}") as spark,
+        console.status(f"training {settings.name}@{settings.version} on {master} ..."),
+    ):
+        outcome = run(spark, settings)
     table = Table("gate", "passed", "detail", title=f"{settings.name}@{settings.version}")
     for gate in outcome.report:
         table.add_row(gate.name, "yes" if gate.passed else "[red]NO[/]", gate.detail)
@@ -188,9 +187,6 @@ def score_batch(
     from rdv.trainer.batch import score_batch as run
 
     entry = Registry(registry).get(model)
-    spark = quiet_spark(master, "rdv-score-batch")
-    try:
+    with spark_session(master, "rdv-score-batch") as spark:
         count = run(spark, entry, out_dir, input_csv, archive)
-    finally:
-        spark.stop()
     console.print(f"[green]scored {count} rows[/] with {entry.model_id} into {out_dir}")

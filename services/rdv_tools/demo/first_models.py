@@ -103,17 +103,16 @@ def _train(registry: Registry, missing: list[str], progress: Progress) -> None:
 
 def train_here(registry: Registry, missing: list[str], progress: Progress) -> None:
     from rdv.trainer.config import TrainConfig
-    from rdv.trainer.spark import quiet_spark
     from rdv.trainer.train import train
     from rdv_tools.demo.generator import login_rows, write_csv
+    from rdv_tools.spark_classes import spark_session
 
     data = registry.root.parent / "data" / "login-bot.csv"
     if not data.exists():
         progress(f"generating {TRAINING_ROWS} labelled rows into {data}")
         write_csv(data, login_rows(TRAINING_ROWS, seed=11))
     progress("starting Spark (local)")
-    spark = quiet_spark("local[*]", "rdv-up-first-models")
-    try:
+    with spark_session("local[*]", "rdv-up-first-models") as spark:
         for model in missing:
             name, version = model.split("@")
             estimator, grid = FIRST_MODELS[model]
@@ -134,8 +133,6 @@ def train_here(registry: Registry, missing: list[str], progress: Progress) -> No
             if outcome.entry is None:
                 failed = "; ".join(g.detail for g in outcome.report if not g.passed)
                 raise ConfigError(f"{model} failed its gates: {failed}")
-    finally:
-        spark.stop()
 
 
 if __name__ == "__main__":
