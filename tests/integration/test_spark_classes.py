@@ -29,7 +29,12 @@ print("archive" if SparkClasses().archive.is_file() else "no archive")
 def _session(cache: Path) -> list[str]:
     env = {**os.environ, "RDV_CACHE": str(cache), "PYSPARK_PYTHON": sys.executable}
     done = subprocess.run(
-        [sys.executable, "-c", SESSION], env=env, capture_output=True, text=True, timeout=240
+        [sys.executable, "-c", SESSION],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.split()
@@ -39,5 +44,5 @@ def test_the_first_session_writes_the_archive_and_the_next_maps_it(tmp_path: Pat
     assert _session(tmp_path) == ["not", "mapped", "archive"]
     assert _session(tmp_path) == ["mapped", "archive"]
     # What the first JVM wrote is the only file left: no partial, one archive.
-    files = sorted(p.name for p in (tmp_path).glob("spark-*/*") if not p.name.startswith("."))
+    files = sorted(p.name for p in tmp_path.glob("spark-*/*") if not p.name.startswith("."))
     assert len(files) == 1 and files[0].endswith(".jsa"), files
