@@ -41,9 +41,8 @@ def archive_path(libs: Path, java: str) -> Path:
     return libs.parent / f"classes-{digest.hexdigest()[:12]}.jsa"
 
 
-def sharing_options(libs: Path, java: str) -> list[str]:
+def sharing_options(archive: Path) -> list[str]:
     """The option that maps the archive, when there is one."""
-    archive = archive_path(libs, java)
     return [f"-XX:SharedArchiveFile={archive}"] if archive.is_file() else []
 
 

@@ -39,7 +39,12 @@ from rdv.kafka.local_broker import (
 )
 from rdv.kafka.settings import KafkaSettings
 from rdv.paths import kafka_pom_dir
-from rdv_tools.broker.class_archive import dump_options, java_runtime, sharing_options
+from rdv_tools.broker.class_archive import (
+    archive_path,
+    dump_options,
+    java_runtime,
+    sharing_options,
+)
 from rdv_tools.broker.jars import ensure_jars, pinned_kafka_version
 from rdv_tools.broker.properties import BROKER_USER, Node, new_cluster_id, server_properties
 from rdv_tools.broker.tls import TlsFiles, ensure_tls
@@ -250,7 +255,7 @@ class EmbeddedBroker:
         classes = (
             dump_options(self.dump_classes_to)
             if self.dump_classes_to
-            else sharing_options(libs, java)
+            else sharing_options(archive_path(libs, java))
         )
         cmd = jvm_command(java, self.heap, self.data_dir / "logs", libs, properties, classes)
         with open(self.data_dir / "logs" / "stdout.log", "ab") as out:

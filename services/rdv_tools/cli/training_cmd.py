@@ -71,7 +71,7 @@ def train(
 
     settings = load_train_config(config)
     with (
-        spark_session(master, f"rdv-train-{settings.name}") as spark,
+        spark_session(master, f"rdv-train-{settings.name}", say) as spark,
         console.status(f"training {settings.name}@{settings.version} on {master} ..."),
     ):
         outcome = run(spark, settings)
@@ -187,6 +187,11 @@ def score_batch(
     from rdv.trainer.batch import score_batch as run
 
     entry = Registry(registry).get(model)
-    with spark_session(master, "rdv-score-batch") as spark:
+    with spark_session(master, "rdv-score-batch", say) as spark:
         count = run(spark, entry, out_dir, input_csv, archive)
     console.print(f"[green]scored {count} rows[/] with {entry.model_id} into {out_dir}")
+
+
+def say(line: str) -> None:
+    """A line about the Spark session itself (its first stop on a machine takes longer)."""
+    console.print(f"[dim]{line}[/]")

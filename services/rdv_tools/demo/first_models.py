@@ -112,7 +112,7 @@ def train_here(registry: Registry, missing: list[str], progress: Progress) -> No
         progress(f"generating {TRAINING_ROWS} labelled rows into {data}")
         write_csv(data, login_rows(TRAINING_ROWS, seed=11))
     progress("starting Spark (local)")
-    with spark_session("local[*]", "rdv-up-first-models") as spark:
+    with spark_session("local[*]", "rdv-up-first-models", progress) as spark:
         for model in missing:
             name, version = model.split("@")
             estimator, grid = FIRST_MODELS[model]

@@ -34,11 +34,10 @@ def test_the_archive_sits_beside_the_jars_and_changes_with_the_jdk(
 
 
 def test_a_jvm_is_told_of_the_archive_only_once_it_exists(tmp_path: Path, java: str) -> None:
-    libs = tmp_path / "libs"
-    assert sharing_options(libs, java) == []
-    archive = archive_path(libs, java)
+    archive = archive_path(tmp_path / "libs", java)
+    assert sharing_options(archive) == []
     archive.write_bytes(b"classes")
-    assert sharing_options(libs, java) == [f"-XX:SharedArchiveFile={archive}"]
+    assert sharing_options(archive) == [f"-XX:SharedArchiveFile={archive}"]
 
 
 def test_a_fresh_archive_replaces_the_older_one_and_an_empty_dump_replaces_nothing(
