@@ -21,7 +21,8 @@ from tests.integration.test_rendezvous import (
     warm_up,
 )
 
-pytestmark = pytest.mark.broker
+# It checks answers counted, not answered in time: it runs beside another test (`parallel`).
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 
 @pytest.fixture

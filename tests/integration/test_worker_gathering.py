@@ -17,7 +17,8 @@ from rdv.settings import make_codec
 from tests.integration.harness import free_block, read_until, scores_of, send_requests, services
 from tests.integration.models import decision_tree, logistic
 
-pytestmark = pytest.mark.broker
+# It checks scores counted, not their timing: it runs beside another test (`parallel`).
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 GATHERED = "gathered reads (up to 120 ms): no model here answers under rollout v1"
 AT_ONCE = "every request read at once"
