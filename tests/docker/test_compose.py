@@ -44,6 +44,9 @@ SERVICES = [
 
 def _docker_ready() -> str | None:
     """Why Docker cannot be used here, or None."""
+    build = _images_built()
+    if build:
+        return build
     if not shutil.which("docker"):
         return "no docker client"
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode:
@@ -53,6 +56,23 @@ def _docker_ready() -> str | None:
     ).returncode:
         return "no `docker compose`"
     return None
+
+
+def _images_built(timeout: float = 1200) -> str | None:
+    """Wait for the images CI builds in the background (`.ci/run`), if it does: it writes the
+    build's exit code to the file RDV_IMAGES_BUILD_STATUS names. Why they are missing, or
+    None."""
+    status = os.environ.get("RDV_IMAGES_BUILD_STATUS")
+    if not status:
+        return None
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(status):
+        if time.monotonic() > deadline:
+            return f"the images' build wrote no exit code to {status} in {timeout:.0f} s"
+        time.sleep(1)
+    code = Path(status).read_text().strip()
+    log = status.removesuffix(".status") + ".log"
+    return None if code == "0" else f"building the images failed ({code}): see {log}"
 
 
 @pytest.fixture(scope="module")
