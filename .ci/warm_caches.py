@@ -18,6 +18,7 @@ for name, fetch in (
     ("Prometheus", find_binary),
 ):
     began = time.monotonic()
+    where: object
     try:
         where = fetch()
     except Exception as error:  # the test that needs it fetches again, and says why it failed
