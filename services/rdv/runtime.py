@@ -44,7 +44,8 @@ def settle_heap() -> None:
     """Take what start-up built (modules, codecs, clients, models) out of the collector's
     reach: every full collection traversed it again while the service answered (~46,000
     objects in the rendezvous, ~6 ms of CPU a collection here, more under load). Called once,
-    just before a service's loop; what is frozen is still freed when nothing refers to it."""
+    before a service takes over from its predecessor and starts its loop; what is frozen is
+    still freed when nothing refers to it."""
     gc.collect()
     gc.freeze()
 

@@ -168,6 +168,8 @@ class RendezvousService:
         # step, 0.08 s). Only now is the old one asked to stop: ready but for its producer and
         # group. Stopped before that, this one leaves them untouched.
         self._consumer = self._join(joined=False)
+        # Before the old instance is asked to stop: the collection is off the hand-over's pause.
+        settle_heap()
         if not go_on_after_taking_over(s.take_over_pid, s.take_over_timeout_s, self.stopping):
             self._consumer.close()  # never joined
             if standby is not None:
@@ -188,7 +190,6 @@ class RendezvousService:
             self._consumer.join()
             self._open_delivery(standby)
         self.clock.producer_ready()
-        settle_heap()
         try:
             while not self.stopping.is_set():
                 try:

@@ -128,6 +128,8 @@ class Worker:
         self.codec.announce(RESULTS.schema, DEAD_LETTERS.schema)
         producer = Producer(self.bootstrap, self.kafka, client_id=f"rdv-worker-{self.model_id}")
         self._producer = producer
+        # Before the old worker is asked to stop: the collection is off the hand-over's pause.
+        settle_heap()
         if not go_on_after_taking_over(s.take_over_pid, s.take_over_timeout_s, self.stopping):
             producer.close()  # it has sent nothing
             return
@@ -135,7 +137,6 @@ class Worker:
         ids = [h.model_id for h in self.hosted]
         group = self.settings.group_id or worker_group(ids)
         roles = RoleWatch(self.codec, self.bootstrap, self.kafka, s.config_topic, ids, s.gather_ms)
-        settle_heap()
         try:
             self._serve(group, roles, producer)
         finally:
