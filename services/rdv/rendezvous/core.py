@@ -173,14 +173,13 @@ class DecisionCore:
         if seen is None:
             return []
         answered, partition, models, scored, labelled = seen
-        scores = dict(zip(models, scored, strict=True))
         labels = dict(zip(models, labelled, strict=True))
         if reward is None and label is not None and answered is not None:
             reward = 1.0 if labels.get(answered) == label else 0.0
         if reward is not None and answered is not None:
             self.posteriors.update(answered, reward, partition)
         outcomes = []
-        for model, score in scores.items():
+        for model, score in zip(models, scored, strict=True):
             correct = None if label is None else labels.get(model) == label
             loss = None
             if value is not None and score is not None and value in (0.0, 1.0):
