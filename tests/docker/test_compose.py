@@ -62,16 +62,17 @@ def _images_built(timeout: float = 1200) -> str | None:
     """Wait for the images CI builds in the background (`.ci/run`), if it does: it writes the
     build's exit code to the file RDV_IMAGES_BUILD_STATUS names. Why they are missing, or
     None."""
-    status = os.environ.get("RDV_IMAGES_BUILD_STATUS")
-    if not status:
+    named = os.environ.get("RDV_IMAGES_BUILD_STATUS")
+    if not named:
         return None
+    status = Path(named)
     deadline = time.monotonic() + timeout
-    while not os.path.exists(status):
+    while not status.exists():
         if time.monotonic() > deadline:
             return f"the images' build wrote no exit code to {status} in {timeout:.0f} s"
         time.sleep(1)
-    code = Path(status).read_text().strip()
-    log = status.removesuffix(".status") + ".log"
+    code = status.read_text().strip()
+    log = status.with_suffix(".log")
     return None if code == "0" else f"building the images failed ({code}): see {log}"
 
 
