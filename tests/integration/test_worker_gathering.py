@@ -22,6 +22,9 @@ pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 GATHERED = "gathered reads (up to 120 ms): no model here answers under rollout v1"
 AT_ONCE = "every request read at once"
+# A new group starts where the topic stood when it formed, and says so: requests sent before
+# that are not its to score (in CI's parallel part one was, and the test waited for it).
+JOINED = "new group on"
 
 
 def worker_topics(new_topic: Callable[..., str], config_topic: str) -> dict[str, str]:
@@ -72,8 +75,10 @@ def test_a_canary_reads_gathered_until_a_new_config_makes_it_answer(
             "worker", "--model", str(canary), "--role", "canary", RDV_WORKER_METRICS_PORT=str(port)
         )
         wait_for_line(worker.output, GATHERED, 1)
+        wait_for_line(worker.output, JOINED, 1)
         before = {r["request_id"] for r in send_requests(kafka_bootstrap, requests, 100, rate=50)}
-        assert set(scored(kafka_bootstrap, results, before).values()) == {1}
+        scored_before = scored(kafka_bootstrap, results, before)
+        assert set(scored_before) == before and set(scored_before.values()) == {1}
         # Promoted by config: the worker reads every request at once from then on.
         publish(
             kafka_bootstrap,
@@ -103,6 +108,7 @@ def test_without_a_config_topic_a_worker_reads_every_request_at_once(
     model = decision_tree(tmp_path / "dt")
     with services(tmp_path, kafka_bootstrap, topics) as launch:
         worker = launch("worker", "--model", str(model), "--role", "canary")
+        wait_for_line(worker.output, JOINED, 1)
         ids = {
             r["request_id"]
             for r in send_requests(kafka_bootstrap, topics["RDV_WORKER_REQUESTS_TOPIC"], 50)
