@@ -82,6 +82,14 @@ def services(tmp: Path, bootstrap: str, env: dict[str, str]) -> Iterator[Callabl
             service.stop()
 
 
+def wait_for_line(read: Callable[[], str], line: str, count: int, timeout: float = 30) -> None:
+    """Wait until a service has printed `line` `count` times."""
+    deadline = time.monotonic() + timeout
+    while read().count(line) < count:
+        assert time.monotonic() < deadline, f"{line!r} not seen {count} times:\n{read()}"
+        time.sleep(0.2)
+
+
 def send_requests(
     bootstrap: str,
     topic: str,

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import signal
+import threading
 import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rdv.kafka import Outgoing, Producer
 from rdv.protocol import new_request
 from rdv_tools.broker.embedded import listening_port
-from tests.integration.harness import CODEC, read_until, scores_of, send_requests, services
+from tests.integration.harness import (
+    CODEC,
+    read_until,
+    scores_of,
+    send_requests,
+    services,
+    wait_for_line,
+)
 from tests.integration.models import decision_tree, logistic
 
 pytestmark = pytest.mark.broker
@@ -147,13 +156,27 @@ def test_a_worker_killed_mid_stream_leaves_no_request_without_a_score(
     model = logistic(tmp_path / "lr")
     with services(tmp_path, kafka_bootstrap, topics) as launch:
         first = launch("worker", "--model", str(model), "--batch-max", "50")
-        sent = send_requests(kafka_bootstrap, topics["RDV_WORKER_REQUESTS_TOPIC"], count)
+        wait_for_line(first.output, "new group on", 1)
+        # Sent at a pace over 4 s, from the moment the worker reads: all at once, the first
+        # worker scored all 3,000 before the kill on a fast machine (seen in CI), and the second
+        # had nothing to do.
+        sent: list[dict[str, Any]] = []
+        sender = threading.Thread(
+            target=lambda: sent.extend(
+                send_requests(
+                    kafka_bootstrap, topics["RDV_WORKER_REQUESTS_TOPIC"], count, rate=count / 4
+                )
+            )
+        )
+        sender.start()
         before = read_until(
             kafka_bootstrap, topics["RDV_WORKER_RESULTS_TOPIC"], lambda m: len(m) >= 200
         )
         first.signal(signal.SIGKILL)
         first.wait()
         launch("worker", "--model", str(model), "--batch-max", "50")
+        sender.join()
+        assert len(sent) == count
         wanted = {r["request_id"] for r in sent}
         results = scores_of(
             read_until(

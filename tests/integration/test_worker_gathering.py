@@ -3,7 +3,6 @@ config, not a restart, decides it, and a change of role changes how it reads, lo
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
@@ -14,7 +13,14 @@ import pytest
 from rdv.rollout.config import RolloutConfig
 from rdv.rollout.store import publish
 from rdv.settings import make_codec
-from tests.integration.harness import free_block, read_until, scores_of, send_requests, services
+from tests.integration.harness import (
+    free_block,
+    read_until,
+    scores_of,
+    send_requests,
+    services,
+    wait_for_line,
+)
 from tests.integration.models import decision_tree, logistic
 
 # It checks scores counted, not their timing: it runs beside another test (`parallel`).
@@ -45,13 +51,6 @@ def scored(bootstrap: str, topic: str, ids: set[str]) -> Counter[str]:
         timeout=60,
     )
     return Counter(s["request_id"] for _, s in scores_of(found) if s["request_id"] in ids)
-
-
-def wait_for_line(read: Callable[[], str], line: str, count: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while read().count(line) < count:
-        assert time.monotonic() < deadline, f"{line!r} not seen {count} times:\n{read()}"
-        time.sleep(0.2)
 
 
 def test_a_canary_reads_gathered_until_a_new_config_makes_it_answer(
