@@ -78,6 +78,9 @@ def service_logging() -> None:
     )
     # `kill -USR1 <pid>` writes every thread's stack to the log: a stuck service explains itself.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # A crash in native code (librdkafka, numpy) otherwise ends a service with no word in its
+    # log: it now leaves every thread's Python stack there.
+    faulthandler.enable(all_threads=True)
 
 
 def exit_now(code: int = 0) -> None:

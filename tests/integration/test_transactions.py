@@ -271,3 +271,31 @@ def test_a_producer_the_broker_refuses_for_good_stops_with_why_instead_of_retryi
     assert time.monotonic() - started < 30
     assert f"rdv-rendezvous-{s.instance} cannot start" in str(refused.value)
     assert "RDV_RENDEZVOUS_TRANSACTION_TIMEOUT_MS" in str(refused.value)
+
+
+def test_a_writer_fenced_with_answers_in_flight_fails_as_taken_over_not_on_a_traceback(
+    kafka_bootstrap: str,
+) -> None:
+    # Seen in CI: a second instance of a name fenced the first while its answers were in
+    # flight; the poll that counts delivery reports raised the fatal error, and the first
+    # died on a traceback instead of saying that another instance took its place.
+    stack = StackTopics(kafka_bootstrap)
+    s = settings(stack)
+    transactions = rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
+    consumer = RdvConsumer(kafka_bootstrap, s.group_id, [s.requests_topic])
+    newer = Producer(
+        {"bootstrap.servers": kafka_bootstrap, "transactional.id": f"rdv-rendezvous-{s.instance}"}
+    )
+    try:
+        transactions.attach(consumer)
+        writer = transactions.writer
+        newer.init_transactions(30)
+        assert writer.send([Outgoing(s.answers_topic, b"decided", b"r1", partition=0)])
+        deadline = time.monotonic() + 30
+        while writer.failure is None and time.monotonic() < deadline:
+            writer.drained()
+            time.sleep(0.05)
+        assert writer.failure is not None and writer.failure.fenced, writer.failure
+    finally:
+        transactions.close()
+        consumer.close()
