@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rdv.rollout.config import RolloutConfig
+from rdv.rollout.config import RolloutConfig, Tier
 from rdv.rollout.store import publish
 from rdv.settings import make_codec
 from tests.integration.harness import (
@@ -26,8 +26,10 @@ from tests.integration.models import decision_tree, logistic
 # It checks scores counted, not their timing: it runs beside another test (`parallel`).
 pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
-GATHERED = "gathered reads (up to 120 ms): no model here answers under rollout v1"
+GATHERED = "gathered reads (up to 120 ms): no model here is needed sooner under rollout v1"
 AT_ONCE = "every request read at once"
+AS_FALLBACK = "gathered reads (up to 17 ms): no model here is needed sooner under rollout v3"
+SCHEDULE = (Tier("preferred", 0), Tier("champion", 20), Tier("fallback", 35))
 # A new group starts where the topic stood when it formed, and says so: requests sent before
 # that are not its to score (in CI's parallel part one was, and the test waited for it).
 JOINED = "new group on"
@@ -79,7 +81,7 @@ def test_a_canary_reads_gathered_until_a_new_config_makes_it_answer(
         scored_before = scored(kafka_bootstrap, results, before)
         assert set(scored_before) == before and set(scored_before.values()) == {1}
         # Promoted by config: the worker reads every request at once from then on.
-        publish(
+        second = publish(
             kafka_bootstrap,
             codec,
             RolloutConfig(champion="login-bot@0", fallback="login-bot@1"),
@@ -88,14 +90,27 @@ def test_a_canary_reads_gathered_until_a_new_config_makes_it_answer(
         )
         wait_for_line(worker.output, AT_ONCE, 1)
         after = {r["request_id"] for r in send_requests(kafka_bootstrap, requests, 100, rate=50)}
-        counts = scored(kafka_bootstrap, results, before | after)
+        scored_after = scored(kafka_bootstrap, results, before | after)
+        assert set(scored_after) == before | after and set(scored_after.values()) == {1}
+        # Made the fallback, whose tier opens 35 ms into the SLA: it gathers for half of that.
+        publish(
+            kafka_bootstrap,
+            codec,
+            RolloutConfig(champion="login-bot@1", fallback="login-bot@0", schedule=SCHEDULE),
+            second,
+            topic=config_topic,
+        )
+        wait_for_line(worker.output, AS_FALLBACK, 1)
+        last = {r["request_id"] for r in send_requests(kafka_bootstrap, requests, 50, rate=50)}
+        counts = scored(kafka_bootstrap, results, before | after | last)
         output = worker.output()
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
-    assert set(counts) == before | after and set(counts.values()) == {1}
+    assert set(counts) == before | after | last and set(counts.values()) == {1}
     # Its metrics follow the promotion: the requests scored after it count as the champion's.
     text = metrics.decode()
     assert 'rdv_worker_scored_total{model="login-bot@0",role="canary"} 100.0' in text
     assert 'rdv_worker_scored_total{model="login-bot@0",role="champion"} 100.0' in text
+    assert 'rdv_worker_scored_total{model="login-bot@0",role="fallback"} 50.0' in text
     assert output.count(GATHERED) == 1 and output.count(AT_ONCE) == 1
     assert "Traceback" not in output
 

@@ -1,4 +1,4 @@
-"""Gathered reading for a worker whose scores are recorded but never returned.
+"""Gathered reading for a worker whose scores the rendezvous does not need at once.
 
 A worker reads each request as soon as it is written, because the rendezvous may be waiting
 for its score to answer. A shadow challenger's or the canary's score is only recorded: it may
@@ -6,10 +6,12 @@ arrive tens of milliseconds later, well inside the config's grace, and a fetch t
 gather several requests costs the worker one decode, one scoring call and one produce for all
 of them, and the broker one fetch and one produce request. Measured at 300 requests/s with
 every role (two interleaved pairs): the shadow and canary workers went from ~500 to ~155 µs of
-CPU per request, the broker from ~2,800 to ~2,350, the stack from ~6,450 to ~5,400.
+CPU per request, the broker from ~2,800 to ~2,350, the stack from ~6,450 to ~5,400. The
+fallback's score is returned only once its tier opens (35 ms into the demo's 50 ms SLA): it
+gathers for at most half of that.
 
 Roles change by config, not by restarting workers, so the worker follows the rollout topic and
-reads again, gathered or not, when the config in force changes whether its models answer."""
+reads again, gathered or not, when the config in force changes how long its models may wait."""
 
 from __future__ import annotations
 
@@ -31,17 +33,16 @@ CHECK_EVERY_S = 1.0  # how often the rollout topic is asked for a newer config
 
 
 def gather_wait_ms(config: RolloutConfig | None, model_ids: list[str], gather_ms: int) -> int:
-    """How long a worker hosting these models may wait to gather requests: 0 (read each at
-    once) unless the config in force names none of them among the models whose scores may be
-    returned. Without a config: 0."""
+    """How long a worker hosting these models may wait to gather requests: at most half the
+    time until the schedule may first return one of their scores (0, read each at once, for
+    the champion), or, for scores only recorded, half of what is left before the mailbox
+    closes (the SLA, then the grace). Without a config: 0."""
     if config is None or gather_ms <= 0:
         return 0
-    answering = set(config.answering())
-    if any(model in answering for model in model_ids):
-        return 0
-    # Gathered scores must still reach a mailbox before it closes (the SLA, then the grace):
-    # the wait takes at most half of that, the rest is left for scoring and the way there.
-    return min(gather_ms, (config.sla_ms + config.grace_ms) // 2)
+    needed = [config.sla_ms + config.grace_ms]
+    needed += [t for t in map(config.opens_at, model_ids) if t is not None]
+    # The other half is left for scoring and the way to the rendezvous.
+    return min(gather_ms, min(needed) // 2)
 
 
 def role_under(config: RolloutConfig | None, model_id: str, started_as: str | None) -> str:
@@ -119,7 +120,7 @@ class RoleWatch:
             return "every request read at once"
         version = self.config.version if self.config else 0
         return (
-            f"gathered reads (up to {self.wait_ms} ms): no model here answers under "
+            f"gathered reads (up to {self.wait_ms} ms): no model here is needed sooner under "
             f"rollout v{version}"
         )
 

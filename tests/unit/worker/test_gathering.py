@@ -1,9 +1,10 @@
-"""Which workers may read gathered: only those whose models the config in force never lets
-answer, and only where the gathered scores still reach the record."""
+"""Which workers may read gathered, and how long: the champion never; a model the schedule
+returns only later (the fallback) for half the time until its tier opens; a model only
+recorded for half the time before its mailbox closes."""
 
 from __future__ import annotations
 
-from rdv.rollout.config import RolloutConfig
+from rdv.rollout.config import RolloutConfig, Tier
 from rdv.worker.gathering import fetch_overrides, gather_wait_ms
 
 CONFIG = RolloutConfig(
@@ -14,6 +15,7 @@ CONFIG = RolloutConfig(
     fallback="f@1",
     sla_ms=50,
     grace_ms=200,
+    schedule=(Tier("preferred", 0), Tier("champion", 20), Tier("fallback", 35)),
 )
 
 
@@ -21,14 +23,33 @@ def gathers(config: RolloutConfig | None, models: list[str], gather_ms: int = 12
     return gather_wait_ms(config, models, gather_ms) > 0
 
 
-def test_a_shadow_and_the_canary_gather_and_models_that_may_answer_do_not() -> None:
+def test_a_shadow_and_the_canary_gather_and_the_champion_does_not() -> None:
     assert gathers(CONFIG, ["m@3"]) and gathers(CONFIG, ["m@0"])
-    assert not any(gathers(CONFIG, [m]) for m in ("m@1", "m@2", "f@1"))
+    assert not gathers(CONFIG, ["m@1"])
 
 
-def test_a_worker_hosting_one_model_that_answers_reads_at_once() -> None:
+def test_the_fallback_gathers_for_half_the_time_until_its_tier_opens() -> None:
+    # Its score is returned from 35 ms on (sooner only if the champion has nothing usable).
+    assert gather_wait_ms(CONFIG, ["f@1"], 120) == 17
+    first = (Tier("fallback", 0), Tier("preferred", 0))
+    assert gather_wait_ms(CONFIG.evolve(schedule=first), ["f@1"], 120) == 0
+
+
+def test_a_challenger_reads_at_once_where_traffic_may_prefer_it() -> None:
+    # Fixed traffic with no challenger tier only records m@2; a split or Thompson sampling
+    # may prefer it for any request.
+    assert gathers(CONFIG, ["m@2"])
+    assert not gathers(CONFIG.evolve(mode="split", split={"m@1": 0.8, "m@2": 0.2}), ["m@2"])
+    assert not gathers(CONFIG.evolve(mode="thompson"), ["m@2"])
+    assert gathers(CONFIG.evolve(mode="thompson"), ["m@3"])  # still a shadow
+    with_challengers = (*CONFIG.schedule, Tier("challenger", 10))
+    assert gather_wait_ms(CONFIG.evolve(schedule=with_challengers), ["m@2"], 120) == 5
+
+
+def test_a_worker_reads_at_once_if_one_of_its_models_may_answer_at_once() -> None:
     assert gathers(CONFIG, ["m@0", "m@3"])
     assert not gathers(CONFIG, ["m@0", "m@1"])
+    assert gather_wait_ms(CONFIG, ["m@0", "f@1"], 120) == 17
 
 
 def test_a_model_the_config_does_not_name_gathers_until_it_does() -> None:
