@@ -71,6 +71,6 @@ def preferred_model(
                 return model
         return next(reversed(config.split))
     if config.mode == "thompson":
-        arms = [config.champion, *config.tier_models("challenger", None)]
+        arms = config.preferable()
         return max(arms, key=lambda m: posteriors.draw(m, rng))
     return config.champion  # fixed and shadow: the champion answers, others are recorded

@@ -73,19 +73,25 @@ class RolloutConfig:
         """Models whose scores may be returned: never the canary or a shadow."""
         return [m for m in self.models() if m != self.canary and m not in self.shadow]
 
+    def preferable(self) -> list[str]:
+        """The models the traffic mode may prefer for a request (rdv.rendezvous.traffic)."""
+        if self.mode == "split" and self.split:
+            return list(self.split)
+        if self.mode == "thompson":
+            return [self.champion, *self.tier_models("challenger", None)]
+        return [self.champion]  # fixed and shadow, and a split without weights
+
     def opens_at(self, model: str) -> int | None:
         """When, in ms after a request arrives, the schedule may first return this model's
         score (the earliest tier that can name it); None if it never may. A tier can open
         earlier when the ones before it have nothing usable (rdv.rendezvous.core)."""
-        candidates = {
-            "split": list(self.split) or [self.champion],
-            "thompson": [self.champion, *self.tier_models("challenger", None)],
-        }.get(self.mode, [self.champion])
-        named = {
-            t.use: candidates if t.use == "preferred" else self.tier_models(t.use, None)
-            for t in self.schedule
-        }
-        opens = [tier.after_ms for tier in self.schedule if model in named[tier.use]]
+        preferable = self.preferable()
+        opens = [
+            tier.after_ms
+            for tier in self.schedule
+            if model
+            in (preferable if tier.use == "preferred" else self.tier_models(tier.use, None))
+        ]
         return min(opens, default=None)
 
     def tier_models(self, use: str, preferred: str | None) -> list[str]:
