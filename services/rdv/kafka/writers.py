@@ -171,9 +171,7 @@ class TransactionalWriter:
                 error = exc.args[0]
         error = error or self._serve()
         if error is not None:
-            log.error("could not write into the transaction: %s", error)
-            if error.fatal():
-                self.failure = self._failure(error)  # met as a failed commit is
+            self._met(error, "could not write into the transaction")
         return True
 
     def _serve(self) -> KafkaError | None:
@@ -184,6 +182,11 @@ class TransactionalWriter:
         except KafkaException as exc:
             return exc.args[0]  # type: ignore[no-any-return]
         return None
+
+    def _met(self, error: KafkaError, doing: str) -> None:
+        log.error("%s: %s", doing, error)
+        if error.fatal():
+            self.failure = self._failure(error)  # met as a failed commit is
 
     def submit(self, offsets: list[Offset]) -> bool:
         """Commit the open transaction, with these consumed offsets, on the writer's thread;
@@ -205,9 +208,7 @@ class TransactionalWriter:
         # the one line that says what to change (seen in CI): it is met as a failed commit is.
         error = self._serve()
         if error is not None:
-            log.error("the producer failed: %s", error)
-            if error.fatal():
-                self.failure = self._failure(error)
+            self._met(error, "the producer failed")
             return True  # the commit begun now fails at once, and the loop mends that
         return self._drain.ready(len(self._producer.raw), time.monotonic())
 
