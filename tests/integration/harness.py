@@ -82,6 +82,11 @@ def services(tmp: Path, bootstrap: str, env: dict[str, str]) -> Iterator[Callabl
             service.stop()
 
 
+# A consumer of a new group logs where the group starts: requests sent before that are not its
+# to read (in CI's parallel part one was, and the test waited for it).
+JOINED = "new group on"
+
+
 def wait_for_line(read: Callable[[], str], line: str, count: int, timeout: float = 30) -> None:
     """Wait until a service has printed `line` `count` times."""
     deadline = time.monotonic() + timeout

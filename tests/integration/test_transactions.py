@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import Consumer, IsolationLevel, KafkaException, Producer, TopicPartition
@@ -18,6 +19,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from rdv.errors import RendezvousError
 from rdv.kafka import Consumer as RdvConsumer
 from rdv.kafka import Outgoing
+from rdv.kafka.transactions import Transactions
 from rdv.rendezvous.delivery import standby_producer
 from rdv.rendezvous.delivery import transactions as rendezvous_transactions
 from rdv.rendezvous.settings import RendezvousServiceSettings
@@ -58,6 +60,21 @@ def leave_open(bootstrap: str, s: RendezvousServiceSettings) -> Producer:
     )
     group.close()
     return producer
+
+
+@contextlib.contextmanager
+def rendezvous_writer(bootstrap: str) -> Iterator[tuple[RendezvousServiceSettings, Transactions]]:
+    """A rendezvous's transactional producer on fresh topics, attached to its group's consumer
+    as the rendezvous attaches it; closed with the consumer on the way out."""
+    s = settings(StackTopics(bootstrap))
+    transactions = rendezvous_transactions(s, bootstrap, None, threading.Event())
+    consumer = RdvConsumer(bootstrap, s.group_id, [s.requests_topic])
+    try:
+        transactions.attach(consumer)
+        yield s, transactions
+    finally:
+        transactions.close()
+        consumer.close()
 
 
 def stable(bootstrap: str, topic: str) -> bool:
@@ -203,12 +220,7 @@ def test_a_transaction_kafka_timed_out_fails_as_fatal_not_as_taken_over(
     # Seen in the `broker` chaos scenario: Kafka away for 10 s, the open transaction outlived
     # its timeout, Kafka aborted it and bumped the epoch, and librdkafka called the commit
     # fenced. The rendezvous took that for another instance of its name and stopped for good.
-    stack = StackTopics(kafka_bootstrap)
-    s = settings(stack)
-    transactions = rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
-    consumer = RdvConsumer(kafka_bootstrap, s.group_id, [s.requests_topic])
-    try:
-        transactions.attach(consumer)
+    with rendezvous_writer(kafka_bootstrap) as (s, transactions):
         writer = transactions.writer
         assert writer.send([Outgoing(s.answers_topic, b"decided", b"r1", partition=0)])
         # past the timeout, and the embedded broker's 1 s check for transactions to abort
@@ -223,9 +235,6 @@ def test_a_transaction_kafka_timed_out_fails_as_fatal_not_as_taken_over(
         assert transactions.writer.submit([])
         transactions.writer.wait_idle(30)
         assert transactions.writer.failure is None
-    finally:
-        transactions.close()
-        consumer.close()
     assert becomes_stable(kafka_bootstrap, s.answers_topic)
     assert visible(kafka_bootstrap, s.answers_topic) == [b"again"]
 
@@ -279,16 +288,14 @@ def test_a_writer_fenced_with_answers_in_flight_fails_as_taken_over_not_on_a_tra
     # Seen in CI: a second instance of a name fenced the first while its answers were in
     # flight; the poll that counts delivery reports raised the fatal error, and the first
     # died on a traceback instead of saying that another instance took its place.
-    stack = StackTopics(kafka_bootstrap)
-    s = settings(stack)
-    transactions = rendezvous_transactions(s, kafka_bootstrap, None, threading.Event())
-    consumer = RdvConsumer(kafka_bootstrap, s.group_id, [s.requests_topic])
-    newer = Producer(
-        {"bootstrap.servers": kafka_bootstrap, "transactional.id": f"rdv-rendezvous-{s.instance}"}
-    )
-    try:
-        transactions.attach(consumer)
+    with rendezvous_writer(kafka_bootstrap) as (s, transactions):
         writer = transactions.writer
+        newer = Producer(
+            {
+                "bootstrap.servers": kafka_bootstrap,
+                "transactional.id": f"rdv-rendezvous-{s.instance}",
+            }
+        )
         newer.init_transactions(30)
         assert writer.send([Outgoing(s.answers_topic, b"decided", b"r1", partition=0)])
         deadline = time.monotonic() + 30
@@ -296,6 +303,3 @@ def test_a_writer_fenced_with_answers_in_flight_fails_as_taken_over_not_on_a_tra
             writer.drained()
             time.sleep(0.05)
         assert writer.failure is not None and writer.failure.fenced, writer.failure
-    finally:
-        transactions.close()
-        consumer.close()

@@ -18,6 +18,7 @@ from rdv.protocol import new_request
 from rdv_tools.broker.embedded import listening_port
 from tests.integration.harness import (
     CODEC,
+    JOINED,
     read_until,
     scores_of,
     send_requests,
@@ -156,7 +157,7 @@ def test_a_worker_killed_mid_stream_leaves_no_request_without_a_score(
     model = logistic(tmp_path / "lr")
     with services(tmp_path, kafka_bootstrap, topics) as launch:
         first = launch("worker", "--model", str(model), "--batch-max", "50")
-        wait_for_line(first.output, "new group on", 1)
+        wait_for_line(first.output, JOINED, 1)
         # Sent at a pace over 4 s, from the moment the worker reads: all at once, the first
         # worker scored all 3,000 before the kill on a fast machine (seen in CI), and the second
         # had nothing to do.

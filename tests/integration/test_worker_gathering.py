@@ -14,6 +14,7 @@ from rdv.rollout.config import RolloutConfig, Tier
 from rdv.rollout.store import publish
 from rdv.settings import make_codec
 from tests.integration.harness import (
+    JOINED,
     free_block,
     read_until,
     scores_of,
@@ -30,9 +31,6 @@ GATHERED = "gathered reads (up to 120 ms): no model here is needed sooner under 
 AT_ONCE = "every request read at once"
 AS_FALLBACK = "gathered reads (up to 17 ms): no model here is needed sooner under rollout v3"
 SCHEDULE = (Tier("preferred", 0), Tier("champion", 20), Tier("fallback", 35))
-# A new group starts where the topic stood when it formed, and says so: requests sent before
-# that are not its to score (in CI's parallel part one was, and the test waited for it).
-JOINED = "new group on"
 
 
 def worker_topics(new_topic: Callable[..., str], config_topic: str) -> dict[str, str]:
