@@ -76,6 +76,10 @@ def test_e2e_sweep_reports_saturation_and_draws_latency_against_rate(
     assert overload["load"]["answered"] == overload["load"]["sent"]
     assert overload["recovery"]["answered"] == overload["recovery"]["sent"]
     assert overload["recovered_after_s"] is not None
+    # The overload's late answers are put down to their decision or to what came after, too.
+    for phase in (overload["load"], overload["recovery"]):
+        late = round(phase["sent"] * (1 - phase["sla_met"]))
+        assert phase["late_decided"] + phase["late_after_decision"] == late
     assert plot.read_bytes().startswith(PNG)
 
 

@@ -79,7 +79,20 @@ def overload_table(result: E2EResult) -> Table:
     table = Table(
         title=f"overload: twice the saturation rate ({o.saturation:g}/s), then half of it"
     )
-    for column in ("phase", "rate/s", "sent", "answered", "p50 ms", "p99 ms", "in SLA", "reasons"):
+    # Where the late answers were lost: a rendezvous behind decides late; CPU or Kafka short
+    # for the path back to the client holds answers decided in time.
+    for column in (
+        "phase",
+        "rate/s",
+        "sent",
+        "answered",
+        "p50 ms",
+        "p99 ms",
+        "decided p99 ms",
+        "in SLA",
+        "late: decided / after",
+        "reasons",
+    ):
         table.add_column(column, justify="left" if column in ("phase", "reasons") else "right")
     for name, r in (("overload", o.load), ("recovery", o.recovery)):
         lat = r.latency
@@ -90,7 +103,9 @@ def overload_table(result: E2EResult) -> Table:
             str(r.answered),
             f"{lat.p50_ms:.1f}" if lat else "-",
             f"{lat.p99_ms:.1f}" if lat else "-",
+            f"{r.decided.p99_ms:.1f}" if r.decided else "-",
             f"{r.sla_met:.1%}",
+            f"{r.late_decided} / {r.late_after_decision}",
             ", ".join(f"{k} {v}" for k, v in sorted(r.reasons.items())),
         )
     back = o.recovered_after_s
