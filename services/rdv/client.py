@@ -58,7 +58,7 @@ class ReplyReader:
     ) -> None:
         # The client waits for its own answer: it need not wait for the transaction to commit.
         self._tail = TopicTail(bootstrap, replies_topic, kafka, committed_only=False)
-        self._producer = Producer(bootstrap, kafka, client_id=client_id)
+        self._producer = Producer(bootstrap, kafka, client_id=client_id, linger_when_busy=True)
         self._pending: dict[str, Future[Answer]] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()

@@ -1,4 +1,9 @@
-"""Producer: idempotent, low-latency, every delivery checked, and a wedged client replaced."""
+"""Producer: idempotent, low-latency, every delivery checked, and a wedged client replaced.
+
+One that may linger when busy (`linger_when_busy`) holds a second librdkafka client with
+`linger.ms` set, and sends through it while it sends fast (rdv.kafka.pace). Messages of one
+key may then leave out of order when it changes lanes: for requests and scores, each standing
+alone, that is harmless; for anything whose order matters, it stays off."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from confluent_kafka import Producer as _Producer
 from rdv.errors import RendezvousError
 from rdv.kafka.admin import has_leaders
 from rdv.kafka.envelopes import Outgoing
+from rdv.kafka.pace import SendPace
 from rdv.kafka.settings import PRODUCER_LATENCY_DEFAULTS, KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -57,7 +63,9 @@ class Producer:
         overrides: dict[str, Any] | None = None,
         client_id: str = "rdv",
         stall_seconds: float | None = None,
+        linger_when_busy: bool = False,
     ) -> None:
+        kafka = settings or KafkaSettings()
         self._config = {
             **(settings or KafkaSettings()).client_config(bootstrap),
             **PRODUCER_LATENCY_DEFAULTS,
@@ -67,6 +75,20 @@ class Producer:
             **(settings or KafkaSettings()).extra,  # the user's word is last
         }
         self._producer = _Producer(self._config)
+        # The user's own linger.ms, or a transaction (one client), leaves a single lane.
+        lanes = (
+            linger_when_busy
+            and kafka.busy_linger_ms > 0
+            and kafka.busy_per_s > 0
+            and self._config.get("linger.ms") == PRODUCER_LATENCY_DEFAULTS["linger.ms"]
+            and "transactional.id" not in self._config
+        )
+        self._pace = SendPace(kafka.busy_per_s) if lanes else None
+        self._lingering_config = {**self._config, "linger.ms": kafka.busy_linger_ms}
+        # Made now, so that it has connected and has its producer id before it is first
+        # needed: made then, its first messages waited ~0.4 s at 1,600/s.
+        self._lingering = _Producer(self._lingering_config) if lanes else None
+        self.lingered = 0  # messages sent through the lingering client
         self._failures: list[str] = []
         # A transaction cannot move to another client: the rendezvous replaces its
         # transactional producer itself (rdv.rendezvous.transactions).
@@ -91,7 +113,7 @@ class Producer:
                 self._progress = time.monotonic()
             self._pending[number] = (message, on_delivery)
             self._produce(number, message, on_delivery)
-        self._producer.poll(0)
+        self.poll(0)
 
     def _produce(
         self, number: int, message: Outgoing, on_delivery: DeliveryCallback | None
@@ -134,25 +156,38 @@ class Producer:
             kwargs["on_delivery"] = on_delivery
         if message.partition is not None:
             kwargs["partition"] = message.partition
+        lane = self._lane()
         while True:
             try:
-                self._producer.produce(message.topic, **kwargs)
+                lane.produce(message.topic, **kwargs)
                 return
             except BufferError:
                 # The local queue is full: serve delivery reports to make room, then retry.
-                self._producer.poll(0.05)
+                lane.poll(0.05)
+
+    def _lane(self) -> _Producer:
+        if self._pace is None or not self._pace.send(time.monotonic()):
+            return self._producer
+        if self._lingering is None:  # replaced with a wedged client
+            self._lingering = _Producer(self._lingering_config)
+        self.lingered += 1
+        return self._lingering
 
     def connect(self, topic: str, timeout: float = 10.0) -> None:
         """Connect and learn `topic`'s leaders now. A request's SLA runs from its creation, so
         a client's first requests must not wait out its connection; an idempotent producer
         asks for its producer id as soon as it is connected."""
         try:
-            self._producer.list_topics(topic, timeout=timeout)
+            for client in (self._producer, self._lingering):
+                if client is not None:
+                    client.list_topics(topic, timeout=timeout)
         except KafkaException as exc:
             raise DeliveryError(f"cannot reach Kafka for {topic}: {exc}") from exc
 
     def poll(self, timeout: float = 0.0) -> None:
         """Serve delivery reports without waiting for all of them."""
+        if self._lingering is not None:
+            self._lingering.poll(0)
         self._producer.poll(timeout)
 
     @property
@@ -169,7 +204,7 @@ class Producer:
         if the client was replaced."""
         if self._stall <= 0:
             return False
-        self._producer.poll(0)
+        self.poll(0)
         now = time.monotonic()
         with self._lock:
             if not self._pending or now - self._progress < self._stall or now < self._next_probe:
@@ -206,9 +241,13 @@ class Producer:
             time.monotonic() - self._progress,
             len(stuck),
         )
-        old.purge(in_queue=True, in_flight=True, blocking=False)
+        retiring = [old] if self._lingering is None else [old, self._lingering]
+        for client in retiring:
+            client.purge(in_queue=True, in_flight=True, blocking=False)
         # Kept, not destroyed: destroying a wedged client can block; it goes with the process.
-        self._retired = [*self._retired[-2:], old]
+        self._retired = [*self._retired[-4:], *retiring]
+        if self._lingering is not None:
+            self._lingering = _Producer(self._lingering_config)
         self.replacements += 1
         self._progress, self._answering_since = time.monotonic(), None
         for number, (message, on_delivery) in stuck:
@@ -217,15 +256,20 @@ class Producer:
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until everything sent is acknowledged; DeliveryError if anything was not."""
         deadline = time.monotonic() + timeout
-        remaining = self._producer.flush(min(timeout, 1.0))
+        remaining = self._flush_lanes(min(timeout, 1.0))
         while remaining and time.monotonic() < deadline:
             self.heal()
-            remaining = self._producer.flush(max(0.0, min(1.0, deadline - time.monotonic())))
+            remaining = self._flush_lanes(max(0.0, min(1.0, deadline - time.monotonic())))
         failures, self._failures = self._failures, []
         if remaining:
             failures.append(f"{remaining} messages still unacknowledged after {timeout:.0f} s")
         if failures:
             raise DeliveryError(f"{len(failures)} deliveries failed, first: {failures[0]}")
+
+    def _flush_lanes(self, timeout: float) -> int:
+        """Messages still unacknowledged after flushing each client for up to `timeout`."""
+        lingering = self._lingering.flush(timeout) if self._lingering is not None else 0
+        return lingering + self._producer.flush(timeout)
 
     def close(self, timeout: float = 30.0) -> None:
         self.flush(timeout)

@@ -126,7 +126,13 @@ class Worker:
         # publication held the new rendezvous's first answers 0.58 s in a rolling upgrade,
         # and the producer connects meanwhile. Not transactional, it fences nobody.
         self.codec.announce(RESULTS.schema, DEAD_LETTERS.schema)
-        producer = Producer(self.bootstrap, self.kafka, client_id=f"rdv-worker-{self.model_id}")
+        # Scores stand alone, so they may change lanes (rdv.kafka.pace) out of order.
+        producer = Producer(
+            self.bootstrap,
+            self.kafka,
+            client_id=f"rdv-worker-{self.model_id}",
+            linger_when_busy=True,
+        )
         self._producer = producer
         # Before the old worker is asked to stop: the collection is off the hand-over's pause.
         settle_heap()

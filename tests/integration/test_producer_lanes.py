@@ -1,0 +1,76 @@
+"""A producer that lingers while busy, across a real broker: the fast sender's messages share
+produce requests and arrive, each once; the slow sender's go at once, as before."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from rdv.kafka import Consumer, KafkaSettings, Outgoing, Producer
+
+pytestmark = [pytest.mark.broker, pytest.mark.parallel]
+
+
+def read_values(bootstrap: str, group: str, topic: str, expected: int) -> list[bytes]:
+    consumer = Consumer(bootstrap, group, [topic])
+    got: list[bytes] = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(got) < expected and time.monotonic() < deadline:
+            got += [m.value or b"" for m in consumer.poll_batch(expected, 0.2)]
+        got += [m.value or b"" for m in consumer.poll_batch(expected, 1.0)]  # duplicates
+    finally:
+        consumer.close()
+    return got
+
+
+def test_a_fast_sender_lingers_and_every_message_arrives_once(
+    kafka_bootstrap: str, new_topic: Callable[..., str], group_id: str
+) -> None:
+    topic = new_topic(partitions=3)
+    producer = Producer(kafka_bootstrap, linger_when_busy=True)
+    producer.connect(topic)
+    delivered: list[str | None] = []
+    for i in range(3_000):  # as fast as Python sends: far over 500 a second
+        producer.send(
+            Outgoing(topic, f"v{i}".encode(), f"k{i}".encode()),
+            lambda _message, reason: delivered.append(reason),
+        )
+    producer.flush(30)
+
+    assert producer.lingered > 2_000
+    assert delivered == [None] * 3_000
+    values = read_values(kafka_bootstrap, group_id, topic, 3_000)
+    assert sorted(values) == sorted(f"v{i}".encode() for i in range(3_000))
+
+
+def test_a_slow_sender_never_lingers(
+    kafka_bootstrap: str, new_topic: Callable[..., str], group_id: str
+) -> None:
+    topic = new_topic()
+    producer = Producer(kafka_bootstrap, linger_when_busy=True)
+    for i in range(20):  # 50 a second
+        producer.send(Outgoing(topic, f"v{i}".encode()))
+        time.sleep(0.02)
+    producer.flush(10)
+
+    assert producer.lingered == 0
+    assert len(read_values(kafka_bootstrap, group_id, topic, 20)) == 20
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [KafkaSettings(busy_per_s=0), KafkaSettings(extra={"linger.ms": "5"})],
+    ids=["turned off", "the user's own linger.ms"],
+)
+def test_lingering_stays_off_when_the_settings_say_so(
+    kafka_bootstrap: str, new_topic: Callable[..., str], settings: KafkaSettings
+) -> None:
+    topic = new_topic()
+    producer = Producer(kafka_bootstrap, settings, linger_when_busy=True)
+    for i in range(1_000):
+        producer.send(Outgoing(topic, f"v{i}".encode()))
+    producer.flush(30)
+    assert producer.lingered == 0
