@@ -33,17 +33,21 @@ def test_a_fast_sender_lingers_and_every_message_arrives_once(
     producer = Producer(kafka_bootstrap, linger_when_busy=True)
     producer.connect(topic)
     delivered: list[str | None] = []
-    for i in range(3_000):  # as fast as Python sends: far over 500 a second
+    start = time.monotonic()
+    for i in range(8_000):  # 4,000 a second for two seconds, far over 500
+        while time.monotonic() < start + i / 4_000:
+            pass
         producer.send(
             Outgoing(topic, f"v{i}".encode(), f"k{i}".encode()),
             lambda _message, reason: delivered.append(reason),
         )
     producer.flush(30)
 
+    # The lingering client is used from a second after the producer was made.
     assert producer.lingered > 2_000
-    assert delivered == [None] * 3_000
-    values = read_values(kafka_bootstrap, group_id, topic, 3_000)
-    assert sorted(values) == sorted(f"v{i}".encode() for i in range(3_000))
+    assert delivered == [None] * 8_000
+    values = read_values(kafka_bootstrap, group_id, topic, 8_000)
+    assert sorted(values) == sorted(f"v{i}".encode() for i in range(8_000))
 
 
 def test_a_slow_sender_never_lingers(

@@ -67,7 +67,7 @@ class KafkaSettings(BaseSettings):
     extra: dict[str, str] = Field(default_factory=dict)
     # The client's and the workers' producers send at once, and linger this long while they
     # send at least `busy_per_s` messages a second (rdv.kafka.pace); 0 for either: never.
-    busy_linger_ms: float = Field(default=2.0, ge=0, le=1000)
+    busy_linger_ms: float = Field(default=3.0, ge=0, le=1000)
     busy_per_s: float = Field(default=500.0, ge=0)
 
     def client_config(self, bootstrap: str) -> dict[str, Any]:
