@@ -8,26 +8,20 @@ from collections.abc import Callable
 
 import pytest
 
-from rdv.kafka import Consumer, KafkaSettings, Outgoing, Producer
+from rdv.kafka import KafkaSettings, Outgoing, Producer
+from tests.integration.harness import read_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 
-def read_values(bootstrap: str, group: str, topic: str, expected: int) -> list[bytes]:
-    consumer = Consumer(bootstrap, group, [topic])
-    got: list[bytes] = []
-    try:
-        deadline = time.monotonic() + 30
-        while len(got) < expected and time.monotonic() < deadline:
-            got += [m.value or b"" for m in consumer.poll_batch(expected, 0.2)]
-        got += [m.value or b"" for m in consumer.poll_batch(expected, 1.0)]  # duplicates
-    finally:
-        consumer.close()
-    return got
+def read_values(bootstrap: str, topic: str, expected: int) -> list[bytes]:
+    """What `topic` holds, read on for a second after `expected` (duplicates would show)."""
+    messages = read_until(bootstrap, topic, lambda got: len(got) >= expected, 30, quiet=1.0)
+    return [m.value or b"" for m in messages]
 
 
 def test_a_fast_sender_lingers_and_every_message_arrives_once(
-    kafka_bootstrap: str, new_topic: Callable[..., str], group_id: str
+    kafka_bootstrap: str, new_topic: Callable[..., str]
 ) -> None:
     topic = new_topic(partitions=3)
     producer = Producer(kafka_bootstrap, linger_when_busy=True)
@@ -46,13 +40,11 @@ def test_a_fast_sender_lingers_and_every_message_arrives_once(
     # The lingering client is used from a second after the producer was made.
     assert producer.lingered > 2_000
     assert delivered == [None] * 8_000
-    values = read_values(kafka_bootstrap, group_id, topic, 8_000)
+    values = read_values(kafka_bootstrap, topic, 8_000)
     assert sorted(values) == sorted(f"v{i}".encode() for i in range(8_000))
 
 
-def test_a_slow_sender_never_lingers(
-    kafka_bootstrap: str, new_topic: Callable[..., str], group_id: str
-) -> None:
+def test_a_slow_sender_never_lingers(kafka_bootstrap: str, new_topic: Callable[..., str]) -> None:
     topic = new_topic()
     producer = Producer(kafka_bootstrap, linger_when_busy=True)
     for i in range(20):  # 50 a second
@@ -61,7 +53,7 @@ def test_a_slow_sender_never_lingers(
     producer.flush(10)
 
     assert producer.lingered == 0
-    assert len(read_values(kafka_bootstrap, group_id, topic, 20)) == 20
+    assert len(read_values(kafka_bootstrap, topic, 20)) == 20
 
 
 @pytest.mark.parametrize(
