@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from rdv.kafka import KafkaSettings, Outgoing, Producer
+from rdv.kafka.producer import LINGERING_AFTER_S
 from tests.integration.harness import read_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.parallel]
@@ -47,6 +48,7 @@ def test_a_fast_sender_lingers_and_every_message_arrives_once(
 def test_a_slow_sender_never_lingers(kafka_bootstrap: str, new_topic: Callable[..., str]) -> None:
     topic = new_topic()
     producer = Producer(kafka_bootstrap, linger_when_busy=True)
+    time.sleep(LINGERING_AFTER_S)  # a lingering client would be in use by now
     for i in range(20):  # 50 a second
         producer.send(Outgoing(topic, f"v{i}".encode()))
         time.sleep(0.02)
@@ -66,6 +68,7 @@ def test_lingering_stays_off_when_the_settings_say_so(
 ) -> None:
     topic = new_topic()
     producer = Producer(kafka_bootstrap, settings, linger_when_busy=True)
+    time.sleep(LINGERING_AFTER_S)  # a lingering client would be in use by now
     for i in range(1_000):
         producer.send(Outgoing(topic, f"v{i}".encode()))
     producer.flush(30)
