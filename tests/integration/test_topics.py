@@ -1,6 +1,8 @@
+import time
+
 import pytest
 
-from rdv.errors import ConfigError
+from rdv.errors import ConfigError, RendezvousError
 from rdv.kafka import TopicSpec, create_topics, topic_partitions
 from rdv.kafka.admin import delete_topics, topic_config
 from rdv.topics import RENDEZVOUS_CONFIG, architecture_topics
@@ -44,3 +46,12 @@ def test_a_partition_count_mismatch_is_refused_with_the_fix(kafka_bootstrap: str
             create_topics(kafka_bootstrap, [TopicSpec("mismatch", 3)])
     finally:
         delete_topics(kafka_bootstrap, ["mismatch"])
+
+
+def test_the_config_of_a_missing_topic_is_named_after_a_bounded_wait(kafka_bootstrap: str) -> None:
+    # 'Unknown topic' is retried (a broker of a cluster may not know a new topic yet), but
+    # not forever: a topic that is not there is named.
+    began = time.monotonic()
+    with pytest.raises(RendezvousError, match="topic no-such-topic does not exist at "):
+        topic_config(kafka_bootstrap, "no-such-topic", timeout=1)
+    assert time.monotonic() - began < 10

@@ -180,10 +180,23 @@ def delete_topics(bootstrap: str, names: list[str], settings: KafkaSettings | No
 
 
 def topic_config(
-    bootstrap: str, topic: str, settings: KafkaSettings | None = None
+    bootstrap: str, topic: str, settings: KafkaSettings | None = None, timeout: float = 10
 ) -> dict[str, str]:
-    """The effective configuration of a topic."""
+    """The effective configuration of a topic. A topic just created on a cluster is not yet
+    known to every broker (each learns it from the metadata log a little later), and
+    librdkafka may ask one that does not know it: 'unknown topic' is retried until
+    `timeout`, then named."""
     admin = _admin(bootstrap, settings)  # must outlive its futures
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    entries = admin.describe_configs([resource])[resource].result()
-    return {name: str(entry.value) for name, entry in entries.items()}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            entries = admin.describe_configs([resource])[resource].result()
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise
+            if time.monotonic() >= deadline:
+                raise RendezvousError(f"topic {topic} does not exist at {bootstrap}") from exc
+            time.sleep(0.1)
+            continue
+        return {name: str(entry.value) for name, entry in entries.items()}
