@@ -65,6 +65,13 @@ def test_e2e_sweep_reports_saturation_and_draws_latency_against_rate(
     for rate in data["rates"]:
         assert rate["cpu_us"]["total"] > 0
         assert {"broker", "client", "rendezvous", "login-bot@2"} <= set(rate["cpu_us"])
+    # What the broker served, from its own counters: at least the stack's own requests (at
+    # 10-20/s nothing is batched: the client's, the worker's and the rendezvous's produce).
+    assert "what the broker served per request" in result.stdout
+    for rate in data["rates"]:
+        served = rate["broker_served"]
+        assert served["produce"] >= 3 and served["fetch"] >= 1
+        assert served["messages_in"] >= 3 and served["bytes_out"] > 0
     idle = data["idle_share_of_core"]
     assert 0 < idle["total"] < 2
     # The broker's JIT compiler threads, found by name in the real JVM: part of the broker.

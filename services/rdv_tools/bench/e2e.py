@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from rdv_tools.bench.broker_counts import BrokerCounts, BrokerCountsError, ServedPerRequest
 from rdv_tools.bench.cpu import JIT_THREADS, CpuMeter, listener_pid
 from rdv_tools.bench.floor import FloorResult, measure_floor
 from rdv_tools.bench.served import Served, served_stack
@@ -48,6 +49,8 @@ class RateResult:
     late_after_decision: int = 0
     # From the decision to the client's receipt: the client's latency less the answer's own.
     after_decision: LatencySummary | None = None
+    # What the broker served per answered request (its own counters), when it could be read.
+    broker_served: ServedPerRequest | None = None
 
     def recovered_after_s(self, share: float = 0.99) -> float | None:
         """Seconds from the run's start until every following second had `share` of its
@@ -89,6 +92,8 @@ class E2EResult:
     # Share of one core each process used while the stack stood idle (no requests).
     idle: dict[str, float] = field(default_factory=dict)
     overload: Overload | None = None
+    # Why the rates have no `broker_served` figures, if they have none.
+    broker_counts_note: str = ""
 
     @property
     def saturation(self) -> float | None:
@@ -111,6 +116,7 @@ class E2EResult:
             "floor": self.floor.as_dict(),
             "idle_share_of_core": self.idle,
             "overload": self.overload.as_dict() if self.overload else None,
+            "broker_counts_note": self.broker_counts_note,
             "rates": [
                 {**asdict(r), "answers_per_s": r.answers_per_s, "unanswered": r.unanswered}
                 for r in self.rates
@@ -229,20 +235,41 @@ def run_e2e(
             meter.start()
             time.sleep(IDLE_SECONDS)
             idle = meter.stop().share_of_core()
-            for n, rate in enumerate(rates):
-                progress(f"driving {rate:g} requests/s for {seconds:g} s")
-                rows = functools.partial(login_requests, seed=n)
-                meter.start()
-                result = drive(served.client, rate, seconds, sla_ms, rows)
-                result.cpu_us = meter.stop().per_request_us(result.answered)
-                results.append(result)
-                if until_saturated and result.behind(sla_ms):
-                    break
+            counts, counts_note = _broker_counts(meter.pids.get("broker"))
+            try:
+                for n, rate in enumerate(rates):
+                    progress(f"driving {rate:g} requests/s for {seconds:g} s")
+                    rows = functools.partial(login_requests, seed=n)
+                    before = counts.read() if counts else {}
+                    meter.start()
+                    result = drive(served.client, rate, seconds, sla_ms, rows)
+                    result.cpu_us = meter.stop().per_request_us(result.answered)
+                    if counts:
+                        after = counts.read()
+                        result.broker_served = ServedPerRequest.of(before, after, result.answered)
+                    results.append(result)
+                    if until_saturated and result.behind(sla_ms):
+                        break
+            finally:
+                if counts:
+                    counts.close()
             overload = None
             if overload_seconds:
                 saturation = _saturation(results, sla_ms) or rates[0]
                 overload = overloaded(served.client, saturation, overload_seconds, sla_ms, progress)
-    return E2EResult(sla_ms, delivery, floor, results, partitions, models, idle, overload)
+    return E2EResult(
+        sla_ms, delivery, floor, results, partitions, models, idle, overload, counts_note
+    )
+
+
+def _broker_counts(pid: int | None) -> tuple[BrokerCounts | None, str]:
+    """A reader of the broker's own counters, or None and why not."""
+    if pid is None:
+        return None, "the broker does not run on this machine"
+    try:
+        return BrokerCounts(pid), ""
+    except BrokerCountsError as exc:
+        return None, str(exc)
 
 
 def _by_second(offsets: list[float], seconds: float) -> list[int]:

@@ -267,7 +267,7 @@ def e2e(
     """The whole stack at rising rates: end-to-end latency, answers/s, SLA met, x floor, and
     the highest rate with every request answered and p99 inside the SLA."""
     from rdv_tools.bench.e2e import run_e2e
-    from rdv_tools.cli.bench_tables import cpu_table, e2e_table, overload_table
+    from rdv_tools.cli.bench_tables import broker_table, cpu_table, e2e_table, overload_table
 
     check_stack(delivery, models)
     wanted = parse_rates(rates, "--rates")
@@ -286,6 +286,11 @@ def e2e(
         )
     out.print(e2e_table(result))
     out.print(cpu_table(result))
+    served = broker_table(result)
+    if served is not None:
+        out.print(served)
+    elif result.broker_counts_note:
+        out.print(f"no broker counts in this run: {result.broker_counts_note}")
     if result.overload:
         out.print(overload_table(result))
     best = result.saturation

@@ -72,6 +72,38 @@ def cpu_table(result: E2EResult) -> Table:
     return table
 
 
+def broker_table(result: E2EResult) -> Table | None:
+    """What the broker served per request at each rate, from its own counters (counts, so a
+    change that saves the broker work shows exactly); None if no rate has them."""
+    rows = [(r.rate, r.broker_served) for r in result.rates if r.broker_served]
+    if not rows:
+        return None
+    table = Table(title="what the broker served per request (its own counters)")
+    for column in (
+        "rate/s",
+        "requests",
+        "produce",
+        "fetch",
+        "other",
+        "messages in",
+        "bytes in",
+        "bytes out",
+    ):
+        table.add_column(column, justify="right")
+    for rate, s in rows:
+        table.add_row(
+            f"{rate:g}",
+            f"{s.requests:.2f}",
+            f"{s.produce:.2f}",
+            f"{s.fetch:.2f}",
+            f"{s.other:.2f}",
+            f"{s.messages_in:.2f}",
+            f"{s.bytes_in:,.0f}",
+            f"{s.bytes_out:,.0f}",
+        )
+    return table
+
+
 def overload_table(result: E2EResult) -> Table:
     """The overload run: twice the saturation rate, then half of it."""
     o = result.overload
