@@ -360,7 +360,7 @@ def test_a_new_model_version_starts_at_new_requests_unless_asked_for_a_backfill(
     at = (
         time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(between)) + f".{int(between % 1 * 1000):03d}"
     )
-    time.sleep(0.5)  # past the margin a worker's start allows for the clocks' grain
+    time.sleep(1.5)  # past the second a worker's start allows for the clocks' grain and steps
     with services(tmp_path, kafka_bootstrap, topics) as launch:
         # Each worker is its own group here, as a new model version would be.
         new = launch("worker", "--model", str(model), "--group", "g-new", "--instance", "new")

@@ -12,6 +12,9 @@ import sys
 
 import typer
 
+# First of the project's imports: it reads when this process started while the wall clock
+# still agrees with that moment (a new worker group starts from it; rdv.runtime).
+import rdv.runtime  # noqa: F401
 from rdv.errors import RendezvousError
 from rdv_tools.cli.common import console
 
