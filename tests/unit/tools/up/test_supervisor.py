@@ -112,6 +112,12 @@ def test_a_restart_asked_from_another_process_replaces_the_service_at_once(
         wait_for(lambda: supervisor.services["rendezvous"].process is not first, timeout=5)
         assert first.wait(5) == -15  # SIGTERM: a clean hand-over, not a kill
         assert supervisor.running("rendezvous")
+
+        def restarts() -> int:
+            return int(json.loads(state.read_text())["services"]["rendezvous"]["restarts"])
+
+        # The state file (what `rdv status` reads) follows the swap a moment later.
+        wait_for(lambda: restarts() == 1, timeout=5)
         snapshot = json.loads(state.read_text())["services"]
         assert snapshot["rendezvous"]["restarts"] == 1 and snapshot["decoy"]["restarts"] == 0
         assert snapshot["rendezvous"]["pid"] != first.pid
