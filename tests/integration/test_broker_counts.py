@@ -4,6 +4,7 @@ JVM, they count what was sent to it; a process that is not a JVM is never signal
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 
 import pytest
 from confluent_kafka import Producer
@@ -15,12 +16,12 @@ pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
 
 def test_the_brokers_counters_count_what_was_produced(
-    kafka_bootstrap: str, new_topic: object
+    kafka_bootstrap: str, new_topic: Callable[..., str]
 ) -> None:
     pid = listener_pid(kafka_bootstrap)
     if pid is None:
         pytest.skip("the broker does not run on this machine")
-    topic = new_topic()  # type: ignore[operator]
+    topic = new_topic()
     producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 0})
     with BrokerCounts(pid) as counts:
         before = counts.read()

@@ -83,7 +83,7 @@ class ServedPerRequest:
             for name, n in delta.items()
             if name.startswith("request.") and name not in _SUBSETS and n
         }
-        produce, fetch = requests.get("Produce", 0), requests.get("Fetch", 0)
+        produce, fetch = delta.get(PRODUCE, 0), delta.get(FETCH, 0)
         return cls(
             produce=produce / per,
             fetch=fetch / per,
