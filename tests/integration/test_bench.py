@@ -4,6 +4,7 @@ write hold what the tables claim, and the plots are real PNGs."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,12 @@ def test_e2e_sweep_reports_saturation_and_draws_latency_against_rate(
         served = rate["broker_served"]
         assert served["produce"] >= 3 and served["fetch"] >= 1
         assert served["messages_in"] >= 3 and served["bytes_out"] > 0
+    # The machine's cores over each rate, from /proc/stat: in use, since the stack ran.
+    assert "all cores taken" in result.stdout
+    for rate in data["rates"]:
+        machine = rate["machine"]
+        assert machine["cores"] == os.cpu_count() and machine["windows"] >= 20
+        assert 0 < machine["busy"] <= 1 and 0 <= machine["all_taken"] <= 1
     idle = data["idle_share_of_core"]
     assert 0 < idle["total"] < 2
     # The broker's JIT compiler threads, found by name in the real JVM: part of the broker.

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from rdv_tools.bench.broker_counts import BrokerCounts, BrokerCountsError, ServedPerRequest
 from rdv_tools.bench.cpu import JIT_THREADS, CpuMeter, listener_pid
 from rdv_tools.bench.floor import FloorResult, measure_floor
+from rdv_tools.bench.machine import MachineLoad, MachineSampler
 from rdv_tools.bench.served import Served, served_stack
 from rdv_tools.bench.stats import LatencySummary, decided_since_creation_s
 from rdv_tools.demo.generator import flat_features, login_requests
@@ -51,6 +52,8 @@ class RateResult:
     after_decision: LatencySummary | None = None
     # What the broker served per answered request (its own counters), when it could be read.
     broker_served: ServedPerRequest | None = None
+    # How busy the machine's cores were over the run, and how often all at once.
+    machine: MachineLoad | None = None
 
     def recovered_after_s(self, share: float = 0.99) -> float | None:
         """Seconds from the run's start until every following second had `share` of its
@@ -236,13 +239,16 @@ def run_e2e(
             time.sleep(IDLE_SECONDS)
             idle = meter.stop().share_of_core()
             counts, counts_note = _broker_counts(meter.pids.get("broker"))
+            load = MachineSampler()
             try:
                 for n, rate in enumerate(rates):
                     progress(f"driving {rate:g} requests/s for {seconds:g} s")
                     rows = functools.partial(login_requests, seed=n)
                     before = counts.read() if counts else {}
                     meter.start()
+                    load.start()
                     result = drive(served.client, rate, seconds, sla_ms, rows)
+                    result.machine = load.stop()
                     result.cpu_us = meter.stop().per_request_us(result.answered)
                     if counts:
                         after = counts.read()

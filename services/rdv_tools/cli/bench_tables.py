@@ -8,6 +8,7 @@ from rich.table import Table
 
 from rdv_tools.bench.e2e import E2EResult
 from rdv_tools.bench.floor_cpu import SETTINGS, PacedFloor, settings_text
+from rdv_tools.bench.machine import WINDOW_S
 from rdv_tools.bench.transaction_cost import NextRecordCost
 
 
@@ -59,15 +60,27 @@ def cpu_table(result: E2EResult) -> Table:
     """CPU µs per request per process at each rate, and the idle stack's share of a core."""
     names = sorted({n for r in result.rates for n in r.cpu_us} | set(result.idle))
     names = [n for n in names if n != "total"] + ["total"]
+    loaded = any(r.machine for r in result.rates)
     table = Table(title="CPU per request from /proc (µs), and idle share of one core")
     table.add_column("rate/s", justify="right")
     for name in names:
         table.add_column(name, justify="right")
+    if loaded:
+        # The machine as a whole: late answers come where every core is taken at once.
+        table.add_column("cores busy", justify="right")
+        table.add_column(f"all cores taken ({WINDOW_S * 1000:.0f} ms windows)", justify="right")
     if result.idle:
-        table.add_row("idle", *(f"{result.idle.get(n, 0.0):.1%}" for n in names))
-    for r in result.rates:
         table.add_row(
-            f"{r.rate:g}", *(f"{r.cpu_us[n]:,.0f}" if n in r.cpu_us else "-" for n in names)
+            "idle",
+            *(f"{result.idle.get(n, 0.0):.1%}" for n in names),
+            *(["-", "-"] if loaded else []),
+        )
+    for r in result.rates:
+        machine = [f"{r.machine.busy:.0%}", f"{r.machine.all_taken:.1%}"] if r.machine else []
+        table.add_row(
+            f"{r.rate:g}",
+            *(f"{r.cpu_us[n]:,.0f}" if n in r.cpu_us else "-" for n in names),
+            *(machine or (["-", "-"] if loaded else [])),
         )
     return table
 
