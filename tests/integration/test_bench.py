@@ -73,6 +73,13 @@ def test_e2e_sweep_reports_saturation_and_draws_latency_against_rate(
         served = rate["broker_served"]
         assert served["produce"] >= 3 and served["fetch"] >= 1
         assert served["messages_in"] >= 3 and served["bytes_out"] > 0
+    # Who asked: at 10-20/s every request, score and answer is a produce request of its own
+    # (and more fetches); never more than the broker served, however many share it.
+    assert "who asks the broker" in result.stdout
+    for rate in data["rates"]:
+        asked, served = rate["asked_by"], rate["broker_served"]
+        assert min(asked["client"], asked["login-bot@2"], asked["rendezvous"]) >= 1
+        assert asked["total"] <= 1.25 * (served["produce"] + served["fetch"] + served["other"])
     # The machine's cores over each rate, from /proc/stat: in use, since the stack ran.
     assert "all cores taken" in result.stdout
     for rate in data["rates"]:

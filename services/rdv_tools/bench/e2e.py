@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from rdv_tools.bench.askers import asked_per_request, local_askers
 from rdv_tools.bench.broker_counts import BrokerCounts, BrokerCountsError, ServedPerRequest
 from rdv_tools.bench.cpu import JIT_THREADS, CpuMeter, listener_pid
 from rdv_tools.bench.floor import FloorResult, measure_floor
@@ -54,6 +55,9 @@ class RateResult:
     broker_served: ServedPerRequest | None = None
     # How busy the machine's cores were over the run, and how often all at once.
     machine: MachineLoad | None = None
+    # Kafka requests each process sent the broker per answered request (TCP data segments,
+    # from `ss`), when the broker runs on this machine: who asks for what `broker_served` counts.
+    asked_by: dict[str, float] = field(default_factory=dict)
 
     def recovered_after_s(self, share: float = 0.99) -> float | None:
         """Seconds from the run's start until every following second had `share` of its
@@ -240,16 +244,22 @@ def run_e2e(
             idle = meter.stop().share_of_core()
             counts, counts_note = _broker_counts(meter.pids.get("broker"))
             load = MachineSampler()
+            askers = local_askers(bootstrap, meter.pids.get("broker"))
+            services = {n: pid for n, pid in meter.pids.items() if n != "broker"}
             try:
                 for n, rate in enumerate(rates):
                     progress(f"driving {rate:g} requests/s for {seconds:g} s")
                     rows = functools.partial(login_requests, seed=n)
                     before = counts.read() if counts else {}
+                    asked = askers.read() if askers else {}
                     meter.start()
                     load.start()
                     result = drive(served.client, rate, seconds, sla_ms, rows)
                     result.machine = load.stop()
                     result.cpu_us = meter.stop().per_request_us(result.answered)
+                    if askers:
+                        now = askers.read()
+                        result.asked_by = asked_per_request(asked, now, services, result.answered)
                     if counts:
                         after = counts.read()
                         result.broker_served = ServedPerRequest.of(before, after, result.answered)

@@ -267,7 +267,13 @@ def e2e(
     """The whole stack at rising rates: end-to-end latency, answers/s, SLA met, x floor, and
     the highest rate with every request answered and p99 inside the SLA."""
     from rdv_tools.bench.e2e import run_e2e
-    from rdv_tools.cli.bench_tables import broker_table, cpu_table, e2e_table, overload_table
+    from rdv_tools.cli.bench_tables import (
+        askers_table,
+        broker_table,
+        cpu_table,
+        e2e_table,
+        overload_table,
+    )
 
     check_stack(delivery, models)
     wanted = parse_rates(rates, "--rates")
@@ -291,6 +297,9 @@ def e2e(
         out.print(served)
     elif result.broker_counts_note:
         out.print(f"no broker counts in this run: {result.broker_counts_note}")
+    askers = askers_table(result)
+    if askers is not None:
+        out.print(askers)
     if result.overload:
         out.print(overload_table(result))
     best = result.saturation

@@ -117,6 +117,24 @@ def broker_table(result: E2EResult) -> Table | None:
     return table
 
 
+def askers_table(result: E2EResult) -> Table | None:
+    """Who sent the broker's requests: Kafka requests per request, by process; None if no
+    rate has them (the broker is not on this machine, or `ss` is missing)."""
+    rates = [r for r in result.rates if r.asked_by]
+    if not rates:
+        return None
+    names = [*sorted({n for r in rates for n in r.asked_by} - {"total"}), "total"]
+    table = Table(title="who asks the broker: Kafka requests sent per request (TCP segments)")
+    table.add_column("rate/s", justify="right")
+    for name in names:
+        table.add_column(name, justify="right")
+    for r in rates:
+        table.add_row(
+            f"{r.rate:g}", *(f"{r.asked_by[n]:.2f}" if n in r.asked_by else "-" for n in names)
+        )
+    return table
+
+
 def overload_table(result: E2EResult) -> Table:
     """The overload run: twice the saturation rate, then half of it."""
     o = result.overload
