@@ -15,6 +15,8 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 
+from rdv_tools.bench.cpu import first_server
+
 _PID = re.compile(r"pid=(\d+)")
 _SEGMENTS = re.compile(r"\bdata_segs_out:(\d+)")
 _TIMEOUT_S = 5.0
@@ -51,12 +53,11 @@ def _to_broker(line: str, broker_port: int) -> int | None:
 
 class BrokerAskers:
     """Reads, each time asked, the data segments every local process has sent the broker so
-    far. `available` is False (and `why` says why) where `ss` is not installed."""
+    far. `available` is False where `ss` (iproute2) is not installed."""
 
     def __init__(self, broker_port: int) -> None:
         self.port = broker_port
         self._ss = shutil.which("ss")
-        self.why = "" if self._ss else "`ss` (iproute2) is not installed"
 
     @property
     def available(self) -> bool:
@@ -102,7 +103,7 @@ def asked_per_request(
 def local_askers(bootstrap: str, broker_pid: int | None) -> BrokerAskers | None:
     """Askers of the first bootstrap broker when it runs on this machine (`broker_pid`) and
     `ss` is there; None otherwise."""
-    port = bootstrap.split(",", maxsplit=1)[0].rpartition(":")[2]
+    _, port = first_server(bootstrap)
     if broker_pid is None or not port.isdigit():
         return None
     askers = BrokerAskers(int(port))

@@ -71,10 +71,16 @@ def _pids() -> Iterator[int]:
             yield int(entry.name)
 
 
+def first_server(bootstrap: str) -> tuple[str, str]:
+    """Host and port of the first bootstrap server, as written (the port may not be a number)."""
+    host, _, port = bootstrap.split(",", maxsplit=1)[0].rpartition(":")
+    return host, port
+
+
 def listener_pid(bootstrap: str) -> int | None:
     """The local process listening on the first bootstrap server's port (the broker, when it
     runs on this machine and we may read its file descriptors); None otherwise."""
-    host, _, port = bootstrap.split(",", maxsplit=1)[0].rpartition(":")
+    host, port = first_server(bootstrap)
     if host not in ("127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0", "") or not port.isdigit():
         return None
     wanted = {f"socket:[{inode}]" for inode in _listening_inodes(int(port))}

@@ -69,19 +69,13 @@ def cpu_table(result: E2EResult) -> Table:
         # The machine as a whole: late answers come where every core is taken at once.
         table.add_column("cores busy", justify="right")
         table.add_column(f"all cores taken ({WINDOW_S * 1000:.0f} ms windows)", justify="right")
+    blank = ["-", "-"] if loaded else []
     if result.idle:
-        table.add_row(
-            "idle",
-            *(f"{result.idle.get(n, 0.0):.1%}" for n in names),
-            *(["-", "-"] if loaded else []),
-        )
+        table.add_row("idle", *(f"{result.idle.get(n, 0.0):.1%}" for n in names), *blank)
     for r in result.rates:
-        machine = [f"{r.machine.busy:.0%}", f"{r.machine.all_taken:.1%}"] if r.machine else []
-        table.add_row(
-            f"{r.rate:g}",
-            *(f"{r.cpu_us[n]:,.0f}" if n in r.cpu_us else "-" for n in names),
-            *(machine or (["-", "-"] if loaded else [])),
-        )
+        machine = [f"{r.machine.busy:.0%}", f"{r.machine.all_taken:.1%}"] if r.machine else blank
+        cpu = (f"{r.cpu_us[n]:,.0f}" if n in r.cpu_us else "-" for n in names)
+        table.add_row(f"{r.rate:g}", *cpu, *machine)
     return table
 
 
