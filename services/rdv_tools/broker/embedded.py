@@ -101,20 +101,25 @@ def jvm_command(
     come after ours, so that a user's heap, GC or JIT setting wins (docs/performance.md has
     what the JIT costs a fresh broker here). `class_options` use or write the class archive
     (rdv_tools.broker.class_archive)."""
+    user_options = shlex.split(os.environ.get("KAFKA_OPTS", ""))
     return [
         java,
         f"-Xmx{heap}",
-        "-Xms128m",
-        # ZGC pauses the broker for under a millisecond where G1 paused it 12-17 ms every
-        # ~2 s at 100 requests/s, and every hop in flight waited: the client's p99 fell by a
-        # fifth (docs/performance.md, "The broker's collector"). Its heap is mapped three times,
-        # so `ps` shows an RSS about three times what it uses.
-        "-XX:+UseZGC",
+        # The whole heap from the start: left to size itself, the parallel collector kept it
+        # near 350 MB and collected all of it every few minutes under load (a 126 ms pause).
+        # A user's own heap size wins: ours would contradict a smaller -Xmx.
+        *([] if any(o.startswith(("-Xmx", "-Xms")) for o in user_options) else [f"-Xms{heap}"]),
+        # The parallel collector stops the broker 3-10 ms per young collection, but spends
+        # far less CPU than ZGC's concurrent cycles, which took a core for 100-200 ms every
+        # few seconds on this 2-core machine while the services waited for it: at 2,000
+        # requests/s the client's p99 was 44-65 ms against ZGC's 64-123 (docs/performance.md,
+        # "The broker's collector, again").
+        "-XX:+UseParallelGC",
         "-Djava.awt.headless=true",
         f"-Dkafka.logs.dir={logs}",
         f"-Dlog4j2.configurationFile={kafka_pom_dir() / 'log4j2.properties'}",
         *(class_options or []),
-        *shlex.split(os.environ.get("KAFKA_OPTS", "")),
+        *user_options,
         "-cp",
         f"{libs}/*",
         "kafka.Kafka",

@@ -30,8 +30,9 @@ def test_without_kafka_opts_the_command_is_ours(monkeypatch: pytest.MonkeyPatch)
     assert cmd[cmd.index("-cp") - 1].startswith("-Dlog4j2.configurationFile=")
 
 
-def _collectors(monkeypatch: pytest.MonkeyPatch, kafka_opts: str) -> set[str]:
-    """The collectors this machine's JVM runs with the broker's options."""
+def _final_flags(monkeypatch: pytest.MonkeyPatch, kafka_opts: str) -> dict[str, str]:
+    """The flags this machine's JVM runs with the broker's options (it fails on options that
+    contradict each other, as the broker's JVM would)."""
     import shutil
     import subprocess
 
@@ -49,12 +50,27 @@ def _collectors(monkeypatch: pytest.MonkeyPatch, kafka_opts: str) -> set[str]:
     ).stdout
     # PrintFlagsFinal lines: type, name, "=", value, origin.
     rows = [line.split() for line in flags.splitlines()]
-    return {row[1] for row in rows if len(row) > 3 and row[1].endswith("GC") and row[3] == "true"}
+    return {row[1]: row[3] for row in rows if len(row) > 3 and row[2] == "="}
 
 
-def test_the_broker_runs_zgc_and_a_user_can_choose_g1_again(
+def _collectors(flags: dict[str, str]) -> set[str]:
+    return {name for name, value in flags.items() if name.endswith("GC") and value == "true"}
+
+
+def test_the_broker_runs_the_parallel_collector_and_a_user_can_choose_zgc_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert "UseZGC" in _collectors(monkeypatch, "")
-    chosen = _collectors(monkeypatch, "-XX:-UseZGC -XX:+UseG1GC")
-    assert "UseG1GC" in chosen and "UseZGC" not in chosen
+    assert "UseParallelGC" in _collectors(_final_flags(monkeypatch, ""))
+    chosen = _collectors(_final_flags(monkeypatch, "-XX:-UseParallelGC -XX:+UseZGC"))
+    assert "UseZGC" in chosen and "UseParallelGC" not in chosen
+
+
+def test_the_broker_holds_its_whole_heap_unless_the_user_sizes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mib = 1024 * 1024
+    ours = _final_flags(monkeypatch, "")
+    assert int(ours["InitialHeapSize"]) == int(ours["MaxHeapSize"]) == 768 * mib
+    # A smaller heap of the user's must not meet our larger initial size (the JVM refuses).
+    smaller = _final_flags(monkeypatch, "-Xmx512m")
+    assert int(smaller["MaxHeapSize"]) == 512 * mib
