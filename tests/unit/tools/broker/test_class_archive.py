@@ -33,6 +33,19 @@ def test_the_archive_sits_beside_the_jars_and_changes_with_the_jdk(
     assert archive_path(libs, java) != first  # another JDK build: another archive
 
 
+def test_another_heap_layout_makes_another_archive(
+    tmp_path: Path, java: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An archive written under ZGC is not used by a broker on the parallel collector (no
+    compressed pointers there): an upgrade that changes the collector must not keep it."""
+    from rdv_tools.broker import class_archive
+
+    libs = tmp_path / "kafka-4.3.1" / "libs"
+    ours = archive_path(libs, java)
+    monkeypatch.setattr(class_archive, "HEAP_LAYOUT", "zgc")
+    assert archive_path(libs, java) != ours
+
+
 def test_a_jvm_is_told_of_the_archive_only_once_it_exists(tmp_path: Path, java: str) -> None:
     archive = archive_path(tmp_path / "libs", java)
     assert sharing_options(archive) == []
