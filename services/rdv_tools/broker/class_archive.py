@@ -45,9 +45,7 @@ def archive_path(libs: Path, java: str) -> Path:
     jvm = real.parent.parent / "lib" / "server" / "libjvm.so"
     identity = jvm if jvm.exists() else real
     stat = identity.stat()
-    digest = hashlib.sha256(
-        f"{identity}:{stat.st_size}:{stat.st_mtime_ns}:{HEAP_LAYOUT}".encode()
-    )
+    digest = hashlib.sha256(f"{identity}:{stat.st_size}:{stat.st_mtime_ns}:{HEAP_LAYOUT}".encode())
     return libs.parent / f"classes-{digest.hexdigest()[:12]}.jsa"
 
 
