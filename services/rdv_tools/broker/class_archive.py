@@ -30,22 +30,23 @@ def java_runtime() -> str:
     return java
 
 
-# The broker's heap layout, which an archive must share to be used: one written under ZGC (no
-# compressed object pointers) is silently ignored by a broker on the parallel collector, which
-# then loads every class from the jars again. Named in the archive's name, so that a change of
-# collector makes a new archive instead of offering the old one.
-HEAP_LAYOUT = "parallel-gc"
+# The broker's collector (rdv_tools.broker.embedded puts it on the command line). An archive
+# must share its heap layout to be used: one written under ZGC (no compressed object pointers)
+# is silently ignored by a broker on the parallel collector, which then loads every class from
+# the jars again. Named in the archive's name, so that a change of collector here makes a new
+# archive instead of offering the old one.
+COLLECTOR = "-XX:+UseParallelGC"
 
 
 def archive_path(libs: Path, java: str) -> Path:
-    """The archive for the jars in `libs`, this JDK and the broker's heap layout: beside the
+    """The archive for the jars in `libs`, this JDK and the broker's collector: beside the
     jars' folder, named after the JVM's library, so that a JDK upgrade makes a new one
     instead of offering the old."""
     real = Path(java).resolve()
     jvm = real.parent.parent / "lib" / "server" / "libjvm.so"
     identity = jvm if jvm.exists() else real
     stat = identity.stat()
-    digest = hashlib.sha256(f"{identity}:{stat.st_size}:{stat.st_mtime_ns}:{HEAP_LAYOUT}".encode())
+    digest = hashlib.sha256(f"{identity}:{stat.st_size}:{stat.st_mtime_ns}:{COLLECTOR}".encode())
     return libs.parent / f"classes-{digest.hexdigest()[:12]}.jsa"
 
 

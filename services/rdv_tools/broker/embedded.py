@@ -40,6 +40,7 @@ from rdv.kafka.local_broker import (
 from rdv.kafka.settings import KafkaSettings
 from rdv.paths import kafka_pom_dir
 from rdv_tools.broker.class_archive import (
+    COLLECTOR,
     archive_path,
     dump_options,
     java_runtime,
@@ -114,7 +115,7 @@ def jvm_command(
         # few seconds on this 2-core machine while the services waited for it: at 2,000
         # requests/s the client's p99 was 44-65 ms against ZGC's 64-123 (docs/performance.md,
         # "The broker's collector, again").
-        "-XX:+UseParallelGC",
+        COLLECTOR,
         "-Djava.awt.headless=true",
         f"-Dkafka.logs.dir={logs}",
         f"-Dlog4j2.configurationFile={kafka_pom_dir() / 'log4j2.properties'}",

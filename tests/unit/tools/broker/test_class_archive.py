@@ -42,7 +42,7 @@ def test_another_heap_layout_makes_another_archive(
 
     libs = tmp_path / "kafka-4.3.1" / "libs"
     ours = archive_path(libs, java)
-    monkeypatch.setattr(class_archive, "HEAP_LAYOUT", "zgc")
+    monkeypatch.setattr(class_archive, "COLLECTOR", "-XX:+UseZGC")
     assert archive_path(libs, java) != ours
 
 
