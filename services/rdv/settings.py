@@ -9,18 +9,22 @@ from rdv.codec import Codec
 from rdv.errors import ConfigError
 from rdv.kafka import KafkaSettings
 from rdv.kafka.local_broker import default_data_dir, running_bootstrap
-from rdv.topics import DEFAULT_PARTITIONS, SCHEMAS_TOPIC
+from rdv.topics import SCHEMAS_TOPIC
 
 
 class SharedSettings(BaseSettings):
     """Settings every service shares. Environment: RDV_* (e.g. RDV_SCHEMA_REGISTRY_URL)."""
 
-    model_config = SettingsConfigDict(env_prefix="RDV_", frozen=True, extra="ignore")
+    # Empty is unset: compose passes `${RDV_PARTITIONS:-}` through when the user sets nothing.
+    model_config = SettingsConfigDict(
+        env_prefix="RDV_", frozen=True, extra="ignore", env_ignore_empty=True
+    )
 
     schema_registry_url: str | None = None
     # Where writers publish their schemas and readers find those they lack (no registry).
     schemas_topic: str = SCHEMAS_TOPIC
-    partitions: int = Field(DEFAULT_PARTITIONS, ge=1, le=1000)
+    # None: the count of the topics already there, else rdv.topics.DEFAULT_PARTITIONS.
+    partitions: int | None = Field(None, ge=1, le=1000)
 
 
 def resolve_bootstrap(explicit: str | None = None) -> str:

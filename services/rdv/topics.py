@@ -38,11 +38,24 @@ ALL = (
     DEAD_LETTERS,
 )
 
-DEFAULT_PARTITIONS = 6
+# librdkafka puts one partition in each produce request, so a batch spread over more
+# partitions costs the broker more requests: on a 2-core machine with every role, 2 partitions
+# instead of 6 cut the stack's CPU per request by a fifth to a quarter at 1,600-2,000 requests/s
+# (docs/performance.md, "Two partitions by default"). More are for more instances of a role.
+DEFAULT_PARTITIONS = 2
 # Writers' Avro schemas, keyed by fingerprint (hex), values the schema's JSON: a reader meets a
 # fingerprint it does not know (a client upgraded before it) and finds the schema here. Not
 # Avro itself, so not in ALL.
 SCHEMAS_TOPIC = "schemas"
+
+
+def partition_count(chosen: int | None, existing: dict[str, int]) -> int:
+    """The partition count for the architecture's topics: the one chosen, else that of the
+    `requests` topic already there (a stack created under an older default keeps working),
+    else the default."""
+    if chosen is not None:
+        return chosen
+    return existing.get(REQUESTS.name, DEFAULT_PARTITIONS)
 
 
 def architecture_topics(partitions: int = DEFAULT_PARTITIONS) -> list[TopicSpec]:

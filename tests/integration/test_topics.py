@@ -1,3 +1,4 @@
+import os
 import time
 
 import pytest
@@ -6,6 +7,7 @@ from rdv.errors import ConfigError, RendezvousError
 from rdv.kafka import TopicSpec, create_topics, topic_partitions
 from rdv.kafka.admin import delete_topics, topic_config
 from rdv.topics import RENDEZVOUS_CONFIG, architecture_topics
+from tests.cli import run_rdv
 
 pytestmark = [pytest.mark.broker, pytest.mark.parallel]
 
@@ -37,6 +39,14 @@ def test_architecture_topics_are_created_once_with_their_policies(kafka_bootstra
     assert counts["rendezvous.state"] == 4
     assert counts["schemas"] == 1
     assert topic_config(kafka_bootstrap, "schemas")["cleanup.policy"] == "compact"
+
+    # Made under another count (an older default, say): `rdv topics create` with none chosen
+    # keeps it instead of refusing the stack.
+    env = {k: v for k, v in os.environ.items() if k != "RDV_PARTITIONS"}
+    again = run_rdv("topics", "create", "--bootstrap", kafka_bootstrap, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "created" not in again.stdout and again.stdout.count("exists") == len(first)
+    assert topic_partitions(kafka_bootstrap)["requests"] == 4
 
 
 def test_a_partition_count_mismatch_is_refused_with_the_fix(kafka_bootstrap: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from rdv.gateway.tensors import feature_inputs
+from rdv.kafka import topic_partitions
 from rdv.paths import ops_file
 from rdv_tools.broker import running_state
 from rdv_tools.broker.embedded import listening_port
@@ -77,6 +78,7 @@ def test_up_detached_with_prometheus_then_down(tmp_path: Path, prometheus_availa
             "prometheus",
         }
         assert all(s["state"] == "running" for s in services.values())
+        assert topic_partitions(stack["bootstrap"])["requests"] == 2  # the default, made new
         status = rdv_at_home(home, "status")
         assert status.returncode == 0 and status.stdout.count("running") == 8, status.stdout
 

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from rdv.topics import DEFAULT_PARTITIONS
 from rdv_tools.bench.askers import asked_per_request, local_askers
 from rdv_tools.bench.broker_counts import BrokerCounts, BrokerCountsError, ServedPerRequest
 from rdv_tools.bench.cpu import JIT_THREADS, CpuMeter, listener_pid
@@ -94,7 +95,7 @@ class E2EResult:
     delivery: str
     floor: FloorResult
     rates: list[RateResult]
-    partitions: int = 6
+    partitions: int = DEFAULT_PARTITIONS
     models: str = "all"
     # Share of one core each process used while the stack stood idle (no requests).
     idle: dict[str, float] = field(default_factory=dict)
@@ -215,7 +216,7 @@ def run_e2e(
     sla_ms: int,
     delivery: str = "exactly_once",
     progress: Callable[[str], None] = lambda _: None,
-    partitions: int = 6,
+    partitions: int = DEFAULT_PARTITIONS,
     models: str = "all",
     until_saturated: bool = False,
     overload_seconds: float = 0.0,

@@ -19,6 +19,7 @@ from rdv.client import AnswerTimeoutError, RendezvousClient
 from rdv.rollout.config import RolloutConfig
 from rdv.rollout.store import publish
 from rdv.settings import make_codec
+from rdv.topics import DEFAULT_PARTITIONS
 from rdv_tools.bench import MODEL_SETS
 from rdv_tools.demo.stack import LocalStack, example_config, example_models
 
@@ -61,7 +62,7 @@ def served_stack(
     workdir: Path,
     sla_ms: int,
     delivery: str = "exactly_once",
-    partitions: int = 6,
+    partitions: int = DEFAULT_PARTITIONS,
     models: str = "all",
     progress: Callable[[str], None] = lambda _: None,
 ) -> Iterator[Served]:

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from rdv.errors import ConfigError
 from rdv.settings import resolve_bootstrap
+from rdv.topics import DEFAULT_PARTITIONS
 from rdv_tools.bench.floor import measure_floor
 from rdv_tools.broker import EmbeddedBroker
 from rdv_tools.cli.common import (
@@ -236,7 +237,9 @@ def e2e(
     seconds: Annotated[float, typer.Option(min=1, help="Seconds at each rate.")] = 10.0,
     sla_ms: Annotated[int, typer.Option(min=1, help="SLA of the rollout config.")] = 50,
     delivery: DeliveryOption = "exactly_once",
-    partitions: Annotated[int, typer.Option(min=1, help="Partitions of every topic.")] = 6,
+    partitions: Annotated[
+        int, typer.Option(min=1, help="Partitions of every topic.")
+    ] = DEFAULT_PARTITIONS,
     models: ModelsOption = "all",
     until_saturated: Annotated[
         bool,

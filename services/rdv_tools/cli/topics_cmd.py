@@ -9,7 +9,7 @@ from rich.table import Table
 
 from rdv.kafka import create_topics, topic_partitions
 from rdv.settings import SharedSettings, resolve_bootstrap
-from rdv.topics import architecture_topics
+from rdv.topics import DEFAULT_PARTITIONS, architecture_topics, partition_count
 from rdv_tools.cli.common import BootstrapOption, out
 
 app = typer.Typer(help="The topics of the architecture.", no_args_is_help=True)
@@ -23,14 +23,16 @@ def create(
         typer.Option(
             min=1,
             help="Partitions of requests, results and the other keyed topics. "
-            "Default: RDV_PARTITIONS or 6.",
+            "Default: RDV_PARTITIONS, else the count of the topics already there, else "
+            f"{DEFAULT_PARTITIONS}.",
         ),
     ] = None,
 ) -> None:
     """Create every topic of the architecture that is missing (idempotent)."""
-    count = partitions or SharedSettings().partitions
-    specs = architecture_topics(count)
-    outcome = create_topics(resolve_bootstrap(bootstrap), specs)
+    address = resolve_bootstrap(bootstrap)
+    chosen = partitions or SharedSettings().partitions
+    specs = architecture_topics(partition_count(chosen, topic_partitions(address)))
+    outcome = create_topics(address, specs)
     table = Table("topic", "partitions", "config", "status")
     for spec in specs:
         config = ",".join(f"{k}={v}" for k, v in spec.config.items())

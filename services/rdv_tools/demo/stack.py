@@ -13,7 +13,7 @@ from rdv.codec import Codec
 from rdv.kafka import TopicSpec, create_topics
 from rdv.rollout.config import RolloutConfig, Tier
 from rdv.settings import SharedSettings, make_codec
-from rdv.topics import architecture_topics
+from rdv.topics import DEFAULT_PARTITIONS, architecture_topics
 from rdv.worker.settings import worker_group
 from rdv_tools.demo.examples import login_bot_logistic, login_bot_tree
 from rdv_tools.processes import spawn
@@ -107,7 +107,7 @@ class LocalStack:
 
     bootstrap: str
     workdir: Path
-    partitions: int = 6
+    partitions: int = DEFAULT_PARTITIONS
     private: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     suffix: str = ""

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from rdv.errors import ConfigError
+from rdv.kafka import topic_partitions
 from rdv.kafka.local_broker import running_bootstrap
 from rdv.model.registry import Registry
 from rdv.rollout.config import RolloutConfig
 from rdv.settings import SharedSettings, make_codec
+from rdv.topics import partition_count
 from rdv_tools.broker import EmbeddedBroker, default_data_dir
 from rdv_tools.demo.first_models import aliased_models, first_models
 from rdv_tools.demo.stack import (
@@ -128,7 +130,8 @@ def prepare(
     check_ports_free(list(ports.values()))
     address, started = _bootstrap(bootstrap, progress)
     progress(f"creating topics on {address}")
-    stack = LocalStack(address, home, partitions=SharedSettings().partitions, private=False)
+    partitions = partition_count(SharedSettings().partitions, topic_partitions(address))
+    stack = LocalStack(address, home, partitions=partitions, private=False)
     stack.create_topics()
     registry = Registry(home / "registry")
     models = first_models(registry, examples, progress)
