@@ -90,6 +90,15 @@ def free_port(preferred: int | None = None) -> int:
     raise BrokerError("no free TCP port on 127.0.0.1")
 
 
+def gc_threads() -> int:
+    """Threads of the broker's young collections: half this process's cores, since the broker
+    shares them with the stack. With one per core, a collection waited for a thread the
+    kernel had given a service: at 2,000 requests/s on 2 cores, 12 pauses over 50 ms (up to
+    430) in three minutes of load with 2 threads, 1 with one thread (docs/performance.md,
+    "The broker's collector threads")."""
+    return max(1, len(os.sched_getaffinity(0)) // 2)
+
+
 def jvm_command(
     java: str,
     heap: str,
@@ -116,6 +125,7 @@ def jvm_command(
         # requests/s the client's p99 was 44-65 ms against ZGC's 64-123 (docs/performance.md,
         # "The broker's collector, again").
         COLLECTOR,
+        f"-XX:ParallelGCThreads={gc_threads()}",
         "-Djava.awt.headless=true",
         f"-Dkafka.logs.dir={logs}",
         f"-Dlog4j2.configurationFile={kafka_pom_dir() / 'log4j2.properties'}",

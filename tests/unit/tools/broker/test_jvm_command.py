@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rdv_tools.broker.embedded import jvm_command
+from rdv_tools.broker.embedded import gc_threads, jvm_command
 
 
 def _command() -> list[str]:
@@ -74,3 +74,14 @@ def test_the_broker_holds_its_whole_heap_unless_the_user_sizes_it(
     # A smaller heap of the user's must not meet our larger initial size (the JVM refuses).
     smaller = _final_flags(monkeypatch, "-Xmx512m")
     assert int(smaller["MaxHeapSize"]) == 512 * mib
+
+
+def test_the_broker_collects_with_half_the_cores_unless_the_user_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    assert gc_threads() == max(1, cores // 2)
+    assert _final_flags(monkeypatch, "")["ParallelGCThreads"] == str(max(1, cores // 2))
+    assert _final_flags(monkeypatch, "-XX:ParallelGCThreads=3")["ParallelGCThreads"] == "3"
