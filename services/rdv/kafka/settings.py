@@ -16,6 +16,13 @@ PRODUCER_LATENCY_DEFAULTS: dict[str, Any] = {
     "linger.ms": 0,
     # Idempotence (implies acks=all): a retried send never duplicates a score or an answer.
     "enable.idempotence": True,
+    # One produce request on the wire per connection; the next waits, filling, until it is
+    # answered. With more, librdkafka (2.16) spins its broker thread at a full core whenever
+    # idempotence's five requests per partition are in flight and more messages wait: it
+    # schedules its next wake-up for "now" before it checks that window. On two cores shared
+    # with the broker, clients spinning so starved the broker and turned its hiccups into
+    # stalls of hundreds of ms (docs/performance.md, "Producers that spin while Kafka is slow").
+    "max.in.flight.requests.per.connection": 1,
     # Small messages: Nagle's algorithm would hold each one back up to 40 ms.
     "socket.nagle.disable": True,
 }
