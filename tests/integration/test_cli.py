@@ -85,6 +85,32 @@ def test_bad_arguments_get_one_clear_line(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('{"no.such.property": "1"}', 'No such configuration property: "no.such.property"'),
+        (
+            '{"max.in.flight.requests.per.connection": "6"}',
+            "`max.in.flight` must be set <= 5 when `enable.idempotence` is true",
+        ),
+    ],
+)
+def test_a_kafka_setting_librdkafka_refuses_gets_one_clear_line(
+    kafka_bootstrap: str, extra: str, message: str
+) -> None:
+    result = rdv(
+        "produce",
+        "--json",
+        '{"features": {"age": 1}}',
+        bootstrap=kafka_bootstrap,
+        env={"KAFKA_EXTRA": extra},
+    )
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert line.startswith("error: Kafka refused a client setting: ") and message in line
+    assert "KAFKA_EXTRA" in line and len(line.splitlines()) == 1
+
+
 def test_no_broker_anywhere_says_how_to_get_one(tmp_path: Path) -> None:
     result = rdv("topics", "list", home=tmp_path)
     assert result.returncode == 2

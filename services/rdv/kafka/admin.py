@@ -16,6 +16,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 )
 
 from rdv.errors import ConfigError, RendezvousError
+from rdv.kafka.new_client import new_client
 from rdv.kafka.settings import KafkaSettings
 
 _quiet = logging.getLogger("rdv.kafka.probe")
@@ -39,7 +40,7 @@ def _admin(
     config["logger"] = _quiet if quiet else logging.getLogger("rdv.kafka.librdkafka")
     if errors is not None:
         config["error_cb"] = errors.append
-    return AdminClient(config)
+    return new_client(AdminClient, config)
 
 
 def _unreachable(bootstrap: str, exc: KafkaException, errors: list[KafkaError]) -> str:

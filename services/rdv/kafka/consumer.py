@@ -15,6 +15,7 @@ from confluent_kafka import TopicPartition as _TopicPartition
 
 from rdv.errors import RendezvousError
 from rdv.kafka.envelopes import Message, TopicPartition
+from rdv.kafka.new_client import new_client
 from rdv.kafka.retry import GROUP_COMMIT, kafka_retriable, retry, until_fatal
 from rdv.kafka.settings import CONSUMER_LATENCY_DEFAULTS, KafkaSettings
 
@@ -161,7 +162,7 @@ class Consumer:
             **(overrides or {}),
             **(settings or KafkaSettings()).extra,  # the user's word is last
         }
-        self._consumer = _Consumer(config)
+        self._consumer = new_client(_Consumer, config)
         self._on_assign = on_assign
         self._on_revoke = on_revoke
         self._on_lost = on_lost or on_revoke

@@ -20,6 +20,7 @@ from confluent_kafka import Producer as _Producer
 from rdv.errors import RendezvousError
 from rdv.kafka.admin import has_leaders
 from rdv.kafka.envelopes import Outgoing
+from rdv.kafka.new_client import new_client
 from rdv.kafka.pace import SendPace
 from rdv.kafka.settings import PRODUCER_LATENCY_DEFAULTS, KafkaSettings
 
@@ -78,7 +79,7 @@ class Producer:
             **(overrides or {}),
             **kafka.extra,  # the user's word is last
         }
-        self._producer = _Producer(self._config)
+        self._producer = new_client(_Producer, self._config)
         # The user's own linger.ms, or a transaction (one client), leaves a single lane.
         lanes = (
             linger_when_busy
@@ -89,7 +90,7 @@ class Producer:
         )
         self._pace = SendPace(kafka.busy_per_s) if lanes else None
         self._lingering_config = {**self._config, "linger.ms": kafka.busy_linger_ms}
-        self._lingering = _Producer(self._lingering_config) if lanes else None
+        self._lingering = new_client(_Producer, self._lingering_config) if lanes else None
         self._lingering_from = time.monotonic() + LINGERING_AFTER_S
         self.lingered = 0  # messages sent through the lingering client
         self._failures: list[str] = []
@@ -215,7 +216,7 @@ class Producer:
                 return False
             self._next_probe = now + 1.0
             topics = {message.topic for message, _ in self._pending.values()}
-        self._spare = self._spare or _Producer(self._config)
+        self._spare = self._spare or new_client(_Producer, self._config)
         answering = _answers(self._spare, topics)
         self._spare.poll(0)  # its log lines (refused connections, in an outage) queue until served
         with self._lock:
@@ -233,7 +234,7 @@ class Producer:
     def _replace(self) -> None:
         old, self._producer, self._spare = (
             self._producer,
-            self._spare or _Producer(self._config),
+            self._spare or new_client(_Producer, self._config),
             None,
         )
         self._generation += 1
@@ -251,7 +252,7 @@ class Producer:
         # Kept, not destroyed: destroying a wedged client can block; it goes with the process.
         self._retired = [*self._retired[-4:], *retiring]
         if self._lingering is not None:
-            self._lingering = _Producer(self._lingering_config)
+            self._lingering = new_client(_Producer, self._lingering_config)
             self._lingering_from = time.monotonic() + LINGERING_AFTER_S
         self.replacements += 1
         self._progress, self._answering_since = time.monotonic(), None

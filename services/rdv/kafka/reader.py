@@ -16,6 +16,7 @@ from confluent_kafka import TopicPartition as _TopicPartition
 from rdv.errors import RendezvousError
 from rdv.kafka.consumer import take_batch
 from rdv.kafka.envelopes import Message
+from rdv.kafka.new_client import new_client
 from rdv.kafka.retry import NEW_TOPIC, kafka_retriable, retry
 from rdv.kafka.settings import CONSUMER_LATENCY_DEFAULTS, KafkaSettings
 
@@ -132,7 +133,7 @@ class PartitionReader:
     ) -> None:
         config = _reader_config(bootstrap, settings)
         self.topic, self.partition = topic, partition
-        self._consumer = _Consumer(config)
+        self._consumer = new_client(_Consumer, config)
         tp = _TopicPartition(topic, partition)
         # Asked first so that the partition's leader is known when it is assigned: a logical
         # start assigned before that waits out librdkafka's fixed 500 ms offset query retry
@@ -177,7 +178,7 @@ def read_partitions(
     client: a restore of many partitions pays for one connection, not one each (0.5 s apiece
     here). A RendezvousError while Kafka cannot answer, or the ends are not reached in
     `timeout`."""
-    consumer = _Consumer(_reader_config(bootstrap, settings))
+    consumer = new_client(_Consumer, _reader_config(bootstrap, settings))
     try:
         ends = _end_offsets(consumer, topic, partitions, timeout)
         consumer.assign([_TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
@@ -203,7 +204,7 @@ class TopicTail:
         committed_only: bool = True,
     ) -> None:
         config = _reader_config(bootstrap, settings, committed_only)
-        self._consumer = _Consumer(config)
+        self._consumer = new_client(_Consumer, config)
         metadata = self._consumer.list_topics(topic, timeout=timeout)
         info = metadata.topics.get(topic)
         if info is None or info.error is not None or not info.partitions:

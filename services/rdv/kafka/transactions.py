@@ -33,6 +33,7 @@ from confluent_kafka.admin._metadata import ClusterMetadata
 
 from rdv.errors import RendezvousError
 from rdv.kafka.consumer import Consumer
+from rdv.kafka.new_client import new_client
 from rdv.kafka.producer import Producer
 from rdv.kafka.retry import KAFKA_AWAY, again, fatal_error, patiently, until_fatal
 from rdv.kafka.settings import KafkaSettings
@@ -159,7 +160,9 @@ def _leftovers_group(
     """A consumer of the group, outside it, its coordinator found. read_uncommitted: a
     read_committed fetch of the offsets would wait on the very left-over offsets it ends."""
     config = (kafka or KafkaSettings()).client_config(bootstrap)
-    group = _Consumer({**config, "group.id": group_id, "isolation.level": "read_uncommitted"})
+    group = new_client(
+        _Consumer, {**config, "group.id": group_id, "isolation.level": "read_uncommitted"}
+    )
     try:
         # Found first, outside the transaction: on a broker that never had a group (so no
         # __consumer_offsets yet), send_offsets_to_transaction blocked for good here, past
