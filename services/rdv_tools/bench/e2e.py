@@ -59,6 +59,9 @@ class RateResult:
     # Kafka requests each process sent the broker per answered request (TCP data segments,
     # from `ss`), when the broker runs on this machine: who asks for what `broker_served` counts.
     asked_by: dict[str, float] = field(default_factory=dict)
+    # How far the client's sends ran behind their schedule (ms), the most in each second: a
+    # client that stalls sends what it owes in a burst, which the stack then queues behind.
+    send_lag_by_second: list[float] = field(default_factory=list)
 
     def recovered_after_s(self, share: float = 0.99) -> float | None:
         """Seconds from the run's start until every following second had `share` of its
@@ -159,12 +162,15 @@ def drive(
     # Set by the last answer's callback: a future is done before its callbacks have run, so
     # waiting on the futures could count before the last latency is in.
     all_in = threading.Event()
+    lag = _SendLag()
     started = time.perf_counter()
     for i, request in enumerate(requests(count)):
-        pause = started + i / rate - time.perf_counter()
+        due = started + i / rate
+        pause = due - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
         sent_at = time.perf_counter()
+        lag.sent(due - started, sent_at - due)
 
         def done(future: Any, sent_at: float = sent_at) -> None:
             received = time.perf_counter()
@@ -206,7 +212,23 @@ def drive(
             late_decided=late_by_cause["decided"],
             late_after_decision=late_by_cause["after"],
             after_decision=LatencySummary.of(after) if after else None,
+            send_lag_by_second=lag.by_second(elapsed),
         )
+
+
+class _SendLag:
+    """The most each second's sends ran behind schedule, in ms."""
+
+    def __init__(self) -> None:
+        self._most: dict[int, float] = {}
+
+    def sent(self, due_s: float, late_s: float) -> None:
+        second = int(due_s)
+        if late_s * 1000 > self._most.get(second, 0.0):
+            self._most[second] = late_s * 1000
+
+    def by_second(self, seconds: float) -> list[float]:
+        return [round(self._most.get(s, 0.0), 1) for s in range(max(1, int(seconds + 0.999)))]
 
 
 def run_e2e(
