@@ -60,6 +60,10 @@ def test_e2e_sweep_reports_saturation_and_draws_latency_against_rate(
         late = round(rate["sent"] * (1 - rate["sla_met"]))
         assert rate["late_decided"] + rate["late_after_decision"] == late
         assert rate["after_decision"]["p50_ms"] <= rate["latency"]["p50_ms"]
+        # How far the client's sends ran behind schedule, each second of the run: a client
+        # at 10-20/s is never a second behind.
+        lag = rate["send_lag_by_second"]
+        assert len(lag) >= 3 and all(0 <= ms < 1000 for ms in lag)
     good = [r["rate"] for r in data["rates"] if r["latency"]["p99_ms"] <= data["sla_ms"]]
     assert data["saturation_rate"] == (max(good) if good else None)
     # CPU per request of each process, the broker's included (it runs on this machine).

@@ -162,7 +162,7 @@ def drive(
     # Set by the last answer's callback: a future is done before its callbacks have run, so
     # waiting on the futures could count before the last latency is in.
     all_in = threading.Event()
-    lag = _SendLag()
+    lag = SendLag()
     started = time.perf_counter()
     for i, request in enumerate(requests(count)):
         due = started + i / rate
@@ -216,7 +216,7 @@ def drive(
         )
 
 
-class _SendLag:
+class SendLag:
     """The most each second's sends ran behind schedule, in ms."""
 
     def __init__(self) -> None:
