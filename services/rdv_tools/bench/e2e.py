@@ -228,7 +228,8 @@ class SendLag:
             self._most[second] = late_s * 1000
 
     def by_second(self, seconds: float) -> list[float]:
-        return [round(self._most.get(s, 0.0), 1) for s in range(max(1, int(seconds + 0.999)))]
+        """One figure per second of `late_by_second`, so that the two line up."""
+        return [round(self._most.get(s, 0.0), 1) for s in range(_seconds(seconds))]
 
 
 def run_e2e(
@@ -311,8 +312,13 @@ def _broker_counts(pid: int | None) -> tuple[BrokerCounts | None, str]:
         return None, str(exc)
 
 
+def _seconds(seconds: float) -> int:
+    """How many whole seconds a per-second list of a run of `seconds` holds."""
+    return int(seconds) + 1
+
+
 def _by_second(offsets: list[float], seconds: float) -> list[int]:
-    counts = [0] * (int(seconds) + 1)
+    counts = [0] * _seconds(seconds)
     for offset in offsets:
         counts[min(int(offset), len(counts) - 1)] += 1
     return counts

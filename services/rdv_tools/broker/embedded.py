@@ -93,8 +93,8 @@ def free_port(preferred: int | None = None) -> int:
 def gc_threads() -> int:
     """Threads of the broker's young collections: half this process's cores, since the broker
     shares them with the stack. With one per core, a collection waited for a thread the
-    kernel had given a service: at 2,000 requests/s on 2 cores, 12 pauses over 50 ms (up to
-    430) in three minutes of load with 2 threads, 1 with one thread (docs/performance.md,
+    kernel had given a service: at 2,000 requests/s on 2 cores, 18 pauses over 50 ms (up to
+    430) in five minutes of load with 2 threads, 1 with one thread (docs/performance.md,
     "The broker's collector threads")."""
     return max(1, len(os.sched_getaffinity(0)) // 2)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -79,8 +80,6 @@ def test_the_broker_holds_its_whole_heap_unless_the_user_sizes_it(
 def test_the_broker_collects_with_half_the_cores_unless_the_user_says(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import os
-
     cores = len(os.sched_getaffinity(0))
     assert gc_threads() == max(1, cores // 2)
     assert _final_flags(monkeypatch, "")["ParallelGCThreads"] == str(max(1, cores // 2))
