@@ -101,6 +101,9 @@ def served_stack(
             yield Served(stack, client, models, config)
     finally:
         stack.stop()
+    # Only after a run that ended well: a failed one keeps its topics to look into, and a
+    # broker gone away would turn a clear error into a timeout here.
+    stack.delete_topics()
 
 
 class Probed(Protocol):

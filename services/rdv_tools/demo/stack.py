@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rdv.codec import Codec
 from rdv.kafka import TopicSpec, create_topics
+from rdv.kafka.admin import delete_topics
 from rdv.rollout.config import RolloutConfig, Tier
 from rdv.settings import SharedSettings, make_codec
 from rdv.topics import DEFAULT_PARTITIONS, architecture_topics
@@ -122,6 +123,13 @@ class LocalStack:
         create_topics(
             self.bootstrap, [TopicSpec(self.topics[s.name], s.partitions, s.config) for s in specs]
         )
+
+    def delete_topics(self) -> None:
+        """Delete the private topics this stack made: a broker that serves many runs would
+        otherwise keep every run's topics (and its heap grows with them)."""
+        if self.private and self.topics:
+            delete_topics(self.bootstrap, list(self.topics.values()))
+            self.topics = {}
 
     def client_codec(self) -> Codec:
         """A codec for this stack's clients: they publish their schemas where its services look
