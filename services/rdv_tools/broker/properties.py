@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from rdv.topics import DEFAULT_PARTITIONS
 from rdv_tools.broker.tls import TlsFiles, ssl_settings
 
 
@@ -115,7 +116,8 @@ def server_settings(
         # Topics come from `rdv topics create` with the partition counts the design needs;
         # a typo'd topic name must fail, not silently create a 1-partition topic.
         "auto.create.topics.enable": "false",
-        "num.partitions": "6",
+        # Only a topic made without a count gets this: the same as `rdv topics create`'s.
+        "num.partitions": str(DEFAULT_PARTITIONS),
         # The log cleaner's buffer (128 MiB by default) lives on the heap for the broker's
         # life, and a full collection of the embedded broker's young-and-old heap takes longer
         # the more it holds (docs/performance.md, "The broker's collector, again"). 16 MiB
