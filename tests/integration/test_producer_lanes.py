@@ -73,3 +73,31 @@ def test_lingering_stays_off_when_the_settings_say_so(
         producer.send(Outgoing(topic, f"v{i}".encode()))
     producer.flush(30)
     assert producer.lingered == 0
+
+
+def test_unhurried_messages_linger_without_making_the_urgent_ones_linger(
+    kafka_bootstrap: str, new_topic: Callable[..., str]
+) -> None:
+    # A co-hosting worker: for each request the champion's score, needed at once, and two
+    # shadows' scores that are only recorded. 300 requests a second are 900 sends, over the
+    # busy rate (500) counted together, under it for the champion's alone.
+    topic = new_topic(partitions=2)
+    producer = Producer(kafka_bootstrap, linger_when_busy=True)
+    producer.connect(topic)
+    time.sleep(LINGERING_AFTER_S)  # the lingering client is in use from now on
+    delivered: list[str | None] = []
+    start = time.monotonic()
+    for i in range(300):
+        while time.monotonic() < start + i / 300:
+            pass
+        for model, at_once in (("champion", True), ("shadow", False), ("canary", False)):
+            producer.send(
+                Outgoing(topic, f"{model}{i}".encode(), f"r{i}".encode()),
+                lambda _message, reason: delivered.append(reason),
+                at_once=at_once,
+            )
+    producer.flush(30)
+
+    assert producer.lingered == 600  # every shadow's and canary's score, no champion's
+    assert delivered == [None] * 900
+    assert len(read_values(kafka_bootstrap, topic, 900)) == 900

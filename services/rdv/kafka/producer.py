@@ -1,7 +1,9 @@
 """Producer: idempotent, low-latency, every delivery checked, and a wedged client replaced.
 
 One that may linger when busy (`linger_when_busy`) holds a second librdkafka client with
-`linger.ms` set, and sends through it while it sends fast (rdv.kafka.pace). Messages of one
+`linger.ms` set, and sends through it while it sends fast (rdv.kafka.pace). A message sent
+`at_once=False` (a score that is only recorded) always goes through the lingering client and
+is not counted in the pace, so that it never makes the urgent ones linger. Messages of one
 key may then leave out of order when it changes lanes: for requests and scores, each standing
 alone, that is harmless; for anything whose order matters, it stays off."""
 
@@ -109,18 +111,25 @@ class Producer:
         self._retired: list[_Producer] = []
         self.replacements = 0
 
-    def send(self, message: Outgoing, on_delivery: DeliveryCallback | None = None) -> None:
-        """Queue one message; its delivery is confirmed (or reported) by the next flush()."""
+    def send(
+        self, message: Outgoing, on_delivery: DeliveryCallback | None = None, at_once: bool = True
+    ) -> None:
+        """Queue one message; its delivery is confirmed (or reported) by the next flush().
+        `at_once=False`: no answer waits for it, so it may linger (see the module's doc)."""
         with self._lock:
             number = next(self._numbers)
             if not self._pending:
                 self._progress = time.monotonic()
             self._pending[number] = (message, on_delivery)
-            self._produce(number, message, on_delivery)
+            self._produce(number, message, on_delivery, at_once)
         self.poll(0)
 
     def _produce(
-        self, number: int, message: Outgoing, on_delivery: DeliveryCallback | None
+        self,
+        number: int,
+        message: Outgoing,
+        on_delivery: DeliveryCallback | None,
+        at_once: bool = True,
     ) -> None:
         generation = self._generation
 
@@ -139,7 +148,7 @@ class Producer:
                 on_delivery(message, reason)
 
         try:
-            self._queue(message, delivered)
+            self._queue(message, delivered, at_once)
         except KafkaException as exc:
             self._pending.pop(number, None)
             raise DeliveryError(f"cannot produce to {message.topic}: {exc}") from exc
@@ -150,7 +159,9 @@ class Producer:
         transaction's state) is raised as its KafkaException."""
         self._queue(message, None)
 
-    def _queue(self, message: Outgoing, on_delivery: Callable[..., None] | None) -> None:
+    def _queue(
+        self, message: Outgoing, on_delivery: Callable[..., None] | None, at_once: bool = True
+    ) -> None:
         kwargs: dict[str, Any] = {
             "value": message.value,
             "key": message.key,
@@ -160,7 +171,7 @@ class Producer:
             kwargs["on_delivery"] = on_delivery
         if message.partition is not None:
             kwargs["partition"] = message.partition
-        lane = self._lane()
+        lane = self._lane(at_once)
         while True:
             try:
                 lane.produce(message.topic, **kwargs)
@@ -169,11 +180,15 @@ class Producer:
                 # The local queue is full: serve delivery reports to make room, then retry.
                 lane.poll(0.05)
 
-    def _lane(self) -> _Producer:
+    def _lane(self, at_once: bool = True) -> _Producer:
         if self._lingering is None or not self._pace:
             return self._producer
         now = time.monotonic()
-        if not self._pace.send(now) or now < self._lingering_from:
+        # A co-hosting worker sends the champion's score and two shadows' for each request:
+        # counted together they made the champion's linger at a third of the busy rate
+        # (docs/performance.md, "Shadows' scores that made the champion's linger").
+        busy = self._pace.send(now) if at_once else True
+        if not busy or now < self._lingering_from:
             return self._producer
         self.lingered += 1
         return self._lingering

@@ -115,6 +115,11 @@ class RoleWatch:
     def role(self, model_id: str, started_as: str | None) -> str:
         return role_under(self.config, model_id, started_as)
 
+    def at_once(self, model_id: str) -> bool:
+        """Whether an answer may wait for this model's scores: if not, they may linger on
+        their way (rdv.kafka.producer), as its reads may gather."""
+        return gather_wait_ms(self.config, [model_id], self._gather_ms) == 0
+
     def describe(self) -> str:
         if not self.wait_ms:
             return "every request read at once"

@@ -181,10 +181,11 @@ class Worker:
                         hosted.metrics.lag(tp.partition, lag)
 
     def _follow_roles(self, roles: RoleWatch) -> int:
-        """Label each model's metrics with its role under the config in force; that
-        config's version."""
+        """Label each model's metrics with its role under the config in force, and note
+        whether an answer may wait for its scores; that config's version."""
         for hosted in self.hosted:
             hosted.metrics.relabel(roles.role(hosted.model_id, hosted.started_as))
+            hosted.at_once = roles.at_once(hosted.model_id)
         return roles.version
 
     def _join(self, group: str, roles: RoleWatch) -> Consumer:
@@ -220,7 +221,7 @@ class Worker:
             outcome = hosted.scorer.score(decoded, dead_letter_undecodable=index == 0)
             pending.expect(len(outcome.outgoing))
             for message in outcome.outgoing:
-                producer.send(message, pending.delivered)
+                producer.send(message, pending.delivered, hosted.at_once)
             hosted.metrics.observe(len(batch), outcome)
         pending.seal()
         while ledger.in_flight > MAX_IN_FLIGHT:
@@ -249,6 +250,7 @@ class _Hosted:
     started_as: str | None  # the role given at start; the config's overrides it
     scorer: BatchScorer
     metrics: WorkerMetrics
+    at_once: bool = True  # may an answer wait for its scores (RoleWatch.at_once)
 
 
 def _check(ledger: DeliveryLedger) -> None:
