@@ -4,6 +4,7 @@ writes, and the whole cluster back on its data and ports after `stop` and `start
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -87,3 +88,33 @@ def test_a_cluster_and_a_single_node_do_not_mix_on_one_data_dir(tmp_path: Path) 
     assert single.stderr.strip().startswith("error: ") and "--nodes" in single.stderr
     other_size = _rdv("broker", "start", "--nodes", "5", home=tmp_path)
     assert other_size.returncode != 0 and "another size" in other_size.stderr
+
+
+def test_a_benchmark_on_a_local_cluster_is_charged_every_node(tmp_path: Path) -> None:
+    """`rdv bench e2e` on `rdv broker start --nodes 3`: the CPU, the counters and the askers
+    of all three nodes, not the first alone."""
+    started = _rdv("broker", "start", "--nodes", "3", home=tmp_path)
+    try:
+        assert started.returncode == 0, started.stderr
+        figures = tmp_path / "e2e.json"
+        run = _rdv(
+            *("bench", "e2e", "--rates", "20", "--seconds", "3", "--models", "champion"),
+            *("--delivery", "at_least_once", "--json", str(figures)),
+            home=tmp_path,
+        )
+        assert run.returncode == 0, run.stderr
+        (rate,) = json.loads(figures.read_text())["rates"]
+        nodes = ("broker", "broker 2", "broker 3")
+        # Every node leads some partitions and follows the others: each is charged CPU.
+        assert all(rate["cpu_us"][node] > 0 for node in nodes), rate["cpu_us"]
+        assert all(rate["cpu_us"][f"{node} JIT"] <= rate["cpu_us"][node] for node in nodes)
+        assert rate["cpu_us"]["total"] >= sum(rate["cpu_us"][node] for node in nodes)
+        # The counters of the three nodes added up: at least the stack's own produce
+        # requests (the client's, the worker's and the rendezvous's for each request).
+        assert rate["broker_served"]["produce"] >= 3
+        # Who asks: the services' requests to any node; the nodes themselves are not askers.
+        asked = rate["asked_by"]
+        assert min(asked["client"], asked["login-bot@2"], asked["rendezvous"]) >= 1
+        assert not set(nodes) & set(asked)
+    finally:
+        _rdv("broker", "stop", home=tmp_path)

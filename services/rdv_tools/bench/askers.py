@@ -13,26 +13,26 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
-
-from rdv_tools.bench.cpu import first_server
+from collections.abc import Collection, Mapping
 
 _PID = re.compile(r"pid=(\d+)")
 _SEGMENTS = re.compile(r"\bdata_segs_out:(\d+)")
 _TIMEOUT_S = 5.0
 
 
-def segments_by_pid(ss_output: str, broker_port: int) -> dict[int, int]:
-    """Data segments sent to `broker_port`, by the sending process, from `ss -tinpH state
-    established` (each connection a line, then its indented TCP details). A connection whose
-    peer is not the broker (the broker's own side among them) is not counted."""
+def segments_by_pid(ss_output: str, broker_ports: int | Collection[int]) -> dict[int, int]:
+    """Data segments sent to the broker's port (or any of a local cluster's), by the sending
+    process, from `ss -tinpH state established` (each connection a line, then its indented TCP
+    details). A connection whose peer is not a broker (the broker's own side among them) is
+    not counted."""
+    ports = {str(p) for p in ([broker_ports] if isinstance(broker_ports, int) else broker_ports)}
     sent: dict[int, int] = {}
     pid: int | None = None
     for line in ss_output.splitlines():
         if not line.strip():
             continue
         if not line[0].isspace():
-            pid = _to_broker(line, broker_port)
+            pid = _to_broker(line, ports)
             continue
         match = _SEGMENTS.search(line)
         if pid is not None and match:
@@ -41,11 +41,11 @@ def segments_by_pid(ss_output: str, broker_port: int) -> dict[int, int]:
     return sent
 
 
-def _to_broker(line: str, broker_port: int) -> int | None:
-    """The sending process of a connection line whose peer is the broker's port."""
+def _to_broker(line: str, ports: set[str]) -> int | None:
+    """The sending process of a connection line whose peer is one of the brokers' ports."""
     columns = line.split()
     # Recv-Q, Send-Q, local address, peer address, then the users:((...)) of -p.
-    if len(columns) < 5 or columns[3].rsplit(":", 1)[-1] != str(broker_port):
+    if len(columns) < 5 or columns[3].rsplit(":", 1)[-1] not in ports:
         return None
     match = _PID.search(line)
     return int(match.group(1)) if match else None
@@ -55,8 +55,8 @@ class BrokerAskers:
     """Reads, each time asked, the data segments every local process has sent the broker so
     far. `available` is False where `ss` (iproute2) is not installed."""
 
-    def __init__(self, broker_port: int) -> None:
-        self.port = broker_port
+    def __init__(self, broker_ports: int | Collection[int]) -> None:
+        self.ports = broker_ports
         self._ss = shutil.which("ss")
 
     @property
@@ -77,7 +77,7 @@ class BrokerAskers:
             )
         except (OSError, subprocess.SubprocessError):
             return {}
-        return segments_by_pid(done.stdout, self.port)
+        return segments_by_pid(done.stdout, self.ports)
 
 
 def asked_per_request(
@@ -100,11 +100,10 @@ def asked_per_request(
     return figures
 
 
-def local_askers(bootstrap: str, broker_pid: int | None) -> BrokerAskers | None:
-    """Askers of the first bootstrap broker when it runs on this machine (`broker_pid`) and
-    `ss` is there; None otherwise."""
-    _, port = first_server(bootstrap)
-    if broker_pid is None or not port.isdigit():
+def local_askers(broker_ports: Collection[int]) -> BrokerAskers | None:
+    """Askers of the brokers listening on this machine on `broker_ports` (every node of a
+    local cluster), where `ss` is there; None where no broker runs here."""
+    if not broker_ports:
         return None
-    askers = BrokerAskers(int(port))
+    askers = BrokerAskers(broker_ports)
     return askers if askers.available else None

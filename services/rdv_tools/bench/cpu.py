@@ -81,6 +81,22 @@ def listener_pid(bootstrap: str) -> int | None:
     """The local process listening on the first bootstrap server's port (the broker, when it
     runs on this machine and we may read its file descriptors); None otherwise."""
     host, port = first_server(bootstrap)
+    return _listener(host, port)
+
+
+def local_listeners(bootstrap: str) -> dict[int, int]:
+    """Port -> the local process listening on it, for every bootstrap server that runs on this
+    machine (each node of a local cluster), in the order given, each process once."""
+    found: dict[int, int] = {}
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        pid = _listener(host, port)
+        if pid is not None and pid not in found.values():
+            found[int(port)] = pid
+    return found
+
+
+def _listener(host: str, port: str) -> int | None:
     if host not in ("127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0", "") or not port.isdigit():
         return None
     wanted = {f"socket:[{inode}]" for inode in _listening_inodes(int(port))}

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rdv.topics import DEFAULT_PARTITIONS
-from rdv_tools.bench.askers import asked_per_request, local_askers
-from rdv_tools.bench.broker_counts import BrokerCounts, BrokerCountsError, ServedPerRequest
-from rdv_tools.bench.cpu import JIT_THREADS, CpuMeter, listener_pid
+from rdv_tools.bench.askers import asked_per_request
+from rdv_tools.bench.broker_counts import ServedPerRequest
+from rdv_tools.bench.cpu import CpuMeter
 from rdv_tools.bench.floor import FloorResult, measure_floor
+from rdv_tools.bench.local_brokers import LocalBrokers
 from rdv_tools.bench.machine import MachineLoad, MachineSampler
 from rdv_tools.bench.served import Served, served_stack
 from rdv_tools.bench.stats import LatencySummary, decided_since_creation_s
@@ -261,15 +262,16 @@ def run_e2e(
             progress(f"warming up with {WARM_SECONDS:g} s of traffic")
             warm = functools.partial(login_requests, seed=99)
             drive(served.client, min(rates[0], 100.0), WARM_SECONDS, sla_ms, warm)
-            meter = CpuMeter(processes(served, bootstrap), BROKER_PARTS)
+            brokers = LocalBrokers.of(bootstrap)
+            meter = CpuMeter(processes(served, brokers), brokers.parts())
             progress(f"measuring the idle stack for {IDLE_SECONDS:g} s")
             meter.start()
             time.sleep(IDLE_SECONDS)
             idle = meter.stop().share_of_core()
-            counts, counts_note = _broker_counts(meter.pids.get("broker"))
+            counts, counts_note = brokers.counts()
             load = MachineSampler()
-            askers = local_askers(bootstrap, meter.pids.get("broker"))
-            services = {n: pid for n, pid in meter.pids.items() if n != "broker"}
+            askers = brokers.askers()
+            services = {n: pid for n, pid in meter.pids.items() if n not in brokers.pids}
             try:
                 for n, rate in enumerate(rates):
                     progress(f"driving {rate:g} requests/s for {seconds:g} s")
@@ -300,16 +302,6 @@ def run_e2e(
     return E2EResult(
         sla_ms, delivery, floor, results, partitions, models, idle, overload, counts_note
     )
-
-
-def _broker_counts(pid: int | None) -> tuple[BrokerCounts | None, str]:
-    """A reader of the broker's own counters, or None and why not."""
-    if pid is None:
-        return None, "the broker does not run on this machine"
-    try:
-        return BrokerCounts(pid), ""
-    except BrokerCountsError as exc:
-        return None, str(exc)
 
 
 def _seconds(seconds: float) -> int:
@@ -378,16 +370,7 @@ IDLE_SECONDS = 5.0
 WARM_SECONDS = 3.0
 
 
-# The broker's JIT compiler, beside the broker's whole: a fresh broker compiles for a minute
-# or two under load, and that is most of what an "idle" stack spends just after a run.
-BROKER_PARTS: dict[str, tuple[str, tuple[str, ...]]] = {"broker JIT": ("broker", JIT_THREADS)}
-
-
-def processes(served: Served, bootstrap: str) -> dict[str, int]:
-    """Every process whose CPU a run is charged: the services, the broker (when it runs on
-    this machine) and this process, the client."""
-    pids = {**served.pids(), "client": os.getpid()}
-    broker = listener_pid(bootstrap)
-    if broker is not None:
-        pids["broker"] = broker
-    return pids
+def processes(served: Served, brokers: LocalBrokers) -> dict[str, int]:
+    """Every process whose CPU a run is charged: the services, the broker's nodes that run on
+    this machine and this process, the client."""
+    return {**served.pids(), "client": os.getpid(), **brokers.pids}

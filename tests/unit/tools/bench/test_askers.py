@@ -39,6 +39,11 @@ def test_segments_are_summed_per_process_over_its_connections_to_the_broker() ->
     assert segments_by_pid(SS, 9092) == {101: 30, 103: 2}
 
 
+def test_every_node_of_a_local_cluster_is_a_broker() -> None:
+    # Port 19092 is a second node: the process talking to it asks the cluster too.
+    assert segments_by_pid(SS, [9092, 19092]) == {101: 30, 102: 8, 103: 2}
+
+
 def test_data_segments_are_not_confused_with_all_segments() -> None:
     line = (
         '0 0 127.0.0.1:1 127.0.0.1:9092 users:(("p",pid=5,fd=1))\n\t segs_out:40 data_segs_out:3\n'
@@ -63,9 +68,8 @@ def test_a_connection_closed_in_between_never_counts_negative() -> None:
     assert asked_per_request({101: 100}, {101: 40}, {"worker": 101}, 10)["worker"] == 0.0
 
 
-def test_no_askers_where_the_broker_is_elsewhere() -> None:
-    assert local_askers("broker.example:9092", None) is None
-    assert local_askers("127.0.0.1:notaport", 7) is None
+def test_no_askers_where_no_broker_runs_here() -> None:
+    assert local_askers([]) is None
 
 
 @pytest.mark.skipif(shutil.which("ss") is None, reason="ss (iproute2) is not installed")
@@ -82,7 +86,7 @@ def test_the_requests_this_process_sends_to_a_listening_port_are_counted() -> No
                 conn.sendall(data)
 
     threading.Thread(target=serve, daemon=True).start()
-    askers = local_askers(f"127.0.0.1:{port}", broker_pid=1)
+    askers = local_askers([port])
     assert askers is not None and isinstance(askers, BrokerAskers)
     with socket.create_connection(("127.0.0.1", port)) as client:
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
