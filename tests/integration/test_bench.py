@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from rdv.kafka.admin import topic_partitions
+from tests.integration.harness import eventually
 from tests.integration.test_cli import rdv
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(900)]
@@ -109,19 +109,15 @@ def test_e2e_sweep_reports_saturation_and_draws_latency_against_rate(
         late = round(phase["sent"] * (1 - phase["sla_met"]))
         assert phase["late_decided"] + phase["late_after_decision"] == late
     assert plot.read_bytes().startswith(PNG)
+
     # The run's private topics are gone with it: a broker that serves many runs stays small.
-    assert _topics_left(kafka_bootstrap, topics_before) == set()
+    # A deletion the controller has taken can take a moment to leave the broker's metadata.
+    def none_left() -> bool:
+        made = {t for t in topic_partitions(kafka_bootstrap) if not t.startswith("__")}
+        assert made - topics_before == set()
+        return True
 
-
-def _topics_left(bootstrap: str, before: set[str], wait_s: float = 10) -> set[str]:
-    """Topics made since `before`, Kafka's own aside; a deletion the controller has taken
-    can take a moment to leave the broker's metadata, hence the wait."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        left = {t for t in topic_partitions(bootstrap) if not t.startswith("__")} - before
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.2)
+    eventually(none_left, timeout=10, what="the run's topics to be deleted")
 
 
 def test_soak_reports_every_window_with_memory_and_draws_it(

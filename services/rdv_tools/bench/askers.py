@@ -20,12 +20,12 @@ _SEGMENTS = re.compile(r"\bdata_segs_out:(\d+)")
 _TIMEOUT_S = 5.0
 
 
-def segments_by_pid(ss_output: str, broker_ports: int | Collection[int]) -> dict[int, int]:
+def segments_by_pid(ss_output: str, broker_ports: Collection[int]) -> dict[int, int]:
     """Data segments sent to the broker's port (or any of a local cluster's), by the sending
     process, from `ss -tinpH state established` (each connection a line, then its indented TCP
     details). A connection whose peer is not a broker (the broker's own side among them) is
     not counted."""
-    ports = {str(p) for p in ([broker_ports] if isinstance(broker_ports, int) else broker_ports)}
+    ports = {str(p) for p in broker_ports}
     sent: dict[int, int] = {}
     pid: int | None = None
     for line in ss_output.splitlines():
@@ -55,7 +55,7 @@ class BrokerAskers:
     """Reads, each time asked, the data segments every local process has sent the broker so
     far. `available` is False where `ss` (iproute2) is not installed."""
 
-    def __init__(self, broker_ports: int | Collection[int]) -> None:
+    def __init__(self, broker_ports: Collection[int]) -> None:
         self.ports = broker_ports
         self._ss = shutil.which("ss")
 

@@ -73,7 +73,11 @@ def _pids() -> Iterator[int]:
 
 def first_server(bootstrap: str) -> tuple[str, str]:
     """Host and port of the first bootstrap server, as written (the port may not be a number)."""
-    host, _, port = bootstrap.split(",", maxsplit=1)[0].rpartition(":")
+    return _host_port(bootstrap.split(",", maxsplit=1)[0])
+
+
+def _host_port(server: str) -> tuple[str, str]:
+    host, _, port = server.rpartition(":")
     return host, port
 
 
@@ -89,7 +93,7 @@ def local_listeners(bootstrap: str) -> dict[int, int]:
     machine (each node of a local cluster), in the order given, each process once."""
     found: dict[int, int] = {}
     for server in bootstrap.split(","):
-        host, _, port = server.strip().rpartition(":")
+        host, port = _host_port(server.strip())
         pid = _listener(host, port)
         if pid is not None and pid not in found.values():
             found[int(port)] = pid

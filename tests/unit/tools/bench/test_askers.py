@@ -36,7 +36,7 @@ SS = """\
 def test_segments_are_summed_per_process_over_its_connections_to_the_broker() -> None:
     # The broker's own side (local port 9092), another port and a connection with no process
     # (not ours to read) are not counted; an IPv6-mapped address is.
-    assert segments_by_pid(SS, 9092) == {101: 30, 103: 2}
+    assert segments_by_pid(SS, [9092]) == {101: 30, 103: 2}
 
 
 def test_every_node_of_a_local_cluster_is_a_broker() -> None:
@@ -48,7 +48,7 @@ def test_data_segments_are_not_confused_with_all_segments() -> None:
     line = (
         '0 0 127.0.0.1:1 127.0.0.1:9092 users:(("p",pid=5,fd=1))\n\t segs_out:40 data_segs_out:3\n'
     )
-    assert segments_by_pid(line, 9092) == {5: 3}
+    assert segments_by_pid(line, [9092]) == {5: 3}
 
 
 def test_requests_per_request_by_name_and_in_all() -> None:
